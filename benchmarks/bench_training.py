@@ -1,0 +1,35 @@
+"""Time each implementation's full training loop on the notebook's problem."""
+
+from time import perf_counter
+
+import pytest
+
+from implementations import available, get, seed_problem
+
+
+@pytest.mark.parametrize("name", available())
+def test_training_loop(benchmark, name, check_notebook_result):
+    """1000 epochs of the notebook's problem, compilation and the first call kept out of the timed rounds."""
+    implementation, problem = get(name), seed_problem()
+    start = perf_counter()
+    train = implementation.prepare(problem)
+    prepared = perf_counter()
+    train()
+    first_call_s = perf_counter() - prepared
+
+    benchmark.group = f"notebook problem, {problem.dtype}"
+    result = benchmark(train)
+
+    check_notebook_result(result)
+    benchmark.extra_info.update(
+        implementation=name,
+        framework=implementation.framework,
+        compiled=implementation.compiled,
+        versions=implementation.versions(),
+        dtype=problem.dtype,
+        epochs=problem.epochs,
+        **problem.sizes,
+        compile_s=prepared - start,
+        first_call_s=first_call_s,
+        loss_history=result.loss_history.tolist(),
+    )

@@ -1,0 +1,59 @@
+"""Strict configuration shared by tests/ and benchmarks/: threads, benchmark mode, the notebook's numbers."""
+
+import numpy as np
+import pytest
+from pytest_benchmark.utils import get_tag
+
+from benchmarks.threads import limit_threads, requested_threads
+
+# What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
+NOTEBOOK_PRINTED = {
+    "weights_hidden": [[0.78535854, -2.38635463, 2.12878488], [2.05894493, 1.10610087, -4.03536696], [0.30605228, -2.2491059, 0.41636863]],
+    "weights_output": [[-2.82735452, 2.6021329, -2.62164075], [-0.21514193, -1.04321128, 1.55538615]],
+    "final_output": [0.87579945, 0.3024596],
+}
+HALF_LAST_PRINTED_DIGIT = 0.5e-8
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--threads", type=int, default=None,
+        help="threads for NumPy's BLAS, PyTorch and XLA (default: $BACKPROP_BENCH_THREADS, else 1)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
+def pytest_configure(config):
+    config.threads_in_force = limit_threads(requested_threads(config.getoption("threads")))
+    option = config.option
+    if option.benchmark_only:
+        option.benchmark_autosave = option.benchmark_autosave or get_tag()
+        if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/
+            option.benchmark_storage = f"file://{config.rootpath / 'results'}"
+    elif not option.benchmark_enable:
+        # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
+        option.benchmark_disable = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if config.option.benchmark_only:  # run the benchmarks and nothing else
+        others = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
+        if others:
+            config.hook.pytest_deselected(items=others)
+            items[:] = [item for item in items if item not in others]
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["threads"] = config.threads_in_force
+
+
+@pytest.fixture
+def check_notebook_result():
+    """A check that a float64 result of the notebook's problem matches every digit the notebook printed."""
+
+    def check(result):
+        for field, printed in NOTEBOOK_PRINTED.items():
+            np.testing.assert_allclose(getattr(result, field), printed, rtol=0, atol=HALF_LAST_PRINTED_DIGIT, err_msg=field)
+
+    return check

@@ -1,0 +1,77 @@
+"""The registry: every implementation by name, imported only when asked for."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from types import ModuleType
+from typing import Callable
+
+from .problem import Problem, TrainResult
+
+# name -> (module in this package, the distributions it needs)
+REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "numpy": ("with_numpy", ("numpy",)),
+    "torch": ("with_torch", ("torch",)),
+    "jax": ("with_jax", ("jax", "jaxlib")),
+}
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation: `prepare(problem)` converts and compiles, and returns the training loop to time."""
+
+    name: str
+    framework: str
+    compiled: bool
+    prepare: Callable[[Problem], Callable[[], TrainResult]]
+    requires: tuple[str, ...]
+
+    def train(self, problem: Problem) -> TrainResult:
+        """Prepare, then train once."""
+        return self.prepare(problem)()
+
+    def versions(self) -> dict[str, str]:
+        """Installed versions of the distributions this implementation needs."""
+        return {package: metadata.version(package) for package in self.requires}
+
+
+class UnavailableImplementation(ValueError):
+    """Raised for a name not in the registry, or whose framework is not importable here."""
+
+
+@cache
+def _load(name: str) -> ModuleType | ImportError:
+    module, _ = REGISTRY[name]
+    try:
+        return importlib.import_module(f"{__package__}.{module}")
+    except ImportError as error:
+        return error
+
+
+def unavailable() -> dict[str, str]:
+    """Implementations that cannot run here, each with the reason."""
+    reasons = {}
+    for name, (_, requires) in REGISTRY.items():
+        loaded = _load(name)
+        if isinstance(loaded, ImportError):
+            reasons[name] = f"needs {', '.join(requires)}: {loaded}"
+    return reasons
+
+
+def available() -> list[str]:
+    """Names of the implementations that can run here, in registry order."""
+    missing = unavailable()
+    return [name for name in REGISTRY if name not in missing]
+
+
+def get(name: str) -> Implementation:
+    """The implementation called `name`."""
+    if name not in REGISTRY:
+        raise UnavailableImplementation(f"unknown implementation {name!r}; expected one of: {', '.join(REGISTRY)}")
+    loaded = _load(name)
+    if isinstance(loaded, ImportError):
+        raise UnavailableImplementation(f"implementation {name!r} is unavailable: {unavailable()[name]}")
+    return Implementation(name, loaded.FRAMEWORK, loaded.COMPILED, loaded.prepare, REGISTRY[name][1])

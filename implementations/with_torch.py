@@ -1,0 +1,35 @@
+"""The notebook's network in PyTorch, with gradients from autograd of the loss."""
+
+import torch
+
+from .problem import Problem, TrainResult
+
+FRAMEWORK = "torch"
+COMPILED = False
+
+
+def loss_and_outputs(wh, wo, x, y):
+    """L = 1/(2B) sum (y - o)^2, and the outputs o."""
+    o = torch.sigmoid(torch.sigmoid(x @ wh.T) @ wo.T)
+    return (y - o).pow(2).sum() / (2 * len(x)), o
+
+
+def prepare(problem: Problem):
+    """Return the training loop for this problem."""
+    x, y = torch.tensor(problem.batch_inputs), torch.tensor(problem.batch_targets)
+    lr, n_out = problem.learning_rate, y.shape[1]
+
+    def train() -> TrainResult:
+        wh = torch.tensor(problem.weights_hidden, requires_grad=True)
+        wo = torch.tensor(problem.weights_output, requires_grad=True)
+        loss_history = torch.empty(problem.epochs, dtype=x.dtype)
+        for epoch in range(problem.epochs):
+            loss, o = loss_and_outputs(wh, wo, x, y)
+            grad_wh, grad_wo = torch.autograd.grad(loss, (wh, wo))
+            with torch.no_grad():
+                loss_history[epoch] = loss * (2 / n_out)  # mean((y - o)^2) = 2BL / (B n_out)
+                wh -= lr * grad_wh
+                wo -= lr * grad_wo
+        return TrainResult(wh.detach().numpy(), wo.detach().numpy(), loss_history.numpy(), problem.unbatch(o.detach().numpy()))
+
+    return train
