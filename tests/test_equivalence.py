@@ -1,0 +1,134 @@
+"""Every implementation computes the same training run: the notebook's numbers, each other's, and the math's."""
+
+import dataclasses
+import itertools
+from functools import cache
+
+import numpy as np
+import pytest
+from reference import FIELDS, largest_differences, loss, outputs
+
+from implementations import Problem, available, get, random_problem, seed_problem
+
+NAMES = available()
+PAIRS = list(itertools.combinations(NAMES, 2))
+FLOAT64_AGREEMENT = 1e-12
+
+# layer sizes, batch sizes (None: one sample, as in the notebook), learning rates and seeds
+RANDOM_CASES = {
+    "1-1-1 single lr1": dict(seed=4, n_in=1, n_hidden=1, n_out=1, learning_rate=1.0),
+    "3-3-2 single lr0.1": dict(seed=0),
+    "10-32-3 batch1 lr2": dict(seed=2, n_in=10, n_hidden=32, n_out=3, batch=1, learning_rate=2.0),
+    "5-8-4 batch16 lr0.5": dict(seed=1, n_in=5, n_hidden=8, n_out=4, batch=16, learning_rate=0.5),
+    "4-64-10 batch64 lr0.01": dict(seed=3, n_in=4, n_hidden=64, n_out=10, batch=64, learning_rate=0.01),
+    "3-128-2 batch7 lr0.3": dict(seed=5, n_hidden=128, batch=7, learning_rate=0.3),
+}
+
+
+@cache
+def problem(case: str, dtype: str = "float64") -> Problem:
+    """The named problem: the notebook's, or one of the random cases."""
+    if case == "notebook":
+        return seed_problem(dtype)
+    return random_problem(epochs=200, dtype=dtype, **RANDOM_CASES[case])
+
+
+@cache
+def trained(name: str, case: str, dtype: str = "float64"):
+    """One implementation's result on a problem, computed once per test session."""
+    return get(name).train(problem(case, dtype))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reproduces_the_notebooks_printed_results(name, check_notebook_result):
+    check_notebook_result(trained(name, "notebook"))
+
+
+def test_a_result_off_by_one_printed_digit_fails_the_notebook_check(check_notebook_result):
+    result = trained("numpy", "notebook")
+    nudged = dataclasses.replace(result, weights_output=result.weights_output + 1e-8)
+    with pytest.raises(AssertionError, match="weights_output"):
+        check_notebook_result(nudged)
+
+
+@pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_pairs_agree_in_float64_on_every_epoch(first, second, case):
+    differences = largest_differences(trained(first, case), trained(second, case))
+    assert max(differences.values()) <= FLOAT64_AGREEMENT, differences
+
+
+@pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
+@pytest.mark.parametrize("name", NAMES)
+def test_results_have_the_documented_shapes_and_dtype(name, case):
+    p, result = problem(case), trained(name, case)
+    expected = {"weights_hidden": p.weights_hidden.shape, "weights_output": p.weights_output.shape,
+                "loss_history": (p.epochs,), "final_output": p.targets.shape}
+    for field in FIELDS:
+        value = getattr(result, field)
+        assert isinstance(value, np.ndarray) and value.dtype == np.float64, field
+        assert value.shape == expected[field], field
+
+
+@pytest.mark.parametrize("case", ["notebook", "5-8-4 batch16 lr0.5"])
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_tracks_float64_within_accumulated_rounding(name, case):
+    # Each epoch rounds every weight once more, to within eps32 * |w|; in the worst case these errors add up
+    # linearly over the epochs, so the float32 run may drift from float64 by epochs * eps32 * max|w|.
+    # Measured here: about 1% of that bound (2e-6 on the notebook's problem).
+    exact, single = trained("numpy", case), trained(name, case, "float32")
+    bound = problem(case).epochs * np.finfo(np.float32).eps * np.max(np.abs(exact.weights_hidden))
+    differences = largest_differences(single, exact)
+    assert all(getattr(single, field).dtype == np.float32 for field in FIELDS)
+    assert max(differences.values()) <= bound, differences
+    assert max(differences.values()) > 1e-10, "float32 run is bit-identical to float64: was it computed in float32?"
+
+
+@pytest.mark.parametrize("case", ["notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5", "3-128-2 batch7 lr0.3"])
+@pytest.mark.parametrize("name", NAMES)
+def test_one_step_follows_the_gradient_by_central_differences(name, case):
+    one_epoch = dataclasses.replace(problem(case), epochs=1)
+    step = get(name).train(one_epoch)
+    # W1 = W0 - lr * dL/dW, so the gradient each implementation used is (W0 - W1) / lr
+    used = [(w0 - w1) / one_epoch.learning_rate for w0, w1 in
+            ((one_epoch.weights_hidden, step.weights_hidden), (one_epoch.weights_output, step.weights_output))]
+    weights, h = [one_epoch.weights_hidden.copy(), one_epoch.weights_output.copy()], 1e-6
+    for layer, gradient in enumerate(used):
+        numeric = np.zeros_like(gradient)
+        for index in np.ndindex(gradient.shape):
+            plus, minus = [w.copy() for w in weights], [w.copy() for w in weights]
+            plus[layer][index] += h
+            minus[layer][index] -= h
+            numeric[index] = (loss(one_epoch, *plus) - loss(one_epoch, *minus)) / (2 * h)
+        np.testing.assert_allclose(gradient, numeric, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name):
+    # the loss of epoch k is measured at the weights after k updates, and the final output at the last epoch's weights
+    p = problem("5-8-4 batch16 lr0.5")
+    full = trained(name, "5-8-4 batch16 lr0.5")
+    for k in (1, 17, p.epochs - 1):
+        before_k = get(name).train(dataclasses.replace(p, epochs=k))
+        o = outputs(p, before_k.weights_hidden, before_k.weights_output)
+        assert full.loss_history[k] == pytest.approx(np.mean((p.batch_targets - o) ** 2), rel=1e-12)
+    np.testing.assert_allclose(full.final_output, p.unbatch(o), rtol=0, atol=1e-13)
+    assert full.loss_history[0] == pytest.approx(np.mean((p.batch_targets - outputs(p, p.weights_hidden, p.weights_output)) ** 2), rel=1e-13)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_leaves_the_problem_untouched_and_repeats_exactly(name):
+    p = seed_problem()
+    before = [a.copy() for a in (p.weights_hidden, p.weights_output, p.inputs, p.targets)]
+    first, second = get(name).train(p), get(name).train(p)
+    for original, now in zip(before, (p.weights_hidden, p.weights_output, p.inputs, p.targets)):
+        np.testing.assert_array_equal(original, now)
+    assert largest_differences(first, second) == dict.fromkeys(FIELDS, 0.0)
+
+
+@pytest.mark.skipif("jax" not in NAMES, reason="jax is not installed")
+def test_jax_float64_stays_inside_the_implementation():
+    import jax.numpy as jnp
+
+    trained("jax", "notebook")
+    assert jnp.ones(2).dtype == jnp.float32  # JAX's default for the rest of the process
