@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from pytest_benchmark.utils import get_tag
 
-from benchmarks.threads import limit_threads, requested_threads
+from benchmarks.environment import (
+    configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions,
+)
 
 # What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
 NOTEBOOK_PRINTED = {
@@ -16,21 +18,31 @@ HALF_LAST_PRINTED_DIGIT = 0.5e-8
 
 
 def pytest_addoption(parser):
-    parser.addoption(
-        "--threads", type=int, default=None,
-        help="threads for NumPy's BLAS, PyTorch and XLA (default: $BACKPROP_BENCH_THREADS, else 1)",
-    )
+    group = parser.getgroup("backprop-bench")
+    group.addoption("--threads", type=int, default=None,
+                    help="threads for NumPy's BLAS, PyTorch and XLA, and CPUs the process may use "
+                         "(default: $BACKPROP_BENCH_THREADS, else 1)")
+    group.addoption("--isolate", action="store_true", default=False,
+                    help="run each benchmark in its own fresh Python process and merge the results into one run")
+    group.addoption("--isolated-child", action="store_true", default=False, help="(internal) this is an --isolate child")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
-    config.threads_in_force = limit_threads(requested_threads(config.getoption("threads")))
+    try:
+        config.threads = requested_threads(config.getoption("threads"))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    configure_threads(config.threads)
+    enforce_threads(config.threads)
     option = config.option
-    if option.benchmark_only:
+    if option.isolate and not option.benchmark_only:
+        raise pytest.UsageError("--isolate runs benchmarks in child processes: use it with --benchmark-only")
+    if option.benchmark_only and not option.isolated_child:
         option.benchmark_autosave = option.benchmark_autosave or get_tag()
         if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/
             option.benchmark_storage = f"file://{config.rootpath / 'results'}"
-    elif not option.benchmark_enable:
+    elif not option.benchmark_only and not option.benchmark_enable:
         # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
         option.benchmark_disable = True
 
@@ -45,7 +57,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    machine_info["threads"] = config.threads_in_force
+    machine_info["versions"] = versions()
+    machine_info["environment"] = relevant_environment()
+    machine_info["threads"] = threads_in_force()
+    machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
 
 
 @pytest.fixture

@@ -1,16 +1,21 @@
 """Time each implementation's full training loop on the notebook's problem."""
 
+import os
+import sys
 from time import perf_counter
 
 import pytest
 
 from implementations import available, get, seed_problem
 
+from .environment import enforce_threads
+
 
 @pytest.mark.parametrize("name", available())
-def test_training_loop(benchmark, name, check_notebook_result):
+def test_training_loop(benchmark, name, check_notebook_result, pytestconfig):
     """1000 epochs of the notebook's problem, compilation and the first call kept out of the timed rounds."""
     implementation, problem = get(name), seed_problem()
+    threads = enforce_threads(pytestconfig.threads)
     start = perf_counter()
     train = implementation.prepare(problem)
     prepared = perf_counter()
@@ -21,6 +26,7 @@ def test_training_loop(benchmark, name, check_notebook_result):
     result = benchmark(train)
 
     check_notebook_result(result)
+    median = benchmark.stats.stats.median if benchmark.enabled else float("nan")
     benchmark.extra_info.update(
         implementation=name,
         framework=implementation.framework,
@@ -31,5 +37,9 @@ def test_training_loop(benchmark, name, check_notebook_result):
         **problem.sizes,
         compile_s=prepared - start,
         first_call_s=first_call_s,
+        time_per_epoch_s=median / problem.epochs,
+        threads=threads,
+        pid=os.getpid(),
+        frameworks_loaded=sorted({"numpy", "torch", "jax"} & set(sys.modules)),
         loss_history=result.loss_history.tolist(),
     )

@@ -14,9 +14,10 @@ import pandas as pd  # noqa: E402
 
 from implementations.registry import REGISTRY  # noqa: E402
 
-from .runs import Run  # noqa: E402
+from .runs import Run, differences, labels  # noqa: E402
 
 REFERENCE = "numpy"
+UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
 
 
 def format_seconds(seconds: float) -> str:
@@ -47,6 +48,7 @@ def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
         "compile": benchmarks["compile_s"].where(benchmarks.get("compiled", False), np.nan),
         "first_call": benchmarks["first_call_s"],
     })
+    table["spread"] = table["iqr"] / table["median"]
     reference = table.loc[table["implementation"] == REFERENCE, "median"]
     table["vs_numpy"] = table["median"] / reference.iloc[0] if len(reference) else np.nan
     return table.sort_values("median").reset_index(drop=True)
@@ -60,37 +62,53 @@ def markdown_table(table: pd.DataFrame) -> str:
         ratio = "–" if np.isnan(row.vs_numpy) else f"{row.vs_numpy:.3g}×"
         cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), str(row.rounds),
                  format_seconds(row.per_epoch), ratio, format_seconds(row.compile), format_seconds(row.first_call)]
-        cells[1:3] = [cells[1], f"{cells[2]} ({row.iqr / row.median:.1%})"]
+        cells[2] += f" ({row.spread:.1%}{', ⚠ unreliable' if row.spread > UNRELIABLE_SPREAD else ''})"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def plot_training_time(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
-    """Box plot of the timed rounds per implementation, fastest on top, on a log scale."""
-    rows = benchmarks.sort_values("median", ascending=False)
-    boxes = []
-    for row in rows.itertuples():
-        samples = np.asarray(row.data if row.data is not None else [])
-        outside = samples[(samples < row.ld15iqr) | (samples > row.hd15iqr)]
-        boxes.append({"med": row.median, "q1": row.q1, "q3": row.q3, "whislo": row.ld15iqr, "whishi": row.hd15iqr,
-                      "fliers": outside, "label": row.implementation})
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.7 * len(boxes)), layout="constrained")
-    artists = ax.bxp(boxes, orientation="horizontal", patch_artist=True, widths=0.55,
-                     medianprops={"color": "black"}, flierprops={"markersize": 3, "alpha": 0.5})
-    for patch, name in zip(artists["boxes"], rows["implementation"]):
-        patch.set_facecolor(color_of(name))
-        patch.set_alpha(0.8)
-    reference = benchmarks.loc[benchmarks["implementation"] == REFERENCE, "median"]
-    notes = [format_seconds(row.median) + (f" ({row.median / reference.iloc[0]:.2g}× NumPy)" if len(reference) else "")
-             for row in rows.itertuples()]
+def _box(row) -> dict:
+    """matplotlib's box statistics for one benchmark, outliers from its raw samples when saved."""
+    samples = np.asarray(row.data if row.data is not None else [])
+    outliers = samples[(samples < row.ld15iqr) | (samples > row.hd15iqr)]
+    return {"med": row.median, "q1": row.q1, "q3": row.q3, "whislo": row.ld15iqr, "whishi": row.hd15iqr, "fliers": outliers}
+
+
+def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, path: Path) -> None:
+    """Box plots of the timed rounds, one row per implementation (fastest on top) and one box per run, log scale."""
+    order = benchmarks.groupby("implementation")["median"].min().sort_values(ascending=False).index
+    height = 1 / len(runs)
+    fig, ax = plt.subplots(figsize=(9, 1.3 + 0.75 * len(order) * max(1, 0.6 * len(runs))), layout="constrained")
+    notes = []
+    for y, name in enumerate(order, start=1):
+        reference = benchmarks[(benchmarks["implementation"] == REFERENCE) & (benchmarks["run"] == runs[0])]["median"]
+        note = []
+        for index, run in enumerate(runs):
+            for row in benchmarks[(benchmarks["implementation"] == name) & (benchmarks["run"] == run)].itertuples():
+                position = y - (index - (len(runs) - 1) / 2) * height  # first run on top
+                color = color_of(name) if len(runs) == 1 else plt.get_cmap("tab10")(index % 10)
+                ax.bxp([_box(row)], positions=[position], orientation="horizontal", patch_artist=True,
+                       widths=0.8 * min(height, 0.7), medianprops={"color": "black"},
+                       boxprops={"facecolor": color, "alpha": 0.8}, flierprops={"markersize": 3, "alpha": 0.5})
+                unreliable = " ⚠" if row.iqr / row.median > UNRELIABLE_SPREAD else ""
+                note.append(format_seconds(row.median) + unreliable)
+        if len(runs) == 1 and len(reference) and note:
+            note[0] += f" ({benchmarks[benchmarks['implementation'] == name]['median'].iloc[0] / reference.iloc[0]:.2g}× NumPy)"
+        notes.append(" / ".join(note))
+    ax.set_yticks(range(1, len(order) + 1), order)
     medians = ax.secondary_yaxis("right")
     medians.set_yticks(range(1, len(notes) + 1), notes)
     medians.tick_params(length=0)
+    if len(runs) > 1:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=plt.get_cmap("tab10")(index % 10), alpha=0.8) for index in range(len(runs))]
+        ax.legend(handles, runs, loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, frameon=False)
+    ax.set_ylim(0.4, len(order) + 0.6)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("time for the whole training loop (log scale); box: quartiles, whiskers: 1.5 IQR, dots: outliers")
+    ax.set_xlabel("time for the whole training loop (log scale); box: quartiles, whiskers: 1.5 IQR, dots: outliers"
+                  + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else ""))
     ax.set_title(title)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.savefig(path, dpi=120)
@@ -125,34 +143,82 @@ def describe_machine(run: Run) -> str:
     cpu = info.get("cpu", {})
     threads = info.get("threads", {})
     parts = [f"{cpu.get('brand_raw') or info.get('processor') or 'unknown CPU'}, {cpu.get('count', '?')} cores",
-             f"Python {info.get('python_version', '?')}"]
+             f"Python {info.get('python_version', '?')}", f"process mode: {info.get('process_mode', '?')}"]
     if threads:
         pools = ", ".join(f"{pool['library']} {pool['threads']}" for pool in threads.get("pools", []))
-        parts.append(f"threads: torch {threads.get('torch_intra_op', '?')}/{threads.get('torch_inter_op', '?')} "
-                     f"(intra/inter-op), {pools}; XLA_FLAGS={threads.get('xla_flags') or '(none)'}")
+        torch = (f"torch {threads['torch_intra_op']}/{threads['torch_inter_op']} (intra/inter-op), "
+                 if "torch_intra_op" in threads else "")
+        parts.append(f"threads: {threads.get('requested', '?')} requested, CPUs {threads.get('cpus', '?')}, "
+                     f"{torch}{pools}; XLA_FLAGS={threads.get('xla_flags') or '(none)'}")
+    environment = info.get("environment", {})
+    if environment:
+        parts.append("environment: " + ", ".join(f"{name}={value}" for name, value in environment.items()))
     return "; ".join(parts)
 
 
-def write_report(run: Run, out_dir: Path) -> Path:
-    """Write report.md and its figures into out_dir; return the markdown file."""
+def runs_table(runs: list[Run], names: list[str]) -> str:
+    """A markdown table of several runs: their labels, files and what they were measured on."""
+    lines = ["| run | file | saved | machine |", "|---|---|---|---|"]
+    for run, name in zip(runs, names):
+        lines.append(f"| {name} | `{run.path}` | {run.datetime[:19]} | {describe_machine(run)} |")
+    return "\n".join(lines)
+
+
+def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
+    """Median (IQR share) of each implementation in each run, and each run's ratio to the first."""
+    header = ["implementation"] + [f"{name}" for name in names] + [f"{name} / {names[0]}" for name in names[1:]]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    order = benchmarks.groupby("implementation")["median"].min().sort_values().index
+    for implementation in order:
+        rows = benchmarks[benchmarks["implementation"] == implementation].set_index("run")
+        cells, ratios = [f"`{implementation}`"], []
+        for name in names:
+            if name not in rows.index:
+                cells.append("–")
+                continue
+            row = rows.loc[name]
+            spread = row["iqr"] / row["median"]
+            cells.append(f"{format_seconds(row['median'])} ({spread:.1%}{', ⚠' if spread > UNRELIABLE_SPREAD else ''})")
+        for name in names[1:]:
+            both = name in rows.index and names[0] in rows.index
+            ratios.append(f"{rows.loc[name, 'median'] / rows.loc[names[0], 'median']:.3g}×" if both else "–")
+        lines.append("| " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
+
+
+def write_report(runs: list[Run], out_dir: Path) -> Path:
+    """Write report.md and its figures into out_dir, one run or several side by side; return the markdown file."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"# backprop-bench: {run.label}", "",
-             f"Saved {run.datetime} from `{run.path}`.", "", f"Machine: {describe_machine(run)}.", ""]
-    for index, (group, benchmarks) in enumerate(run.benchmarks.groupby("group", sort=False)):
+    names = labels(runs)
+    combined = pd.concat([run.benchmarks.assign(run=name) for run, name in zip(runs, names)], ignore_index=True)
+    if len(runs) == 1:
+        (run,) = runs
+        lines = [f"# backprop-bench: {run.label}", "", f"Saved {run.datetime} from `{run.path}`.", "",
+                 f"Machine: {describe_machine(run)}.", ""]
+    else:
+        lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
+        differing = differences(runs)
+        lines += ["What differs between the runs: " + "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) + ".", ""]
+    for index, (group, benchmarks) in enumerate(combined.groupby("group", sort=False)):
         first = benchmarks.iloc[0]
-        versions = {package: version for entry in benchmarks["versions"] for package, version in entry.items()}
+        versions = {package: version for entry in benchmarks[benchmarks["run"] == first["run"]]["versions"] for package, version in entry.items()}
         lines += [f"## {group}", "",
                   f"{first['n_in']}-{first['n_hidden']}-{first['n_out']} network, batch {first['batch']}, "
                   f"{first['epochs']} epochs, {first['dtype']}. Versions: "
-                  + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", "",
-                  markdown_table(summary(benchmarks)), "",
-                  "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
-                  "implementations only) and the first call are measured once, outside the timed rounds.", ""]
-        figures = {f"training_time_{index}.png": plot_training_time, f"loss_curves_{index}.png": plot_loss_curves}
-        titles = [f"Training time, {group}", f"Training loss, {group}"]
-        for (name, plot), title in zip(figures.items(), titles):
-            plot(benchmarks, title, out_dir / name)
-            lines += [f"![{title}]({name})", ""]
+                  + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", ""]
+        if len(runs) == 1:
+            lines += [markdown_table(summary(benchmarks)), "",
+                      "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
+                      "implementations only) and the first call are measured once, outside the timed rounds. "
+                      f"⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter machine.", ""]
+        else:
+            lines += [side_by_side_table(benchmarks, names), "",
+                      f"Median of the timed rounds (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}). "
+                      "For significance, use `backprop-bench compare`.", ""]
+        time_figure, loss_figure = f"training_time_{index}.png", f"loss_curves_{index}.png"
+        plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
+        plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)
+        lines += [f"![Training time, {group}]({time_figure})", "", f"![Training loss, {group}]({loss_figure})", ""]
     markdown = out_dir / "report.md"
     markdown.write_text("\n".join(lines))
     return markdown

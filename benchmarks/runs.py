@@ -81,3 +81,38 @@ def newest_run(results_dir: str | Path) -> Path:
     if not runs:
         raise RunFileError(f"{results_dir}: no saved runs; run `pytest --benchmark-only` first, or name a run file")
     return runs[-1]
+
+
+def describe(run: Run) -> dict[str, str]:
+    """What a run was measured on and with: machine, versions, threads and process mode, as short strings."""
+    info = run.machine_info
+    cpu = info.get("cpu", {})
+    threads = info.get("threads", {})
+    described = {
+        "machine": f"{info.get('node', '?')} ({cpu.get('brand_raw') or info.get('processor') or 'unknown CPU'}, "
+                   f"{cpu.get('count', '?')} cores)",
+        "threads": str(threads.get("requested", "?")),
+        "process mode": info.get("process_mode", "?"),
+    }
+    for package, version in info.get("versions", {}).items():
+        described[package] = str(version)
+    for name, value in info.get("environment", {}).items():
+        described[f"${name}"] = value
+    return described
+
+
+def differences(runs: list[Run]) -> dict[str, list[str]]:
+    """The descriptions that are not the same for every run, each with one value per run."""
+    described = [describe(run) for run in runs]
+    keys = dict.fromkeys(key for entry in described for key in entry)
+    values = {key: [entry.get(key, "(unset)") for entry in described] for key in keys}
+    return {key: column for key, column in values.items() if len(set(column)) > 1}
+
+
+def labels(runs: list[Run]) -> list[str]:
+    """A short, distinct label per run: what differs between the runs, else the run's name."""
+    differing = differences(runs)
+    if not differing:
+        return [run.label for run in runs]
+    texts = [", ".join(f"{key} {column[index]}" for key, column in differing.items()) for index in range(len(runs))]
+    return texts if len(set(texts)) == len(texts) else [f"{run.label}: {text}" for run, text in zip(runs, texts)]

@@ -42,36 +42,46 @@ class UnavailableImplementation(ValueError):
     """Raised for a name not in the registry, or whose framework is not importable here."""
 
 
-@cache
-def _load(name: str) -> ModuleType | ImportError:
-    module, _ = REGISTRY[name]
-    try:
-        return importlib.import_module(f"{__package__}.{module}")
-    except ImportError as error:
-        return error
+def _missing_packages(requires: tuple[str, ...]) -> list[str]:
+    """The distributions of `requires` that are not installed, found without importing anything."""
+    missing = []
+    for package in requires:
+        try:
+            metadata.version(package)
+        except metadata.PackageNotFoundError:
+            missing.append(package)
+    return missing
 
 
 def unavailable() -> dict[str, str]:
     """Implementations that cannot run here, each with the reason."""
     reasons = {}
     for name, (_, requires) in REGISTRY.items():
-        loaded = _load(name)
-        if isinstance(loaded, ImportError):
-            reasons[name] = f"needs {', '.join(requires)}: {loaded}"
+        if missing := _missing_packages(requires):
+            reasons[name] = f"needs {', '.join(requires)}; not installed: {', '.join(missing)}"
     return reasons
 
 
 def available() -> list[str]:
-    """Names of the implementations that can run here, in registry order."""
+    """Names of the implementations that can run here, in registry order; no framework is imported."""
     missing = unavailable()
     return [name for name in REGISTRY if name not in missing]
+
+
+@cache
+def _load(name: str) -> ModuleType:
+    module, _ = REGISTRY[name]
+    try:
+        return importlib.import_module(f"{__package__}.{module}")
+    except ImportError as error:
+        raise UnavailableImplementation(f"implementation {name!r} is unavailable: {error}") from error
 
 
 def get(name: str) -> Implementation:
     """The implementation called `name`."""
     if name not in REGISTRY:
         raise UnavailableImplementation(f"unknown implementation {name!r}; expected one of: {', '.join(REGISTRY)}")
+    if reason := unavailable().get(name):
+        raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
     loaded = _load(name)
-    if isinstance(loaded, ImportError):
-        raise UnavailableImplementation(f"implementation {name!r} is unavailable: {unavailable()[name]}")
     return Implementation(name, loaded.FRAMEWORK, loaded.COMPILED, loaded.prepare, REGISTRY[name][1])

@@ -56,7 +56,11 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
     jax = next(bench for bench in run["benchmarks"] if bench["extra_info"]["implementation"] == "jax")
     # compilation happened once, before the timed rounds, and costs more than one steady-state loop
     assert jax["extra_info"]["compiled"] and jax["extra_info"]["compile_s"] > 0
-    assert run["machine_info"]["threads"]["torch_intra_op"] == 1
+    assert run["machine_info"]["process_mode"] == "shared"
+    for bench in run["benchmarks"]:  # shared mode: every framework loaded in the one process
+        assert bench["extra_info"]["frameworks_loaded"] == sorted({"numpy", *available()})
+        assert bench["extra_info"]["threads"]["torch_intra_op"] == 1
+    assert {bench["extra_info"]["pid"] for bench in run["benchmarks"]} == {run["benchmarks"][0]["extra_info"]["pid"]}
 
 
 def test_report_of_the_newest_run_writes_a_table_and_figures(two_runs, tmp_path, capsys):

@@ -1,5 +1,8 @@
 """The registry: what is available here, what is not and why."""
 
+import subprocess
+import sys
+
 import pytest
 
 from implementations import UnavailableImplementation, available, get, registry, unavailable
@@ -25,12 +28,19 @@ def test_an_unknown_name_lists_the_known_ones():
 
 
 def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("ghost-framework",)))
-    registry._load.cache_clear()
-    try:
-        assert "ghost" not in available()
-        assert unavailable()["ghost"].startswith("needs ghost-framework: No module named")
-        with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs ghost-framework"):
-            get("ghost")
-    finally:
-        registry._load.cache_clear()
+    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("numpy", "ghost-framework")))
+    assert "ghost" not in available()
+    assert unavailable()["ghost"] == "needs numpy, ghost-framework; not installed: ghost-framework"
+    with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy, ghost-framework"):
+        get("ghost")
+
+
+def test_an_implementation_that_fails_to_import_says_why(monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "broken", ("with_broken", ("numpy",)))
+    with pytest.raises(UnavailableImplementation, match="implementation 'broken' is unavailable: No module named"):
+        get("broken")
+
+
+def test_listing_the_available_implementations_imports_no_framework():
+    code = "import sys, implementations; implementations.available(); print(sorted({'torch', 'jax'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

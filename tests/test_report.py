@@ -1,36 +1,16 @@
 """Reading saved runs back, and the report's arithmetic, on runs built here where the answer is known."""
 
-import json
 import re
 
 import numpy as np
 import pytest
 
+import constructed_runs
+from constructed_runs import saved_run, write
+
 from benchmarks.cli import main
 from benchmarks.report import format_seconds, markdown_table, summary
 from benchmarks.runs import RunFileError, load_run, newest_run
-
-
-def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00") -> dict:
-    """A pytest-benchmark run with the given median per implementation (seconds)."""
-    benchmarks = []
-    for name, median in medians.items():
-        data = list(median * np.array([0.98, 0.99, 1.0, 1.01, 1.02]))
-        stats = {"min": data[0], "max": data[-1], "median": median, "q1": data[1], "q3": data[3], "iqr": data[3] - data[1],
-                 "rounds": 5, "ld15iqr": data[0], "hd15iqr": data[-1], "data": data}
-        extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
-                 "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
-                 "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": [0.3, 0.2, 0.1]}
-        benchmarks.append({"name": f"test_training_loop[{name}]", "group": "notebook problem, float64",
-                           "stats": stats, "extra_info": extra})
-    return {"machine_info": {"cpu": {"brand_raw": "Test CPU", "count": 2}}, "commit_info": {}, "datetime": saved_at,
-            "benchmarks": benchmarks, "version": "5.3.1"}
-
-
-def write(path, content):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
-    return path
 
 
 def test_summary_ratios_and_per_epoch_times(tmp_path):
@@ -41,7 +21,7 @@ def test_summary_ratios_and_per_epoch_times(tmp_path):
     assert table["per_epoch"].tolist() == pytest.approx([3e-6, 12e-6, 60e-6])
     assert np.isnan(table.loc[table["implementation"] == "numpy", "compile"]).all()  # not a compiled implementation
     assert table.loc[table["implementation"] == "jax", "compile"].item() == 0.1
-    assert "| `jax` | 3 ms | 60 µs (2.0%) | 5 | 3 µs | 0.25× | 100 ms | 6 ms |" in markdown_table(table)
+    assert "| `jax` | 3 ms | 60 µs (2.0%) | 25 | 3 µs | 0.25× | 100 ms | 6 ms |" in markdown_table(table)
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-5, "45.6 µs"), (3e-9, "3 ns"), (float("nan"), "–")])
@@ -77,3 +57,25 @@ def test_cli_reports_bad_input_in_one_line_with_exit_status_2(tmp_path, capsys):
     assert capsys.readouterr().err == f"backprop-bench report: error: {tmp_path / 'missing.json'}: no such file\n"
     assert main(["report", "--results", str(tmp_path)]) == 2
     assert "no saved runs; run `pytest --benchmark-only` first" in capsys.readouterr().err
+
+
+def test_a_spread_over_ten_percent_of_the_median_is_flagged_unreliable(tmp_path):
+    noisy = load_run(write(tmp_path / "run.json", saved_run({"numpy": 0.01}, spread=0.3)))
+    table = markdown_table(summary(noisy.benchmarks))
+    assert "(30.0%, ⚠ unreliable)" in table
+    steady = load_run(write(tmp_path / "steady.json", saved_run({"numpy": 0.01}, spread=0.08)))
+    assert "(8.0%) |" in markdown_table(summary(steady.benchmarks))
+
+
+def test_several_runs_are_reported_side_by_side_labelled_by_what_differs(tmp_path):
+    one_thread = saved_run({"numpy": 0.010, "torch": 0.060})
+    two_threads = saved_run({"numpy": 0.012, "torch": 0.030},
+                            machine_info=constructed_runs.MACHINE_INFO | {"threads": {"requested": 2}, "node": "other"})
+    paths = [write(tmp_path / "a" / "0001_a.json", one_thread), write(tmp_path / "b" / "0001_b.json", two_threads)]
+    assert main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    first, second = "machine test-machine (Test CPU, 2 cores), threads 1", "machine other (Test CPU, 2 cores), threads 2"
+    assert f"| implementation | {first} | {second} | {second} / {first} |" in markdown
+    assert "| `numpy` | 10 ms (2.0%) | 12 ms (2.0%) | 1.2× |" in markdown
+    assert "| `torch` | 60 ms (2.0%) | 30 ms (2.0%) | 0.5× |" in markdown
+    assert (tmp_path / "report" / "training_time_0.png").read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,97 @@
+"""The conditions of a measurement: one thread count for every framework, and a record of what was in force."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+THREADS_ENV = "BACKPROP_BENCH_THREADS"
+ALLOWED_CPUS_ENV = "BACKPROP_BENCH_ALLOWED_CPUS"  # the CPUs the first process could use, passed on to its children
+PACKAGES = ("numpy", "torch", "jax", "jaxlib", "pytest-benchmark", "pandas", "matplotlib", "threadpoolctl")
+# environment variables that change what the frameworks do, recorded with every run
+RELEVANT_ENVIRONMENT = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", THREADS_ENV)
+_XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
+
+_pool_limits = []  # threadpoolctl keeps a limit only while its object lives
+
+
+def requested_threads(option: int | None = None) -> int:
+    """The thread count asked for: the option, else $BACKPROP_BENCH_THREADS, else 1."""
+    value = option if option is not None else os.environ.get(THREADS_ENV, "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"thread count must be an integer >= 1, got {value!r} (from --threads or ${THREADS_ENV})")
+    return threads
+
+
+def configure_threads(threads: int) -> None:
+    """Before any framework is imported: pin the process to `threads` CPUs and set XLA's flags."""
+    if "jax" in sys.modules:
+        raise RuntimeError("configure_threads must run before jax is imported: XLA reads its flags once")
+    os.environ[THREADS_ENV] = str(threads)  # child processes (isolated runs) inherit the same setting
+    allowed = os.environ.get(ALLOWED_CPUS_ENV) or ",".join(map(str, sorted(os.sched_getaffinity(0))))
+    os.environ[ALLOWED_CPUS_ENV] = allowed
+    cpus = [int(cpu) for cpu in allowed.split(",")]
+    # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
+    # single-threaded runs off Eigen's intra-op pool
+    os.sched_setaffinity(0, cpus[-threads:])
+    flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if not flag.startswith("--xla_cpu_multi_thread_eigen")]
+    if threads == 1:
+        flags.append(_XLA_SINGLE_THREAD)
+    os.environ["XLA_FLAGS"] = " ".join(flags)
+
+
+def enforce_threads(threads: int) -> dict[str, object]:
+    """After a framework is imported: set PyTorch's pools and every loaded BLAS/OpenMP pool; return what is in force."""
+    import threadpoolctl
+
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_num_threads(threads)
+        if torch.get_num_interop_threads() != threads:
+            try:
+                torch.set_num_interop_threads(threads)
+            except RuntimeError:  # allowed once, before any inter-op work; threads_in_force shows what stuck
+                pass
+    _pool_limits[:] = [threadpoolctl.threadpool_limits(threads)]
+    return threads_in_force()
+
+
+def threads_in_force() -> dict[str, object]:
+    """The thread settings each loaded framework reports now, and the CPUs the process may use."""
+    import threadpoolctl
+
+    info: dict[str, object] = {
+        "requested": int(os.environ.get(THREADS_ENV, 0)) or None,
+        "cpus": sorted(os.sched_getaffinity(0)),
+        "pools": [{"library": pool["internal_api"], "threads": pool["num_threads"], "version": pool.get("version"),
+                   "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        info["torch_intra_op"] = torch.get_num_threads()
+        info["torch_inter_op"] = torch.get_num_interop_threads()
+    return info
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and of every package whose speed the run depends on (None: not installed)."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def relevant_environment() -> dict[str, str]:
+    """The environment variables set now that change what the frameworks do."""
+    return {name: os.environ[name] for name in RELEVANT_ENVIRONMENT if name in os.environ}

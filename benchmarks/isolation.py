@@ -1,0 +1,57 @@
+"""Run one benchmark in a fresh Python process, as pyperf does, and bring its samples back into this run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# pytest-benchmark options that shape the measurement, passed on to the child process unchanged;
+# the thread count travels in the environment (configure_threads sets it)
+FORWARDED_OPTIONS = {
+    "benchmark_min_rounds": "--benchmark-min-rounds",
+    "benchmark_max_time": "--benchmark-max-time",
+    "benchmark_min_time": "--benchmark-min-time",
+    "benchmark_warmup_iterations": "--benchmark-warmup-iterations",
+}
+
+
+def child_command(config: pytest.Config, nodeid: str, json_path: Path) -> list[str]:
+    """The command that runs one benchmark alone and writes its pytest-benchmark JSON to json_path."""
+    command = [sys.executable, "-m", "pytest", nodeid, "--benchmark-only", f"--benchmark-json={json_path}",
+               "--isolated-child", "-p", "no:cacheprovider", "-q", f"--rootdir={config.rootpath}"]
+    for dest, flag in FORWARDED_OPTIONS.items():
+        value = config.getoption(dest)
+        if value is not None:
+            command.append(f"{flag}={value}")
+    command += ["--benchmark-disable-gc"] * config.getoption("benchmark_disable_gc")
+    command += [f"--benchmark-warmup={'on' if config.getoption('benchmark_warmup') else 'off'}"]
+    return command
+
+
+def run_in_fresh_process(item: pytest.Item) -> dict:
+    """Run the benchmark `item` in a new interpreter; return its entry from the child's JSON."""
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder:
+        json_path = Path(folder) / "run.json"
+        child = subprocess.run(child_command(item.config, item.nodeid, json_path), cwd=item.config.rootpath,
+                               capture_output=True, text=True)
+        if child.returncode != 0 or not json_path.exists():
+            pytest.fail(f"isolated run of {item.nodeid} failed (exit {child.returncode}):\n{child.stdout[-4000:]}{child.stderr[-4000:]}",
+                        pytrace=False)
+        (entry,) = json.loads(json_path.read_text())["benchmarks"]
+    return entry
+
+
+def record_samples(benchmark, entry: dict) -> None:
+    """Give the parent's benchmark fixture the child's timings, so the parent saves and prints them as its own."""
+    benchmark.group = entry["group"]
+    benchmark.extra_info.update(entry["extra_info"])
+    # pytest-benchmark has no public way to add timings measured elsewhere: fill the fixture's stats directly
+    stats = benchmark._make_stats(entry["stats"]["iterations"])
+    for duration in entry["stats"]["data"]:
+        stats.stats.update(duration)
+    benchmark._mode = "isolated process"

@@ -1,0 +1,82 @@
+"""The conditions of a measurement: the thread knob reaches every framework, and --isolate really isolates."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.environment import ALLOWED_CPUS_ENV, THREADS_ENV
+from benchmarks.runs import load_run
+from implementations import available
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import json, time
+from benchmarks.environment import configure_threads, enforce_threads, requested_threads
+threads = requested_threads()
+configure_threads(threads)
+import jax.numpy as jnp, numpy, torch
+info = enforce_threads(threads)
+x = jnp.ones((1200, 1200), dtype=jnp.float32)
+(x @ x).block_until_ready()
+wall, cpu = time.perf_counter(), time.process_time()
+for _ in range(8):
+    (x @ x).block_until_ready()
+info["xla_cpu_seconds_per_second"] = (time.process_time() - cpu) / (time.perf_counter() - wall)
+print(json.dumps(info))
+"""
+
+
+def probe(threads: int) -> dict:
+    """What each framework reports, and how many CPUs XLA's matrix multiply keeps busy, in a fresh process."""
+    env = os.environ | {THREADS_ENV: str(threads)}
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def allowed_cpus() -> int:
+    return len(os.environ.get(ALLOWED_CPUS_ENV, "").split(",") or os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("threads", sorted({1, min(2, allowed_cpus())}))
+def test_the_thread_knob_reaches_every_framework(threads):
+    info = probe(threads)
+    assert info["requested"] == threads
+    assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
+    assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
+    assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
+    assert len(info["cpus"]) == threads  # XLA sizes its pool from these
+    assert ("--xla_cpu_multi_thread_eigen=false" in info["xla_flags"]) == (threads == 1)
+    if threads == 1:
+        assert info["xla_cpu_seconds_per_second"] < 1.15, info  # one CPU busy at most
+    else:
+        assert info["xla_cpu_seconds_per_second"] > 1.3, info  # XLA really used more than one
+
+
+def test_a_bad_thread_count_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "pytest", "--threads=0", "--co", "-q"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    assert "thread count must be an integer >= 1, got 0" in done.stderr
+
+
+def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_path):
+    command = [sys.executable, "-m", "pytest", "--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path}",
+               "--benchmark-min-rounds=3", "--benchmark-max-time=0.02", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (saved,) = tmp_path.rglob("*.json")
+    run = load_run(saved)  # one pytest-benchmark run, readable like any other
+    assert run.machine_info["process_mode"] == "isolated"
+    benchmarks = run.benchmarks.set_index("implementation")
+    assert set(benchmarks.index) == set(available())
+    assert benchmarks["pid"].nunique() == len(available()) and os.getpid() not in set(benchmarks["pid"])
+    # each process imported only its own framework (and NumPy, which every implementation returns results in)
+    for name in available():
+        assert benchmarks.loc[name, "frameworks_loaded"] == sorted({"numpy", name}), name
+        assert len(benchmarks.loc[name, "data"]) == benchmarks.loc[name, "rounds"] >= 3
