@@ -39,7 +39,7 @@ def compare(args: argparse.Namespace) -> int:
     from .report import format_seconds
 
     base, new = load_run(args.base), load_run(args.new)
-    comparisons = compare_runs(base, new, args.alpha)
+    comparisons = compare_runs(base, new, args.alpha, args.min_change)
     print(f"base: {base.path}\nnew:  {new.path}")
     differing = differences([base, new])
     if differing:
@@ -52,7 +52,8 @@ def compare(args: argparse.Namespace) -> int:
         for c in (c for c in comparisons if c.group == group):
             print(f"{c.implementation:<{max(width, 14)}}  {format_seconds(c.base_median):>10}  {format_seconds(c.new_median):>10}"
                   f"  {c.ratio:>6.3f}×  {c.p_value:>8.2g}  {c.verdict}")
-    print(f"\nSignificance: two-sided Mann-Whitney U test on the raw samples of each benchmark, significant when p < {args.alpha}.")
+    print(f"\nSignificant: p < {args.alpha} in a two-sided Mann-Whitney U test on the raw samples of each benchmark, "
+          f"and medians {args.min_change:g}% or more apart (asv's rule).")
     if args.fail_above is None:
         return 0
     slower = regressions(comparisons, args.fail_above)
@@ -63,7 +64,7 @@ def compare(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    from .compare import DEFAULT_ALPHA
+    from .compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
 
     main_parser = argparse.ArgumentParser(prog="backprop-bench", description=__doc__)
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -90,6 +91,8 @@ def parser() -> argparse.ArgumentParser:
                                 help="exit 1 if any benchmark is significantly slower than BASE by more than PCT percent (10 or 10%%)")
     compare_parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                                 help="significance threshold for the p-value (default: %(default)s, as asv)")
+    compare_parser.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",
+                                help="smallest difference of medians that counts as a change (default: %(default)g%%, as asv)")
     compare_parser.set_defaults(handler=compare)
     return main_parser
 

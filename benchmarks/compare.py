@@ -9,8 +9,11 @@ from scipy.stats import mannwhitneyu
 
 from .runs import Run, RunFileError
 
-# asv's threshold for its Mann-Whitney U test: a difference this unlikely under "no change" is significant
+# asv's defaults: a difference is significant when its p-value is under 0.002 and the medians differ by
+# at least 10%; samples from one run miss the run-to-run variance (measured here: up to 5% between identical
+# runs), so the p-value alone calls tiny differences significant
 DEFAULT_ALPHA = 0.002
+DEFAULT_MIN_CHANGE = 10.0  # percent
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Comparison:
     new_median: float
     p_value: float  # two-sided Mann-Whitney U on the raw samples; NaN when a run kept none
     alpha: float
+    min_change: float = DEFAULT_MIN_CHANGE  # percent
 
     @property
     def ratio(self) -> float:
@@ -31,8 +35,9 @@ class Comparison:
 
     @property
     def significant(self) -> bool:
-        """Whether the samples differ more than chance explains."""
-        return bool(self.p_value < self.alpha)
+        """Whether the samples differ more than chance explains, by at least min_change percent."""
+        factor = 1 + self.min_change / 100
+        return bool(self.p_value < self.alpha) and not (1 / factor < self.ratio < factor)
 
     @property
     def verdict(self) -> str:
@@ -51,7 +56,7 @@ def mann_whitney_p(base: list[float] | None, new: list[float] | None) -> float:
     return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
 
 
-def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA) -> list[Comparison]:
+def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE) -> list[Comparison]:
     """Every benchmark present in both runs, matched by group and implementation."""
     key = ["group", "implementation"]
     merged = base.benchmarks.merge(new.benchmarks, on=key, suffixes=("_base", "_new"))
@@ -61,7 +66,7 @@ def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA) -> list[Comp
             f"{', '.join(sorted(base.benchmarks['implementation']))}; new has {', '.join(sorted(new.benchmarks['implementation']))})"
         )
     return [Comparison(row.group, row.implementation, row.median_base, row.median_new,
-                       mann_whitney_p(row.data_base, row.data_new), alpha) for row in merged.itertuples()]
+                       mann_whitney_p(row.data_base, row.data_new), alpha, min_change) for row in merged.itertuples()]
 
 
 def regressions(comparisons: list[Comparison], fail_above_percent: float) -> list[Comparison]:

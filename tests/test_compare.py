@@ -36,6 +36,15 @@ def test_verdicts_follow_the_direction_of_a_significant_change(tmp_path):
     assert verdicts == {"numpy": "no significant change", "torch": "slower", "jax": "faster"}
 
 
+def test_a_significant_but_small_difference_needs_min_change_to_count(tmp_path):
+    base = load_run(write(tmp_path / "base.json", saved_run(MEDIANS, spread=0.005)))
+    new = load_run(write(tmp_path / "new.json", saved_run(MEDIANS | {"numpy": 0.014 * 1.03}, spread=0.005, seed=1)))
+    (numpy,) = [c for c in compare_runs(base, new) if c.implementation == "numpy"]
+    assert numpy.p_value < DEFAULT_ALPHA and numpy.verdict == "no significant change"
+    (numpy,) = [c for c in compare_runs(base, new, min_change=2) if c.implementation == "numpy"]
+    assert numpy.verdict == "slower"
+
+
 def test_a_run_against_itself_shows_no_change_and_exits_0(tmp_path, capsys):
     path = write(tmp_path / "run.json", saved_run(MEDIANS))
     assert main(["compare", str(path), str(path), "--fail-above", "10%"]) == 0
