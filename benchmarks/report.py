@@ -145,11 +145,15 @@ def describe_machine(run: Run) -> str:
     parts = [f"{cpu.get('brand_raw') or info.get('processor') or 'unknown CPU'}, {cpu.get('count', '?')} cores",
              f"Python {info.get('python_version', '?')}", f"process mode: {info.get('process_mode', '?')}"]
     if threads:
-        pools = ", ".join(f"{pool['library']} {pool['threads']}" for pool in threads.get("pools", []))
+        pools = ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
+                          + f": {pool['threads']}" for pool in threads.get("pools", []))
         torch = (f"torch {threads['torch_intra_op']}/{threads['torch_inter_op']} (intra/inter-op), "
                  if "torch_intra_op" in threads else "")
         parts.append(f"threads: {threads.get('requested', '?')} requested, CPUs {threads.get('cpus', '?')}, "
                      f"{torch}{pools}; XLA_FLAGS={threads.get('xla_flags') or '(none)'}")
+    versions = info.get("versions", {})
+    if versions:
+        parts.append("versions: " + ", ".join(f"{package} {version}" for package, version in versions.items() if version))
     environment = info.get("environment", {})
     if environment:
         parts.append("environment: " + ", ".join(f"{name}={value}" for name, value in environment.items()))
