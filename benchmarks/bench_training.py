@@ -11,10 +11,11 @@ from implementations import available, get, seed_problem
 from .environment import enforce_threads
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", available())
-def test_training_loop(benchmark, name, check_notebook_result, pytestconfig):
+def test_training_loop(benchmark, name, dtype, check_notebook_result, pytestconfig):
     """1000 epochs of the notebook's problem, compilation and the first call kept out of the timed rounds."""
-    implementation, problem = get(name), seed_problem()
+    implementation, problem = get(name), seed_problem(dtype)
     threads = enforce_threads(pytestconfig.threads)
     start = perf_counter()
     train = implementation.prepare(problem)
@@ -30,7 +31,9 @@ def test_training_loop(benchmark, name, check_notebook_result, pytestconfig):
     benchmark.extra_info.update(
         implementation=name,
         framework=implementation.framework,
+        variant=implementation.variant,
         compiled=implementation.compiled,
+        gradients=implementation.gradients,
         versions=implementation.versions(),
         dtype=problem.dtype,
         epochs=problem.epochs,

@@ -17,6 +17,7 @@ from implementations.registry import REGISTRY  # noqa: E402
 from .runs import Run, differences, labels  # noqa: E402
 
 REFERENCE = "numpy"
+SPEED_OF_LIGHT = "native"  # the compiled scalar loop every report measures the others against
 UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
 
 
@@ -49,19 +50,27 @@ def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
         "first_call": benchmarks["first_call_s"],
     })
     table["spread"] = table["iqr"] / table["median"]
-    reference = table.loc[table["implementation"] == REFERENCE, "median"]
-    table["vs_numpy"] = table["median"] / reference.iloc[0] if len(reference) else np.nan
+    for column, name in (("vs_numpy", REFERENCE), ("vs_native", SPEED_OF_LIGHT)):
+        reference = table.loc[table["implementation"] == name, "median"]
+        table[column] = table["median"] / reference.iloc[0] if len(reference) else np.nan
     return table.sort_values("median").reset_index(drop=True)
+
+
+def variants_legend(benchmarks: pd.DataFrame) -> str:
+    """One line per implementation: what it is (framework, variant, gradients)."""
+    described = benchmarks.drop_duplicates("implementation")
+    return "\n".join(f"- `{row.implementation}`: {getattr(row, 'variant', '?')}; {getattr(row, 'gradients', '?')} gradients"
+                     for row in described.itertuples())
 
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The summary as a GitHub markdown table."""
-    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "compile", "first call"]
+    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples():
-        ratio = "–" if np.isnan(row.vs_numpy) else f"{row.vs_numpy:.3g}×"
+        ratios = ["–" if np.isnan(ratio) else f"{ratio:.3g}×" for ratio in (row.vs_numpy, row.vs_native)]
         cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), str(row.rounds),
-                 format_seconds(row.per_epoch), ratio, format_seconds(row.compile), format_seconds(row.first_call)]
+                 format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call)]
         cells[2] += f" ({row.spread:.1%}{', ⚠ unreliable' if row.spread > UNRELIABLE_SPREAD else ''})"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -211,7 +220,7 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
                   f"{first['epochs']} epochs, {first['dtype']}. Versions: "
                   + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", ""]
         if len(runs) == 1:
-            lines += [markdown_table(summary(benchmarks)), "",
+            lines += [markdown_table(summary(benchmarks)), "", variants_legend(benchmarks), "",
                       "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
                       "implementations only) and the first call are measured once, outside the timed rounds. "
                       f"⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter machine.", ""]

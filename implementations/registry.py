@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import platform
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -16,6 +17,11 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "numpy": ("with_numpy", ("numpy",)),
     "torch": ("with_torch", ("torch",)),
     "jax": ("with_jax", ("jax", "jaxlib")),
+    "jax-scan": ("with_jax_scan", ("jax", "jaxlib")),
+    "torch-func": ("with_torch_func", ("torch",)),
+    "torch-compile": ("with_torch_compile", ("torch",)),
+    "native": ("with_numba", ("numba",)),
+    "python": ("with_python", ("numpy",)),
 }
 
 
@@ -25,7 +31,9 @@ class Implementation:
 
     name: str
     framework: str
-    compiled: bool
+    variant: str
+    compiled: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
+    gradients: str  # "autodiff" or "hand-written"
     prepare: Callable[[Problem], Callable[[], TrainResult]]
     requires: tuple[str, ...]
 
@@ -34,8 +42,8 @@ class Implementation:
         return self.prepare(problem)()
 
     def versions(self) -> dict[str, str]:
-        """Installed versions of the distributions this implementation needs."""
-        return {package: metadata.version(package) for package in self.requires}
+        """Versions of Python and of the distributions this implementation needs."""
+        return {"python": platform.python_version()} | {package: metadata.version(package) for package in self.requires}
 
 
 class UnavailableImplementation(ValueError):
@@ -84,4 +92,5 @@ def get(name: str) -> Implementation:
     if reason := unavailable().get(name):
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
     loaded = _load(name)
-    return Implementation(name, loaded.FRAMEWORK, loaded.COMPILED, loaded.prepare, REGISTRY[name][1])
+    return Implementation(name, loaded.FRAMEWORK, loaded.VARIANT, loaded.COMPILED, loaded.GRADIENTS, loaded.prepare,
+                          REGISTRY[name][1])

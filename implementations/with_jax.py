@@ -7,7 +7,9 @@ import numpy as np
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "jax"
+VARIANT = "jitted step called from Python each epoch"
 COMPILED = True  # the step is compiled by XLA in prepare()
+GRADIENTS = "autodiff"
 
 
 def loss_and_outputs(weights, x, y):

@@ -5,7 +5,9 @@ import numpy as np
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "numpy"
+VARIANT = "hand-written backward pass, eager"
 COMPILED = False
+GRADIENTS = "hand-written"
 
 
 def sigmoid(z):

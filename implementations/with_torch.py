@@ -5,7 +5,9 @@ import torch
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "torch"
+VARIANT = "torch.autograd.grad, eager"
 COMPILED = False
+GRADIENTS = "autodiff"
 
 
 def loss_and_outputs(wh, wo, x, y):

@@ -14,14 +14,15 @@ from benchmarks.runs import RunFileError, load_run, newest_run
 
 
 def test_summary_ratios_and_per_epoch_times(tmp_path):
-    run = load_run(write(tmp_path / "run.json", saved_run({"torch": 0.06, "numpy": 0.012, "jax": 0.003})))
+    run = load_run(write(tmp_path / "run.json", saved_run({"torch": 0.06, "numpy": 0.012, "jax": 0.003, "native": 0.0001})))
     table = summary(run.benchmarks)
-    assert list(table["implementation"]) == ["jax", "numpy", "torch"]
-    assert table["vs_numpy"].tolist() == pytest.approx([0.25, 1.0, 5.0])
-    assert table["per_epoch"].tolist() == pytest.approx([3e-6, 12e-6, 60e-6])
+    assert list(table["implementation"]) == ["native", "jax", "numpy", "torch"]
+    assert table["vs_numpy"].tolist() == pytest.approx([0.1 / 12, 0.25, 1.0, 5.0])
+    assert table["vs_native"].tolist() == pytest.approx([1, 30, 120, 600])
+    assert table["per_epoch"].tolist() == pytest.approx([0.1e-6, 3e-6, 12e-6, 60e-6])
     assert np.isnan(table.loc[table["implementation"] == "numpy", "compile"]).all()  # not a compiled implementation
     assert table.loc[table["implementation"] == "jax", "compile"].item() == 0.1
-    assert "| `jax` | 3 ms | 60 µs (2.0%) | 25 | 3 µs | 0.25× | 100 ms | 6 ms |" in markdown_table(table)
+    assert "| `jax` | 3 ms | 60 µs (2.0%) | 25 | 3 µs | 0.25× | 30× | 100 ms | 6 ms |" in markdown_table(table)
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-5, "45.6 µs"), (3e-9, "3 ns"), (float("nan"), "–")])
