@@ -1,5 +1,7 @@
 """Strict configuration shared by tests/ and benchmarks/: threads, benchmark mode, the notebook's numbers."""
 
+import itertools
+
 import numpy as np
 import pytest
 from pytest_benchmark.utils import get_tag
@@ -7,6 +9,7 @@ from pytest_benchmark.utils import get_tag
 from benchmarks.environment import (
     configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions,
 )
+from implementations.registry import REGISTRY, unavailable
 
 # What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
 NOTEBOOK_PRINTED = {
@@ -61,6 +64,23 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["environment"] = relevant_environment()
     machine_info["threads"] = threads_in_force()
     machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
+
+
+def _skip_unless_available(*names):
+    """A skip mark with the reason when any of the named implementations cannot run here."""
+    reasons = unavailable()
+    return [pytest.mark.skip(reason=f"{name}: {reasons[name]}") for name in names if name in reasons][:1]
+
+
+def implementation_params():
+    """Every registered implementation as a test parameter; those unavailable here are skipped with the reason."""
+    return [pytest.param(name, marks=_skip_unless_available(name)) for name in REGISTRY]
+
+
+def implementation_pair_params():
+    """Every pair of registered implementations, skipped with the reason when either is unavailable here."""
+    return [pytest.param(first, second, marks=_skip_unless_available(first, second))
+            for first, second in itertools.combinations(REGISTRY, 2)]
 
 
 def float32_drift_bound(epochs: int, largest_weight: float) -> float:

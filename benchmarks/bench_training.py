@@ -6,13 +6,17 @@ from time import perf_counter
 
 import pytest
 
-from implementations import available, get, seed_problem
+from conftest import implementation_params
+from implementations import get, seed_problem
 
 from .environment import enforce_threads
 
 
+FRAMEWORK_MODULES = {"numpy", "torch", "jax", "numba"}
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("name", available())
+@pytest.mark.parametrize("name", implementation_params())
 def test_training_loop(benchmark, name, dtype, check_notebook_result, pytestconfig):
     """1000 epochs of the notebook's problem, compilation and the first call kept out of the timed rounds."""
     implementation, problem = get(name), seed_problem(dtype)
@@ -43,6 +47,6 @@ def test_training_loop(benchmark, name, dtype, check_notebook_result, pytestconf
         time_per_epoch_s=median / problem.epochs,
         threads=threads,
         pid=os.getpid(),
-        frameworks_loaded=sorted({"numpy", "torch", "jax"} & set(sys.modules)),
+        frameworks_loaded=sorted(FRAMEWORK_MODULES & set(sys.modules)),
         loss_history=result.loss_history.tolist(),
     )

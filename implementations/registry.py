@@ -10,18 +10,20 @@ from importlib import metadata
 from types import ModuleType
 from typing import Callable
 
+from packaging.requirements import Requirement
+
 from .problem import Problem, TrainResult
 
-# name -> (module in this package, the distributions it needs)
+# name -> (module in this package, the distributions it needs, as requirements)
 REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
-    "numpy": ("with_numpy", ("numpy",)),
-    "torch": ("with_torch", ("torch",)),
-    "jax": ("with_jax", ("jax", "jaxlib")),
-    "jax-scan": ("with_jax_scan", ("jax", "jaxlib")),
-    "torch-func": ("with_torch_func", ("torch",)),
-    "torch-compile": ("with_torch_compile", ("torch",)),
-    "native": ("with_numba", ("numba",)),
-    "python": ("with_python", ("numpy",)),
+    "numpy": ("with_numpy", ("numpy>=2.0",)),
+    "torch": ("with_torch", ("torch>=2.4",)),
+    "jax": ("with_jax", ("jax>=0.10", "jaxlib>=0.10")),
+    "jax-scan": ("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10")),
+    "torch-func": ("with_torch_func", ("torch>=2.4",)),
+    "torch-compile": ("with_torch_compile", ("torch>=2.4",)),
+    "native": ("with_numba", ("numba>=0.60",)),
+    "python": ("with_python", ("numpy>=2.0",)),
 }
 
 
@@ -43,30 +45,35 @@ class Implementation:
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""
-        return {"python": platform.python_version()} | {package: metadata.version(package) for package in self.requires}
+        packages = [Requirement(requirement).name for requirement in self.requires]
+        return {"python": platform.python_version()} | {package: metadata.version(package) for package in packages}
 
 
 class UnavailableImplementation(ValueError):
     """Raised for a name not in the registry, or whose framework is not importable here."""
 
 
-def _missing_packages(requires: tuple[str, ...]) -> list[str]:
-    """The distributions of `requires` that are not installed, found without importing anything."""
-    missing = []
-    for package in requires:
+def _unmet(requires: tuple[str, ...]) -> list[str]:
+    """The requirements that the installed distributions do not meet, found without importing anything."""
+    unmet = []
+    for text in requires:
+        requirement = Requirement(text)
         try:
-            metadata.version(package)
+            installed = metadata.version(requirement.name)
         except metadata.PackageNotFoundError:
-            missing.append(package)
-    return missing
+            unmet.append(f"{requirement.name} is not installed")
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            unmet.append(f"{requirement.name} {installed} is installed")
+    return unmet
 
 
 def unavailable() -> dict[str, str]:
     """Implementations that cannot run here, each with the reason."""
     reasons = {}
     for name, (_, requires) in REGISTRY.items():
-        if missing := _missing_packages(requires):
-            reasons[name] = f"needs {', '.join(requires)}; not installed: {', '.join(missing)}"
+        if unmet := _unmet(requires):
+            reasons[name] = f"needs {', '.join(requires)}, but {'; '.join(unmet)}"
     return reasons
 
 

@@ -1,18 +1,17 @@
 """Every implementation computes the same training run: the notebook's numbers, each other's, and the math's."""
 
 import dataclasses
-import itertools
 from functools import cache
 
 import numpy as np
 import pytest
 from reference import FIELDS, largest_differences, loss, outputs
 
-from conftest import float32_drift_bound
+from conftest import float32_drift_bound, implementation_pair_params, implementation_params
 from implementations import Problem, available, get, random_problem, seed_problem
 
-NAMES = available()
-PAIRS = list(itertools.combinations(NAMES, 2))
+NAMES = implementation_params()
+PAIRS = implementation_pair_params()
 FLOAT64_AGREEMENT = 1e-12
 
 # layer sizes, batch sizes (None: one sample, as in the notebook), learning rates and seeds
@@ -126,7 +125,7 @@ def test_training_leaves_the_problem_untouched_and_repeats_exactly(name):
     assert largest_differences(first, second) == dict.fromkeys(FIELDS, 0.0)
 
 
-@pytest.mark.skipif("jax" not in NAMES, reason="jax is not installed")
+@pytest.mark.skipif("jax" not in available(), reason="jax is not installed")
 def test_jax_float64_stays_inside_the_implementation():
     import jax.numpy as jnp
 

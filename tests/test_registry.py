@@ -1,10 +1,12 @@
 """The registry: what is available here, what is not and why."""
 
+import importlib.metadata
 import subprocess
 import sys
 
 import pytest
 
+from conftest import implementation_params
 from implementations import UnavailableImplementation, available, get, registry, unavailable
 
 
@@ -28,11 +30,26 @@ def test_an_unknown_name_lists_the_known_ones():
 
 
 def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("numpy", "ghost-framework")))
+    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("numpy>=2", "ghost-framework>=1.0")))
     assert "ghost" not in available()
-    assert unavailable()["ghost"] == "needs numpy, ghost-framework; not installed: ghost-framework"
-    with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy, ghost-framework"):
+    assert unavailable()["ghost"] == "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed"
+    with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy>=2, ghost"):
         get("ghost")
+
+
+def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "old-numpy", ("with_numpy", ("numpy<1.0",)))
+    installed = importlib.metadata.version("numpy")
+    assert unavailable()["old-numpy"] == f"needs numpy<1.0, but numpy {installed} is installed"
+
+
+def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("ghost-framework>=1.0",)))
+    params = {param.values[0]: param.marks for param in implementation_params()}
+    assert set(params) == set(registry.REGISTRY)
+    (skip,) = params["ghost"]
+    assert skip.name == "skip" and skip.kwargs["reason"] == "ghost: needs ghost-framework>=1.0, but ghost-framework is not installed"
+    assert all(not params[name] for name in available())
 
 
 def test_an_implementation_that_fails_to_import_says_why(monkeypatch):
