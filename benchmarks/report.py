@@ -31,6 +31,15 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_ratio(ratio: float) -> str:
+    """A ratio with 3 significant digits, without exponents."""
+    if ratio != ratio:
+        return "–"
+    if ratio >= 1000:
+        return f"{ratio:,.0f}×"
+    return f"{ratio:.3g}×" if ratio >= 0.01 else f"{ratio:.2g}×"
+
+
 def color_of(name: str) -> str:
     """One color per implementation, the same in every figure and every report."""
     names = list(REGISTRY)
@@ -68,7 +77,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples():
-        ratios = ["–" if np.isnan(ratio) else f"{ratio:.3g}×" for ratio in (row.vs_numpy, row.vs_native)]
+        ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
         cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), str(row.rounds),
                  format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call)]
         cells[2] += f" ({row.spread:.1%}{', ⚠ unreliable' if row.spread > UNRELIABLE_SPREAD else ''})"
@@ -87,7 +96,7 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     """Box plots of the timed rounds, one row per implementation (fastest on top) and one box per run, log scale."""
     order = benchmarks.groupby("implementation")["median"].min().sort_values(ascending=False).index
     height = 1 / len(runs)
-    fig, ax = plt.subplots(figsize=(9, 1.3 + 0.75 * len(order) * max(1, 0.6 * len(runs))), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 1.3 + 0.5 * len(order) * max(1, 0.6 * len(runs))), layout="constrained")
     notes = []
     for y, name in enumerate(order, start=1):
         reference = benchmarks[(benchmarks["implementation"] == REFERENCE) & (benchmarks["run"] == runs[0])]["median"]
@@ -98,11 +107,13 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
                 color = color_of(name) if len(runs) == 1 else plt.get_cmap("tab10")(index % 10)
                 ax.bxp([_box(row)], positions=[position], orientation="horizontal", patch_artist=True,
                        widths=0.8 * min(height, 0.7), medianprops={"color": "black"},
-                       boxprops={"facecolor": color, "alpha": 0.8}, flierprops={"markersize": 3, "alpha": 0.5})
+                       boxprops={"facecolor": color, "alpha": 0.8}, flierprops={"markersize": 2, "alpha": 0.2})
+                # the box can be a hairline on a log axis spanning decades: mark the median in the row's colour
+                ax.plot(row.median, position, "o", color=color, markeredgecolor="black", markersize=7, zorder=3)
                 unreliable = " ⚠" if row.iqr / row.median > UNRELIABLE_SPREAD else ""
                 note.append(format_seconds(row.median) + unreliable)
         if len(runs) == 1 and len(reference) and note:
-            note[0] += f" ({benchmarks[benchmarks['implementation'] == name]['median'].iloc[0] / reference.iloc[0]:.2g}× NumPy)"
+            note[0] += f" ({format_ratio(benchmarks[benchmarks['implementation'] == name]['median'].iloc[0] / reference.iloc[0])} NumPy)"
         notes.append(" / ".join(note))
     ax.set_yticks(range(1, len(order) + 1), order)
     medians = ax.secondary_yaxis("right")
@@ -113,7 +124,8 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
         ax.legend(handles, runs, loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, frameon=False)
     ax.set_ylim(0.4, len(order) + 0.6)
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    decades = np.log10(benchmarks["max"].max() / benchmarks["min"].min())
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2 else (1,)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("time for the whole training loop (log scale); box: quartiles, whiskers: 1.5 IQR, dots: outliers"
@@ -194,8 +206,17 @@ def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
             cells.append(f"{format_seconds(row['median'])} ({spread:.1%}{', ⚠' if spread > UNRELIABLE_SPREAD else ''})")
         for name in names[1:]:
             both = name in rows.index and names[0] in rows.index
-            ratios.append(f"{rows.loc[name, 'median'] / rows.loc[names[0], 'median']:.3g}×" if both else "–")
+            ratios.append(format_ratio(rows.loc[name, "median"] / rows.loc[names[0], "median"]) if both else "–")
         lines.append("| " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
+
+
+def probes_table(probes: pd.DataFrame) -> str:
+    """The "where the time goes" measurements: each piece of an epoch, timed apart."""
+    lines = ["| framework | what is timed | median | IQR |", "|---|---|---:|---:|"]
+    for row in probes.itertuples():
+        lines.append(f"| {row.framework} | {row.probe} | {format_seconds(row.median)} {row.unit} | "
+                     f"{format_seconds(row.iqr)} ({row.iqr / row.median:.1%}) |")
     return "\n".join(lines)
 
 
@@ -207,7 +228,7 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
     if len(runs) == 1:
         (run,) = runs
         lines = [f"# backprop-bench: {run.label}", "", f"Saved {run.datetime} from `{run.path}`.", "",
-                 f"Machine: {describe_machine(run)}.", ""]
+                 f"Machine: {describe_machine(run)}.", "", "Implementations:", "", variants_legend(run.benchmarks), ""]
     else:
         lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
         differing = differences(runs)
@@ -220,10 +241,12 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
                   f"{first['epochs']} epochs, {first['dtype']}. Versions: "
                   + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", ""]
         if len(runs) == 1:
-            lines += [markdown_table(summary(benchmarks)), "", variants_legend(benchmarks), "",
+            table = summary(benchmarks)
+            lines += [markdown_table(table), "",
                       "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
-                      "implementations only) and the first call are measured once, outside the timed rounds. "
-                      f"⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter machine.", ""]
+                      "implementations only) and the first call are measured once, outside the timed rounds."
+                      + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter "
+                         "machine." if (table["spread"] > UNRELIABLE_SPREAD).any() else ""), ""]
         else:
             lines += [side_by_side_table(benchmarks, names), "",
                       f"Median of the timed rounds (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}). "
@@ -232,6 +255,11 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
         plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
         plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)
         lines += [f"![Training time, {group}]({time_figure})", "", f"![Training loss, {group}]({loss_figure})", ""]
+    for run, name in zip(runs, names):
+        if len(run.probes):
+            lines += [f"## Where the time goes{f' ({name})' if len(runs) > 1 else ''}", "",
+                      "Pieces of one epoch of the notebook's problem (float64 unless named), timed apart.", "",
+                      probes_table(run.probes), ""]
     markdown = out_dir / "report.md"
     markdown.write_text("\n".join(lines))
     return markdown

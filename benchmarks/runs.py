@@ -21,7 +21,8 @@ class Run:
     datetime: str
     machine_info: dict
     commit_info: dict
-    benchmarks: pd.DataFrame  # one row per benchmark: its extra_info, its stats, and its raw samples
+    benchmarks: pd.DataFrame  # one row per training-loop benchmark: its extra_info, its stats, and its raw samples
+    probes: pd.DataFrame  # one row per "where the time goes" benchmark, the same columns with probe for implementation
 
     @property
     def label(self) -> str:
@@ -46,15 +47,17 @@ def load_run(path: str | Path) -> Run:
         raise RunFileError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); truncated?") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunFileError(f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')")
-    rows = []
+    rows, probes = [], []
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
-        if "implementation" not in extra or "stats" not in bench:
+        if not ({"implementation", "probe"} & set(extra)) or "stats" not in bench:
             raise RunFileError(f"{path}: benchmark {bench.get('name', '?')!r} was not saved by backprop-bench (no implementation recorded)")
-        rows.append({**extra, "name": bench["name"], "group": bench.get("group"), **_stats(bench["stats"])})
+        row = {**extra, "name": bench["name"], "group": bench.get("group"), **_stats(bench["stats"])}
+        (rows if "implementation" in extra else probes).append(row)
     if not rows:
-        raise RunFileError(f"{path}: the run holds no benchmarks")
-    return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}), pd.DataFrame(rows))
+        raise RunFileError(f"{path}: the run holds no training-loop benchmarks")
+    return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}), pd.DataFrame(rows),
+               pd.DataFrame(probes))
 
 
 def _stats(stats: dict) -> dict:

@@ -43,7 +43,7 @@ def test_newest_run_is_the_latest_saved_not_the_latest_named(tmp_path):
         ("", "the file is empty"),
         ('{"machine_info": {}, "benchmarks": [', "not valid JSON .* truncated"),
         ('{"hello": "world"}', "not a pytest-benchmark run"),
-        ('{"machine_info": {}, "benchmarks": []}', "the run holds no benchmarks"),
+        ('{"machine_info": {}, "benchmarks": []}', "the run holds no training-loop benchmarks"),
         ('{"machine_info": {}, "benchmarks": [{"name": "test_other", "stats": {}}]}', "benchmark 'test_other' was not saved by backprop-bench"),
     ],
 )
