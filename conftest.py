@@ -66,7 +66,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
 
 
-def _skip_unless_available(*names):
+def skip_unless_available(*names):
     """A skip mark with the reason when any of the named implementations cannot run here."""
     reasons = unavailable()
     return [pytest.mark.skip(reason=f"{name}: {reasons[name]}") for name in names if name in reasons][:1]
@@ -74,12 +74,12 @@ def _skip_unless_available(*names):
 
 def implementation_params():
     """Every registered implementation as a test parameter; those unavailable here are skipped with the reason."""
-    return [pytest.param(name, marks=_skip_unless_available(name)) for name in REGISTRY]
+    return [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY]
 
 
 def implementation_pair_params():
     """Every pair of registered implementations, skipped with the reason when either is unavailable here."""
-    return [pytest.param(first, second, marks=_skip_unless_available(first, second))
+    return [pytest.param(first, second, marks=skip_unless_available(first, second))
             for first, second in itertools.combinations(REGISTRY, 2)]
 
 

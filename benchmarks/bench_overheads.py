@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import skip_unless_available
 
 from implementations import seed_problem
 
@@ -112,7 +113,8 @@ PROBES = {
 }
 
 
-@pytest.mark.parametrize("probe", [pytest.param(probe, id=f"probe{index}") for index, probe in enumerate(PROBES)])
+@pytest.mark.parametrize("probe", [pytest.param(probe, id=f"probe{index}", marks=skip_unless_available(framework))
+                                   for index, (probe, (framework, *_)) in enumerate(PROBES.items())])
 def test_where_the_time_goes(benchmark, probe, pytestconfig):
     """Time one piece of an epoch, to explain the training loop's time per epoch."""
     framework, unit, set_up = PROBES[probe]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_overheads import PROBES
 from benchmarks.cli import main
 from implementations import available
 
@@ -36,7 +37,8 @@ def test_benchmark_only_runs_every_available_benchmark_and_nothing_else(two_runs
     _, first, _, _ = two_runs
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     summary = first.stdout.strip().splitlines()[-1]
-    assert re.search(rf"\b{2 * len(available())} passed", summary), summary  # float64 and float32
+    expected = 2 * len(available()) + len(PROBES)  # every loop in float64 and float32, and the probes
+    assert re.search(rf"\b{expected} passed", summary), summary
     assert re.search(r"\d+ deselected", summary), summary  # the tests were collected but not run
     assert "skipped" not in summary and "failed" not in summary, summary
 
@@ -49,6 +51,7 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
     for path, content in after_first.items():
         assert path.read_bytes() == content
     run = json.loads(saved[-1].read_text())
+    run["benchmarks"] = [bench for bench in run["benchmarks"] if "implementation" in bench["extra_info"]]
     assert {bench["extra_info"]["implementation"] for bench in run["benchmarks"]} == set(available())
     for bench in run["benchmarks"]:
         assert len(bench["stats"]["data"]) == bench["stats"]["rounds"] >= 2  # raw samples kept for statistics
@@ -74,3 +77,6 @@ def test_report_of_the_newest_run_writes_a_table_and_figures(two_runs, tmp_path,
     for figure in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
     assert len(re.findall(r"!\[", markdown)) == 4  # time and loss figures for float64 and float32
+    probes = markdown.split("## Where the time goes")[1]
+    for probe, (framework, unit, _) in PROBES.items():
+        assert re.search(rf"^\| {framework} \| {re.escape(probe)} \| [\d.]+ [mµn]?s {unit} \|", probes, re.MULTILINE), probe
