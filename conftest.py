@@ -9,7 +9,8 @@ from pytest_benchmark.utils import get_tag
 from benchmarks.environment import (
     configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions,
 )
-from implementations.registry import REGISTRY, unavailable
+from benchmarks.sweep import NOT_SWEPT, SweepRefused, check_plan, default_points, parse_points
+from implementations.registry import REGISTRY, available, unavailable
 
 # What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
 NOTEBOOK_PRINTED = {
@@ -28,6 +29,13 @@ def pytest_addoption(parser):
     group.addoption("--isolate", action="store_true", default=False,
                     help="run each benchmark in its own fresh Python process and merge the results into one run")
     group.addoption("--isolated-child", action="store_true", default=False, help="(internal) this is an --isolate child")
+    group.addoption("--sweep", action="store_true", default=False,
+                    help="run the scaling sweep over hidden width and batch, and the peak matrix multiply, instead of "
+                         "the notebook's problem")
+    group.addoption("--sweep-points", default=None, metavar="WxB,...",
+                    help="sweep these sizes, hidden width x batch (default: 3..2048 wide, batch 1..1024)")
+    group.addoption("--sweep-budget", type=float, default=600.0, metavar="SECONDS",
+                    help="refuse, before starting, a sweep estimated to take longer (default: %(default)s)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
@@ -38,7 +46,15 @@ def pytest_configure(config):
         raise pytest.UsageError(str(error)) from None
     configure_threads(config.threads)
     enforce_threads(config.threads)
+    config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
     option = config.option
+    try:
+        config.sweep_points = parse_points(option.sweep_points) if option.sweep_points else default_points()
+        if option.sweep and not option.isolated_child:
+            swept = [name for name in available() if name not in NOT_SWEPT]
+            config.sweep_estimate_s = check_plan(config.sweep_points, swept, option.sweep_budget)
+    except SweepRefused as refusal:
+        raise pytest.UsageError(f"sweep refused: {refusal}") from None
     if option.isolate and not option.benchmark_only:
         raise pytest.UsageError("--isolate runs benchmarks in child processes: use it with --benchmark-only")
     if option.benchmark_only and not option.isolated_child:
@@ -52,11 +68,16 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if config.option.benchmark_only:  # run the benchmarks and nothing else
-        others = [item for item in items if "benchmark" not in getattr(item, "fixturenames", ())]
-        if others:
-            config.hook.pytest_deselected(items=others)
-            items[:] = [item for item in items if item not in others]
+    def wanted(item):
+        if config.option.benchmark_only and "benchmark" not in getattr(item, "fixturenames", ()):
+            return False  # --benchmark-only: the benchmarks and nothing else
+        # --sweep: the sweep and nothing else; without it, no sweep
+        return config.option.sweep == (item.get_closest_marker("sweep") is not None)
+
+    deselected = [item for item in items if not wanted(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if wanted(item)]
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

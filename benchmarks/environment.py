@@ -40,7 +40,8 @@ def configure_threads(threads: int) -> None:
     cpus = [int(cpu) for cpu in allowed.split(",")]
     # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
     # single-threaded runs off Eigen's intra-op pool
-    os.sched_setaffinity(0, cpus[-threads:])
+    for thread in os.listdir("/proc/self/task"):  # every thread, also those a library started at import
+        os.sched_setaffinity(int(thread), cpus[-threads:])
     flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if not flag.startswith("--xla_cpu_multi_thread_eigen")]
     if threads == 1:
         flags.append(_XLA_SINGLE_THREAD)

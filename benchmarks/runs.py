@@ -23,6 +23,8 @@ class Run:
     commit_info: dict
     benchmarks: pd.DataFrame  # one row per training-loop benchmark: its extra_info, its stats, and its raw samples
     probes: pd.DataFrame  # one row per "where the time goes" benchmark, the same columns with probe for implementation
+    sweep: pd.DataFrame  # one row per implementation and size of the scaling sweep
+    peak: pd.DataFrame  # one row per library's large matrix multiply, the machine's measured limit
 
     @property
     def label(self) -> str:
@@ -47,17 +49,22 @@ def load_run(path: str | Path) -> Run:
         raise RunFileError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); truncated?") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunFileError(f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')")
-    rows, probes = [], []
+    kinds: dict[str, list[dict]] = {"loop": [], "probe": [], "sweep": [], "peak": []}
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
-        if not ({"implementation", "probe"} & set(extra)) or "stats" not in bench:
+        kind = extra.get("kind") or ("probe" if "probe" in extra else "loop" if "implementation" in extra else None)
+        if kind not in kinds or "stats" not in bench:
             raise RunFileError(f"{path}: benchmark {bench.get('name', '?')!r} was not saved by backprop-bench (no implementation recorded)")
-        row = {**extra, "name": bench["name"], "group": bench.get("group"), **_stats(bench["stats"])}
-        (rows if "implementation" in extra else probes).append(row)
-    if not rows:
+        kinds[kind].append({**extra, "name": bench["name"], "group": bench.get("group"), **_stats(bench["stats"])})
+    if not kinds["loop"] and not kinds["sweep"]:
         raise RunFileError(f"{path}: the run holds no training-loop benchmarks")
-    return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}), pd.DataFrame(rows),
-               pd.DataFrame(probes))
+    return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}),
+               *(_frame(kinds[kind]) for kind in kinds))
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as a table; without rows, an empty table that still has the columns every report groups by."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["implementation", "group", "median"])
 
 
 def _stats(stats: dict) -> dict:

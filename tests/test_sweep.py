@@ -1,0 +1,81 @@
+"""The scaling sweep: the work it counts, the plans it refuses up front, and a small sweep run end to end."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.runs import load_run
+from benchmarks.sweep import NOT_SWEPT, SweepPoint, SweepRefused, check_plan, default_points, parse_points
+from implementations import available
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_multiply_adds_count_forward_backward_and_updates():
+    point = SweepPoint(n_hidden=5, batch=7)
+    b, h, n_in, n_out = 7, 5, 3, 2
+    forward = b * h * n_in + b * n_out * h  # Wh x, Wo h
+    backward = b * n_out * h  # Wo^T dO
+    updates = n_out * h * b + h * n_in * b  # dO h^T, dH x^T
+    assert point.multiply_adds == forward + backward + updates == 420
+    assert point.flops == 840
+
+
+def test_the_default_sweep_covers_width_to_2048_and_batch_to_1024_with_fewer_epochs_when_large():
+    points = default_points()
+    assert SweepPoint(3, 1) in points and SweepPoint(2048, 1) in points and SweepPoint(3, 1024) in points
+    assert SweepPoint(2048, 1024) in points
+    assert SweepPoint(3, 1).epochs == 1000 and SweepPoint(2048, 1024).epochs == 10
+    assert [p.multiply_adds for p in points] == sorted(p.multiply_adds for p in points)
+
+
+@pytest.mark.parametrize(("text", "message"), [("3x", "'3x' is not WIDTHxBATCH"), ("0x4", "at least 1"), (" , ", "no sweep points")])
+def test_malformed_points_are_refused(text, message):
+    with pytest.raises(SweepRefused, match=message):
+        parse_points(text)
+
+
+def test_a_sweep_that_cannot_fit_in_memory_is_refused_with_an_estimate():
+    with pytest.raises(SweepRefused, match=r"sweep point 100000x100000 needs about 1788\.2 GiB per implementation"):
+        check_plan([SweepPoint(100000, 100000)], ["numpy"], budget_s=600)
+
+
+def test_a_sweep_past_its_budget_is_refused_with_an_estimate():
+    with pytest.raises(SweepRefused, match=r"the sweep would take about \d+ s, over its budget of 10 s .*4096x4096 ~\d+ s"):
+        check_plan(parse_points("3x1,4096x4096"), ["numpy", "native"], budget_s=10)
+    assert check_plan(default_points(), [n for n in available() if n not in NOT_SWEPT], budget_s=600) < 600
+
+
+def test_the_command_line_refuses_before_running_anything(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark-only", "--sweep", "--sweep-points=3x1,4096x4096",
+                           "--sweep-budget=10", f"--benchmark-storage=file://{tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4 and "sweep refused: the sweep would take about" in done.stderr
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark-only", "--sweep", "--sweep-points=3x1,64x32",
+                           f"--benchmark-storage=file://{tmp_path}", "-p", "no:cacheprovider"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    swept = [name for name in available() if name not in NOT_SWEPT]
+    assert f"sweep 1/{2 * len(swept)}: width 3, batch 1, 1000 epochs, {swept[0]}" in done.stdout  # progress
+    (saved,) = tmp_path.rglob("*.json")
+    run = load_run(saved)
+    assert len(run.benchmarks) == 0 and len(run.sweep) == 2 * len(swept)
+    assert set(run.peak["library"]) == {"numpy", "torch", "jax"} & set(available())
+    point = run.sweep[run.sweep["n_hidden"] == 64].iloc[0]
+    assert point["flops_per_epoch"] == SweepPoint(64, 32).flops and point["epochs"] == SweepPoint(64, 32).epochs
+    assert np.allclose(run.sweep["time_per_epoch_s"], run.sweep["median"] / run.sweep["epochs"])
+    assert main(["report", str(saved), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "## Scaling sweep" in markdown and (tmp_path / "report" / "sweep_0.png").read_bytes().startswith(b"\x89PNG")
+    for name in swept:
+        assert re.search(rf"^\| `{name}` \| (width \d+, batch \d+ \([\d,]+ flop\)|never) \| [\d.]+ [mµn]?s \| [\d.]+ \| [\d.]+% \|$",
+                         markdown, re.MULTILINE), name
