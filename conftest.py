@@ -4,12 +4,16 @@ import itertools
 
 import numpy as np
 import pytest
+from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_tag
 
 from benchmarks.environment import (
     configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions,
 )
+from benchmarks.files import AtomicFileStorage
+from benchmarks.problem_file import ProblemFileError, load_problem
 from benchmarks.sweep import NOT_SWEPT, SweepRefused, check_plan, default_points, parse_points
+from implementations.problem import float32_drift_bound
 from implementations.registry import REGISTRY, available, unavailable
 
 # What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
@@ -19,6 +23,7 @@ NOTEBOOK_PRINTED = {
     "final_output": [0.87579945, 0.3024596],
 }
 HALF_LAST_PRINTED_DIGIT = 0.5e-8
+INTERRUPTED: list[bool] = []
 
 
 def pytest_addoption(parser):
@@ -29,6 +34,8 @@ def pytest_addoption(parser):
     group.addoption("--isolate", action="store_true", default=False,
                     help="run each benchmark in its own fresh Python process and merge the results into one run")
     group.addoption("--isolated-child", action="store_true", default=False, help="(internal) this is an --isolate child")
+    group.addoption("--problem", default=None, metavar="FILE",
+                    help="time the training loops on this problem file (.json or .toml) instead of the notebook's")
     group.addoption("--sweep", action="store_true", default=False,
                     help="run the scaling sweep over hidden width and batch, and the peak matrix multiply, instead of "
                          "the notebook's problem")
@@ -49,6 +56,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
     option = config.option
     try:
+        config.user_problem = load_problem(option.problem) if option.problem else None
+    except ProblemFileError as error:
+        raise pytest.UsageError(f"--problem: {error}") from None
+    try:
         config.sweep_points = parse_points(option.sweep_points) if option.sweep_points else default_points()
         if option.sweep and not option.isolated_child:
             swept = [name for name in available() if name not in NOT_SWEPT]
@@ -64,6 +75,24 @@ def pytest_configure(config):
     elif not option.benchmark_only and not option.benchmark_enable:
         # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
         option.benchmark_disable = True
+
+
+def pytest_sessionstart(session):
+    """Save runs atomically, under names no other run holds (pytest-benchmark made its storage at configure)."""
+    benchmarks = getattr(session.config, "_benchmarksession", None)
+    if benchmarks is not None and isinstance(benchmarks.storage, FileStorage):
+        storage = benchmarks.storage
+        benchmarks.storage = AtomicFileStorage(storage.path, storage.logger, storage.default_machine_id)
+
+
+def pytest_keyboard_interrupt(excinfo):
+    """Remember the interrupt, so a run saved after Ctrl-C says it is incomplete."""
+    INTERRUPTED.append(True)
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    if INTERRUPTED:
+        output_json["machine_info"]["interrupted"] = True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -102,15 +131,6 @@ def implementation_pair_params():
     """Every pair of registered implementations, skipped with the reason when either is unavailable here."""
     return [pytest.param(first, second, marks=skip_unless_available(first, second))
             for first, second in itertools.combinations(REGISTRY, 2)]
-
-
-def float32_drift_bound(epochs: int, largest_weight: float) -> float:
-    """How far a float32 run may drift from float64.
-
-    Each epoch rounds every weight once more, to within eps32 * |w|; in the worst case these errors add up
-    linearly, so after `epochs` epochs a float32 run may be epochs * eps32 * max|w| from float64.
-    """
-    return epochs * float(np.finfo(np.float32).eps) * largest_weight
 
 
 @pytest.fixture

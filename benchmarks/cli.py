@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from implementations import UnavailableImplementation
+
+from .problem_file import ProblemFileError
 from .runs import RunFileError, differences, load_run, newest_run
 
 
@@ -20,6 +23,49 @@ def report(args: argparse.Namespace) -> int:
     markdown = write_report(runs, out_dir)
     print(f"report of {', '.join(map(str, paths))} written to {markdown}")
     return 0
+
+
+def list_implementations(args: argparse.Namespace) -> int:
+    """Print every registered implementation: what it is, and whether it runs here (with versions) or why not."""
+    from implementations import get, unavailable
+    from implementations.registry import REGISTRY
+
+    missing = unavailable()
+    print(f"{'implementation':<15} {'status':<12} details")
+    for name in REGISTRY:
+        if name in missing:
+            print(f"{name:<15} {'unavailable':<12} {missing[name]}")
+            continue
+        implementation = get(name)
+        versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
+        print(f"{name:<15} {'available':<12} {implementation.variant}; {implementation.gradients} gradients; {versions}")
+    return 0
+
+
+def parity(args: argparse.Namespace) -> int:
+    """Train every implementation on a problem, compare them pairwise, write the parity report; exit 1 on failure."""
+    from implementations import Diverged, available, get, seed_problem
+
+    from .parity import check_parity, write_parity_report
+    from .problem_file import load_problem
+
+    problem = load_problem(args.problem) if args.problem else seed_problem(args.dtype)
+    names = args.implementations.split(",") if args.implementations else available()
+    for name in names:
+        get(name)  # an unknown or unavailable name is bad input: refuse it before training anything
+    try:
+        result = check_parity(problem, names, args.tolerance)
+    except Diverged as error:
+        print(f"backprop-bench parity: {error}", file=sys.stderr)
+        return 1
+    source = str(args.problem) if args.problem else f"the notebook's problem ({args.dtype})"
+    out_dir = Path(args.out) if args.out else Path(args.results) / "parity" / (Path(args.problem).stem if args.problem else f"notebook-{args.dtype}")
+    markdown = write_parity_report(result, source, out_dir)
+    worst = result.pairs.sort_values("largest").iloc[-1]
+    verdict = "PASS" if result.passes else "FAIL"
+    print(f"{verdict}: largest difference {worst['largest']:.1e} ({worst['first']} vs {worst['second']}), "
+          f"tolerance {result.tolerance:.1e}, {len(result.pairs)} pairs of {len(names)} implementations; report: {markdown}")
+    return 0 if result.passes else 1
 
 
 def percent(text: str) -> float:
@@ -66,8 +112,31 @@ def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
     from .compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
 
-    main_parser = argparse.ArgumentParser(prog="backprop-bench", description=__doc__)
+    main_parser = argparse.ArgumentParser(
+        prog="backprop-bench", description=__doc__,
+        epilog="Benchmarks themselves run under pytest: pytest --benchmark-only [--sweep] [--problem FILE] [--isolate] [--threads N].")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    list_parser = commands.add_parser(
+        "list", help="list the implementations, available or not and why, with framework versions",
+        description="List every registered implementation: how it trains, whether it can run here, and the versions it uses.")
+    list_parser.set_defaults(handler=list_implementations)
+
+    parity_parser = commands.add_parser(
+        "parity", help="check that every implementation computes the same numbers on a problem",
+        description="Train every implementation on the notebook's problem or on a problem file, compare final weights, "
+                    "final outputs and the loss of every epoch pairwise, and write parity.md with a heatmap and a plot "
+                    "of the per-epoch loss difference from NumPy. Exits 1 if a pair differs by more than the tolerance "
+                    "or training diverges, 2 on bad input.")
+    parity_parser.add_argument("--problem", metavar="FILE", help="a problem file (.json or .toml) with the fields of Problem")
+    parity_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                               help="dtype of the notebook's problem when no --problem is given (default: %(default)s)")
+    parity_parser.add_argument("--implementations", metavar="A,B,...", help="compare only these (default: all available)")
+    parity_parser.add_argument("--tolerance", type=float, help="largest difference allowed (default: 1e-12 in float64; "
+                               "in float32, epochs x eps32 x the largest weight)")
+    parity_parser.add_argument("--out", help="folder for the parity report (default: RESULTS/parity/<problem>)")
+    parity_parser.add_argument("--results", default="results", help="results folder (default: %(default)s)")
+    parity_parser.set_defaults(handler=parity)
 
     report_parser = commands.add_parser(
         "report", help="write a markdown report with figures from saved runs",
@@ -102,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except RunFileError as error:
+    except (RunFileError, ProblemFileError, UnavailableImplementation) as error:
         print(f"backprop-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -12,8 +12,11 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from implementations.problem import float32_drift_bound  # noqa: E402
 from implementations.registry import REGISTRY  # noqa: E402
 
+from .files import atomic_write_text, save_figure  # noqa: E402
+from .parity import FLOAT64_TOLERANCE  # noqa: E402
 from .runs import Run, differences, labels  # noqa: E402
 
 REFERENCE = "numpy"
@@ -132,7 +135,7 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
                   + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else ""))
     ax.set_title(title)
     ax.grid(axis="x", which="both", alpha=0.3)
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -154,7 +157,7 @@ def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     ax.set_title(title)
     ax.grid(which="both", alpha=0.3)
     ax.legend()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -179,6 +182,42 @@ def describe_machine(run: Run) -> str:
     if environment:
         parts.append("environment: " + ", ".join(f"{name}={value}" for name, value in environment.items()))
     return "; ".join(parts)
+
+
+def environment_table(run: Run) -> str:
+    """Where and how the run was measured, one row per aspect."""
+    info, threads = run.machine_info, run.machine_info.get("threads", {})
+    cpu = info.get("cpu", {})
+    rows = {
+        "CPU": f"{cpu.get('brand_raw') or info.get('processor') or 'unknown'}, {cpu.get('count', '?')} cores ({info.get('machine', '?')}, {info.get('system', '?')} {info.get('release', '')})",
+        "threads": f"{threads.get('requested', '?')} requested; CPUs {threads.get('cpus', '?')}"
+                   + (f"; torch {threads['torch_intra_op']} intra-op / {threads['torch_inter_op']} inter-op" if "torch_intra_op" in threads else ""),
+        "BLAS and OpenMP pools": ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
+                                           + f": {pool['threads']} threads" for pool in threads.get("pools", [])) or "?",
+        "XLA_FLAGS": f"`{threads.get('xla_flags')}`" if threads.get("xla_flags") else "(none)",
+        "process mode": info.get("process_mode", "?") + (" (interrupted: incomplete run)" if info.get("interrupted") else ""),
+        "versions": ", ".join(f"{package} {version}" for package, version in info.get("versions", {}).items() if version) or "?",
+        "environment": ", ".join(f"`{name}={value}`" for name, value in info.get("environment", {}).items()) or "(none)",
+        "commit": f"`{run.commit_info.get('id', '?')}`" + (" with uncommitted changes" if run.commit_info.get("dirty") else ""),
+    }
+    return "\n".join(["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows.items()])
+
+
+def parity_summary(benchmarks: pd.DataFrame) -> str:
+    """From the saved loss histories: how far each implementation's loss curve is from NumPy's, and the verdict."""
+    reference = benchmarks[benchmarks["implementation"] == REFERENCE]
+    if not len(reference) or "loss_history" not in benchmarks:
+        return "No NumPy loss history in this run to compare against."
+    exact = np.asarray(reference["loss_history"].iloc[0], dtype=np.float64)
+    first = benchmarks.iloc[0]
+    tolerance = FLOAT64_TOLERANCE if first["dtype"] == "float64" else float32_drift_bound(first["epochs"], np.max(np.abs(exact)))
+    gaps = {row.implementation: float(np.max(np.abs(np.asarray(row.loss_history, dtype=np.float64) - exact)))
+            for row in benchmarks.itertuples() if row.implementation != REFERENCE}
+    worst = max(gaps.values(), default=0.0)
+    verdict = "every implementation agrees with NumPy" if worst <= tolerance else "some implementations differ from NumPy"
+    return (f"Parity of the timed runs ({first['dtype']}): {verdict} within {tolerance:.1e} on the loss of every epoch "
+            f"(largest gap {worst:.1e}: " + ", ".join(f"`{name}` {gap:.1e}" for name, gap in gaps.items())
+            + "). `backprop-bench parity` compares the final weights and outputs too.")
 
 
 def runs_table(runs: list[Run], names: list[str]) -> str:
@@ -265,7 +304,7 @@ def plot_sweep(sweep: pd.DataFrame, peak: pd.DataFrame, path: Path) -> None:
     axes[0][0].set_ylabel("time per epoch")
     axes[0][-1].legend(fontsize=7, loc="upper left")
     fig.suptitle(f"How cost grows with work ({sweep['dtype'].iloc[0]}, 3 inputs, 2 outputs)")
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -298,7 +337,9 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
     if len(runs) == 1:
         (run,) = runs
         lines = [f"# backprop-bench: {run.label}", "", f"Saved {run.datetime} from `{run.path}`.", "",
-                 f"Machine: {describe_machine(run)}.", "", "Implementations:", "", variants_legend(run.benchmarks), ""]
+                 environment_table(run), ""]
+        if len(run.benchmarks):
+            lines += ["Implementations:", "", variants_legend(run.benchmarks), ""]
     else:
         lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
         differing = differences(runs)
@@ -312,7 +353,7 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
                   + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", ""]
         if len(runs) == 1:
             table = summary(benchmarks)
-            lines += [markdown_table(table), "",
+            lines += [markdown_table(table), "", parity_summary(benchmarks), "",
                       "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
                       "implementations only) and the first call are measured once, outside the timed rounds."
                       + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter "
@@ -340,6 +381,61 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += [f"## Where the time goes{f' ({name})' if len(runs) > 1 else ''}", "",
                       "Pieces of one epoch of the notebook's problem (float64 unless named), timed apart.", "",
                       probes_table(run.probes), ""]
-    markdown = out_dir / "report.md"
-    markdown.write_text("\n".join(lines))
+    markdown = atomic_write_text(out_dir / "report.md", "\n".join(lines))
+    write_html(markdown, lines[0].removeprefix("# "))
     return markdown
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1200px; margin: 2rem auto;
+       padding: 0 1rem; color: #1f2328; line-height: 1.5; }}
+h1 {{ font-size: 1.6rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }}
+h2 {{ font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-size: .9rem; font-variant-numeric: tabular-nums; }}
+th, td {{ border: 1px solid #d0d7de; padding: .3rem .6rem; }}
+th {{ background: #f6f8fa; }}
+tr:nth-child(even) td {{ background: #fbfcfd; }}
+code {{ background: #eff1f3; padding: .1rem .3rem; border-radius: 4px; font-size: .85em; }}
+img {{ max-width: 100%; height: auto; display: block; margin: 1rem 0; }}
+footer {{ margin-top: 3rem; color: #656d76; font-size: .8rem; }}
+</style>
+</head>
+<body>
+{body}
+<footer>Made by backprop-bench from <code>{source}</code>; self-contained: the figures are embedded.</footer>
+<script>
+// lets a test, or a reader's console, check that every figure decoded
+window.addEventListener("load", () => {{
+  const figures = [...document.images];
+  document.body.dataset.figures = figures.length;
+  document.body.dataset.figuresLoaded = figures.filter((img) => img.complete && img.naturalWidth > 0).length;
+}});
+</script>
+</body>
+</html>
+"""
+
+
+def write_html(markdown_path: Path, title: str) -> Path:
+    """report.html beside report.md: the same content in one file, figures embedded, readable offline."""
+    import base64
+    import html
+    import re
+
+    import markdown
+
+    body = markdown.markdown(markdown_path.read_text(), extensions=["tables"])
+
+    def embed(match: re.Match) -> str:
+        figure = markdown_path.parent / html.unescape(match.group(1))
+        return f'src="data:image/png;base64,{base64.b64encode(figure.read_bytes()).decode()}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', embed, body)
+    page = PAGE.format(title=html.escape(title), body=body, source=html.escape(markdown_path.name))
+    return atomic_write_text(markdown_path.with_suffix(".html"), page)

@@ -119,6 +119,37 @@ class TrainResult:
     final_output: np.ndarray  # outputs of the last epoch's forward pass, shaped like the targets
 
 
+def float32_drift_bound(epochs: int, largest_value: float) -> float:
+    """How far a float32 run may drift from float64.
+
+    Each epoch rounds every weight once more, to within eps32 * |w|; in the worst case these errors add up
+    linearly, so after `epochs` epochs a float32 run may be epochs * eps32 * max|w| from float64.
+    """
+    return epochs * float(np.finfo(np.float32).eps) * max(float(largest_value), 1.0)
+
+
+class Diverged(ArithmeticError):
+    """Training that blew up: the message names the implementation and the first epoch it happened."""
+
+
+# Beyond this the sigmoids are saturated for any ordinary input (exactly 0 or 1 past |z| ~ 37 in float64):
+# gradients vanish and training silently stops, so weights this large mean the learning rate blew them up.
+WEIGHT_LIMIT = 1e8
+
+
+def blown_up(result: TrainResult) -> str | None:
+    """What went wrong in a result that diverged (non-finite values, exploded weights), or None."""
+    if not np.all(np.isfinite(result.loss_history)):
+        return "the loss is not finite"
+    for field in ("weights_hidden", "weights_output"):
+        weights = getattr(result, field)
+        if not np.all(np.isfinite(weights)):
+            return f"{field} are not finite"
+        if np.max(np.abs(weights)) > WEIGHT_LIMIT:
+            return f"{field} grew to {np.max(np.abs(weights)):.2g} (over {WEIGHT_LIMIT:.0e}), saturating every sigmoid"
+    return None
+
+
 def seed_problem(dtype: str = "float64") -> Problem:
     """The notebook's problem: one sample, a 3-3-2 network, lr 0.1, 1000 epochs."""
     return Problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import platform
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Callable
 
 from packaging.requirements import Requirement
 
-from .problem import Problem, TrainResult
+from .problem import Diverged, Problem, TrainResult, blown_up
 
 # name -> (module in this package, the distributions it needs, as requirements)
 REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -40,8 +41,19 @@ class Implementation:
     requires: tuple[str, ...]
 
     def train(self, problem: Problem) -> TrainResult:
-        """Prepare, then train once."""
-        return self.prepare(problem)()
+        """Prepare, then train once; raise Diverged, naming the first epoch, if the training blew up."""
+        result = self.prepare(problem)()
+        if (problem_found := blown_up(result)) is None:
+            return result
+        first, last = 1, problem.epochs  # the smallest epoch count whose training has blown up, by bisection
+        while first < last:
+            middle = (first + last) // 2
+            if blown_up(self.prepare(dataclasses.replace(problem, epochs=middle))()):
+                last = middle
+            else:
+                first = middle + 1
+        raise Diverged(f"{self.name} diverged at epoch {first} of {problem.epochs}: {problem_found}; "
+                       f"try a smaller learning_rate than {problem.learning_rate:g}")
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""

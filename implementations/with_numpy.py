@@ -12,7 +12,8 @@ GRADIENTS = "hand-written"
 
 def sigmoid(z):
     """The logistic function 1 / (1 + e^-z)."""
-    return 1 / (1 + np.exp(-z))
+    with np.errstate(over="ignore"):  # e^-z overflowing to inf gives the right limit, 0
+        return 1 / (1 + np.exp(-z))
 
 
 def prepare(problem: Problem):

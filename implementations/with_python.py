@@ -21,7 +21,10 @@ def prepare(problem: Problem):
     batch, n_in, n_hidden, n_out = len(x), len(x[0]), len(problem.weights_hidden), len(problem.weights_output)
 
     def sigmoid(z):
-        return one / (one + number(math.exp(-z)))
+        try:
+            return one / (one + number(math.exp(-z)))
+        except OverflowError:  # e^-z beyond the float range: the limit is 0
+            return one - one
 
     def train() -> TrainResult:
         wh = [[number(v) for v in row] for row in problem.weights_hidden]

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from reference import FIELDS, largest_differences, loss, outputs
 
-from conftest import float32_drift_bound, implementation_pair_params, implementation_params
+from conftest import implementation_pair_params, implementation_params
 from implementations import Problem, available, get, random_problem, seed_problem
+from implementations.problem import float32_drift_bound
 
 NAMES = implementation_params()
 PAIRS = implementation_pair_params()
