@@ -87,6 +87,9 @@ def compare(args: argparse.Namespace) -> int:
     base, new = load_run(args.base), load_run(args.new)
     comparisons = compare_runs(base, new, args.alpha, args.min_change)
     print(f"base: {base.path}\nnew:  {new.path}")
+    for run in (base, new):
+        if run.machine_info.get("interrupted"):
+            print(f"warning: {run.path} is from an interrupted run: it holds only the benchmarks that finished")
     differing = differences([base, new])
     if differing:
         print("warning: the runs were measured differently; the comparison mixes these with the code's own effect:")

@@ -1,0 +1,134 @@
+"""The parity command, divergence, the HTML report in a real browser, and results that are never lost."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from constructed_runs import saved_run, write
+
+from benchmarks import files
+from benchmarks.cli import main
+from benchmarks.files import AtomicFileStorage, atomic_write_text
+from benchmarks.problem_file import problem_to_json
+from implementations import available, seed_problem
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_parity_on_the_notebook_passes_and_writes_its_report(tmp_path, capsys):
+    assert main(["parity", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: largest difference ") and f"{len(available())} implementations" in out
+    markdown = (tmp_path / "parity.md").read_text()
+    assert "**PASS: every pair agrees within the tolerance 1.0e-12**" in markdown
+    assert len(re.findall(r"^\| `[\w-]+` – `[\w-]+` \|", markdown, re.MULTILINE)) == len(available()) * (len(available()) - 1) // 2
+    for figure in ("parity_heatmap.png", "loss_differences.png"):
+        assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+
+
+def test_parity_fails_with_exit_1_when_a_pair_exceeds_the_tolerance(tmp_path, capsys):
+    assert main(["parity", "--implementations", "numpy,python", "--dtype", "float32", "--tolerance", "1e-30",
+                 "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.startswith("FAIL: largest difference")
+    assert "❌ FAIL" in (tmp_path / "parity.md").read_text()
+
+
+def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
+    problem = json.loads(problem_to_json(seed_problem())) | {"learning_rate": 1e9}
+    path = write(tmp_path / "wild.json", problem)
+    assert main(["parity", "--problem", str(path), "--implementations", "numpy,jax", "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert error == ("backprop-bench parity: numpy diverged at epoch 1 of 1000: weights_hidden grew to 1.1e+08 "
+                     "(over 1e+08), saturating every sigmoid; try a smaller learning_rate than 1e+09\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_list_shows_every_implementation_with_versions(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in available():
+        assert re.search(rf"^{re.escape(name)} +available +.*python \d", out, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("command", ["list", "parity", "report", "compare"])
+def test_every_command_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"])
+    assert exit.value.code == 0
+    assert f"usage: backprop-bench {command}" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+def test_the_html_report_renders_in_a_real_browser_with_every_row_and_figure(tmp_path):
+    run = write(tmp_path / "results" / "m" / "0001_run.json", saved_run({"numpy": 0.014, "torch": 0.065, "native": 0.00006}))
+    assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
+    page = tmp_path / "report" / "report.html"
+    assert "src=\"data:image/png;base64," in page.read_text() and "http" not in page.read_text().split("<footer>")[0]
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    assert "<title>backprop-bench: 0001_run</title>" in dom
+    for name in ("numpy", "torch", "native"):
+        assert re.search(rf"<tr>\s*<td><code>{name}</code></td>", dom), name
+    figures = re.search(r'data-figures="(\d+)" data-figures-loaded="(\d+)"', dom)
+    assert figures and int(figures.group(1)) == 2 and figures.group(1) == figures.group(2), dom[:300]
+
+
+def test_saving_a_run_never_overwrites_one_even_when_the_name_is_taken(tmp_path, monkeypatch):
+    storage = AtomicFileStorage(tmp_path, logger=type("Quiet", (), {"info": lambda *a, **k: None})(), default_machine_id="m")
+    first = storage.save({"benchmarks": [1]}, "run")
+    # another process takes the next name between our choosing it and linking: we move on, we do not overwrite
+    taken = tmp_path / "m" / "0002_run.json"
+    original_link = os.link
+
+    def link_after_a_rival(source, target):
+        if Path(target) == taken and not taken.exists():
+            taken.write_text("rival")
+        return original_link(source, target)
+
+    monkeypatch.setattr(os, "link", link_after_a_rival)
+    second = storage.save({"benchmarks": [2]}, "run")
+    assert [first.name, second.name] == ["0001_run.json", "0003_run.json"]
+    assert taken.read_text() == "rival" and json.loads(first.read_text()) == {"benchmarks": [1]}
+    assert sorted(path.name for path in (tmp_path / "m").iterdir()) == ["0001_run.json", "0002_run.json", "0003_run.json"]
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, monkeypatch):
+    report = atomic_write_text(tmp_path / "report.md", "the earlier report")
+
+    def interrupted(_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(report, "half of a new rep")
+    assert report.read_text() == "the earlier report"
+    assert [path.name for path in tmp_path.iterdir()] == ["report.md"]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(tmp_path, signal_name):
+    import signal
+    import sys
+    import time
+
+    earlier = write(tmp_path / "Linux-CPython-3.11-64bit" / "0001_earlier.json", saved_run({"numpy": 0.014}))
+    before = earlier.read_bytes()
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
+                            "-p", "no:cacheprovider", "-k", "test_training_loop"],
+                           cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(8)  # inside the timed rounds
+    run.send_signal(getattr(signal, signal_name))
+    output = run.communicate(timeout=120)[0]
+    assert earlier.read_bytes() == before, output[-2000:]
+    leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path != earlier]
+    assert not [path for path in leftovers if path.name.startswith(".")], leftovers  # no half-written file
+    for path in leftovers:  # what was saved is whole, and says it is incomplete
+        saved = json.loads(path.read_text())
+        assert saved["machine_info"]["interrupted"] is True and saved["benchmarks"]

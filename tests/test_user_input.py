@@ -1,0 +1,109 @@
+"""Bad input from a user: each gets one line naming the file and the problem, exit status 2, and loses nothing."""
+
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks import problem_file
+from benchmarks.cli import main
+from benchmarks.problem_file import ProblemFileError, load_problem, problem_to_json
+from implementations import seed_problem
+
+NOTEBOOK = json.loads(problem_to_json(seed_problem()))
+
+
+def write(path, content):
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def one_line_error(capsys, command: str, path) -> str:
+    """The error the command printed, checked to be one line that names the file, with no traceback."""
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err + captured.out, captured.err
+    assert captured.err.startswith(f"backprop-bench {command}: error: {path}"), captured.err
+    return captured.err
+
+
+BAD_PROBLEMS = {
+    "not JSON": ('{"inputs": [0.5, 0.9', "not valid JSON (Expecting ',' delimiter at line 1"),
+    "not an object": ("[1, 2, 3]", "expected an object with the fields inputs, targets"),
+    "missing a field": ({k: v for k, v in NOTEBOOK.items() if k != "weights_output"}, "missing field weights_output"),
+    "unknown field": (NOTEBOOK | {"weight_hidden": [[1.0]]}, "unknown field weight_hidden"),
+    "shapes do not chain": (NOTEBOOK | {"weights_output": [[-3.0, 0.0], [1.0, 1.0], [-3.0, 2.0]]},
+                            "weights_output has shape (3, 2) but must be (n_out, n_hidden)"),
+    "NaN": (NOTEBOOK | {"inputs": [0.5, math.nan, -0.3]}, "inputs must be finite, but inputs[1] is nan"),
+    "infinite": (NOTEBOOK | {"targets": [math.inf, 0.3]}, "targets must be finite, but targets[0] is inf"),
+    "zero learning rate": (NOTEBOOK | {"learning_rate": 0}, "learning_rate must be a finite number > 0, got 0"),
+    "negative learning rate": (NOTEBOOK | {"learning_rate": -0.1}, "learning_rate must be a finite number > 0, got -0.1"),
+    "zero epochs": (NOTEBOOK | {"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+    "fractional epochs": (NOTEBOOK | {"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
+    "unknown dtype": (NOTEBOOK | {"dtype": "float16"}, "dtype must be one of float64, float32, got 'float16'"),
+    "absurd epochs": (NOTEBOOK | {"epochs": 10**12}, "epochs must be at most 10,000,000"),
+    "empty": ("", "not valid JSON (Expecting value at line 1"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PROBLEMS)
+def test_a_bad_problem_file_is_one_line_exit_2(tmp_path, capsys, case):
+    content, message = BAD_PROBLEMS[case]
+    path = write(tmp_path / "problem.json", content)
+    assert main(["parity", "--problem", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert message in one_line_error(capsys, "parity", path)
+    assert not (tmp_path / "out").exists()  # nothing was trained or written
+
+
+def test_a_missing_problem_file(tmp_path, capsys):
+    path = tmp_path / "nowhere.json"
+    assert main(["parity", "--problem", str(path)]) == 2
+    assert one_line_error(capsys, "parity", path).endswith("no such file\n")
+
+
+def test_an_absurdly_large_problem_is_refused_before_it_is_built(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(problem_file, "MAX_NUMBERS", 1000)
+    path = write(tmp_path / "big.json", NOTEBOOK | {"inputs": [[0.1, 0.2, 0.3]] * 400, "targets": [[0.5, 0.5]] * 400})
+    assert main(["parity", "--problem", str(path)]) == 2
+    assert "the problem holds 2,015 numbers; at most 1,000" in one_line_error(capsys, "parity", path)
+
+
+def test_an_unknown_implementation_name(capsys):
+    assert main(["parity", "--implementations", "numpy,tensorflow"]) == 2
+    assert "unknown implementation 'tensorflow'; expected one of: numpy, torch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "message"), [("", "the file is empty"), ('{"machine_info": {}, "bench', "truncated?"),
+                                                  ('{"data": [1, 2]}', "not a pytest-benchmark run")])
+def test_a_bad_results_file_is_one_line_exit_2_and_left_alone(tmp_path, capsys, content, message):
+    path = write(tmp_path / "run.json", content)
+    assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 2
+    assert message in one_line_error(capsys, "report", path)
+    assert path.read_text() == content and not (tmp_path / "report").exists()
+
+
+def test_a_toml_problem_file_works_like_json(tmp_path):
+    toml = "\n".join(f"{key} = {json.dumps(value)}" for key, value in NOTEBOOK.items())
+    problem = load_problem(write(tmp_path / "problem.toml", toml))
+    assert problem.sizes == seed_problem().sizes and problem.epochs == 1000
+
+
+# any JSON value where a field should be: loading either gives a valid Problem or a ProblemFileError, nothing else
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                           max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from([*NOTEBOOK, "extra"]), JSON_VALUES, min_size=1, max_size=3),
+       dropped=st.sets(st.sampled_from(list(NOTEBOOK)), max_size=2))
+def test_malformed_problems_never_escape_as_anything_but_a_clear_error(tmp_path, changes, dropped):
+    data = {key: value for key, value in (NOTEBOOK | changes).items() if key not in dropped}
+    path = write(tmp_path / "fuzzed.json", json.dumps(data))
+    try:
+        problem = load_problem(path)
+    except ProblemFileError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    else:
+        assert problem.epochs >= 1 and problem.learning_rate > 0
