@@ -2,7 +2,6 @@
 
 import math
 from functools import cache
-from time import perf_counter
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from implementations import get, random_problem
 from implementations.registry import REGISTRY
 
 from .environment import enforce_threads
+from .loops import assert_agrees, loop_info, prepare_loop
 from .sweep import MAX_ROUNDS, MIN_ROUNDS, NOT_SWEPT, SEED, SWEEP_DTYPE, TARGET_SECONDS_PER_POINT, N_IN, N_OUT, SweepPoint
 
 PEAK_SIZE = 1024  # square matrices: large enough for BLAS to reach its steady rate, small enough for 2 cores
@@ -44,26 +44,16 @@ def test_sweep(benchmark, sweep_point, name, pytestconfig):
     """One implementation's training loop at one size, checked against NumPy's."""
     implementation, problem = get(name), sweep_problem(sweep_point)
     threads = enforce_threads(pytestconfig.threads)
-    start = perf_counter()
-    train = implementation.prepare(problem)
-    prepared = perf_counter()
-    train()
-    first_call_s = perf_counter() - prepared
+    loop = prepare_loop(implementation, problem)
 
     benchmark.group = f"sweep, {SWEEP_DTYPE}"
-    rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(TARGET_SECONDS_PER_POINT / first_call_s)))
-    result = benchmark.pedantic(train, rounds=rounds, iterations=1)
+    rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(TARGET_SECONDS_PER_POINT / loop.first_call_s)))
+    result = benchmark.pedantic(loop.train, rounds=rounds, iterations=1)
 
-    reference = numpy_result(sweep_point)
-    for field in ("weights_hidden", "weights_output", "loss_history", "final_output"):
-        np.testing.assert_allclose(getattr(result, field), getattr(reference, field), rtol=0, atol=SWEEP_AGREEMENT, err_msg=field)
-    median = benchmark.stats.stats.median if benchmark.enabled else float("nan")
+    assert_agrees(result, numpy_result(sweep_point), SWEEP_AGREEMENT)
     benchmark.extra_info.update(
-        kind="sweep", implementation=name, framework=implementation.framework, variant=implementation.variant,
-        compiled=implementation.compiled, gradients=implementation.gradients, versions=implementation.versions(),
-        dtype=problem.dtype, epochs=problem.epochs, **problem.sizes, multiply_adds_per_epoch=sweep_point.multiply_adds,
-        flops_per_epoch=sweep_point.flops, compile_s=prepared - start, first_call_s=first_call_s,
-        time_per_epoch_s=median / problem.epochs, threads=threads,
+        kind="sweep", **loop_info(benchmark, implementation, problem, loop, threads),
+        multiply_adds_per_epoch=sweep_point.multiply_adds, flops_per_epoch=sweep_point.flops,
     )
 
 

@@ -141,12 +141,12 @@ def blown_up(result: TrainResult) -> str | None:
     """What went wrong in a result that diverged (non-finite values, exploded weights), or None."""
     if not np.all(np.isfinite(result.loss_history)):
         return "the loss is not finite"
-    for field in ("weights_hidden", "weights_output"):
-        weights = getattr(result, field)
+    for name in ("weights_hidden", "weights_output"):
+        weights = getattr(result, name)
         if not np.all(np.isfinite(weights)):
-            return f"{field} are not finite"
+            return f"{name} are not finite"
         if np.max(np.abs(weights)) > WEIGHT_LIMIT:
-            return f"{field} grew to {np.max(np.abs(weights)):.2g} (over {WEIGHT_LIMIT:.0e}), saturating every sigmoid"
+            return f"{name} grew to {np.max(np.abs(weights)):.2g} (over {WEIGHT_LIMIT:.0e}), saturating every sigmoid"
     return None
 
 
