@@ -17,6 +17,8 @@ FORWARDED_OPTIONS = {
     "benchmark_max_time": "--benchmark-max-time",
     "benchmark_min_time": "--benchmark-min-time",
     "benchmark_warmup_iterations": "--benchmark-warmup-iterations",
+    "problem": "--problem",
+    "sweep_points": "--sweep-points",
 }
 
 
@@ -29,6 +31,7 @@ def child_command(config: pytest.Config, nodeid: str, json_path: Path) -> list[s
         if value is not None:
             command.append(f"{flag}={value}")
     command += ["--benchmark-disable-gc"] * config.getoption("benchmark_disable_gc")
+    command += ["--sweep"] * config.getoption("sweep")
     command += [f"--benchmark-warmup={'on' if config.getoption('benchmark_warmup') else 'off'}"]
     return command
 

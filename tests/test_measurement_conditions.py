@@ -83,3 +83,16 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
         own = {Requirement(requirement).name for requirement in REGISTRY[name][1]} - {"jaxlib"}
         assert benchmarks.loc[name, "frameworks_loaded"] == sorted({"numpy"} | own), name
         assert len(benchmarks.loc[name, "data"]) == benchmarks.loc[name, "rounds"] >= 3
+
+
+def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
+    problem = tmp_path / "wide.json"
+    problem.write_text(json.dumps({"inputs": [[0.5, 0.9, -0.3]] * 2, "targets": [[0.9, 0.3]] * 2, "epochs": 50,
+                                   "weights_hidden": [[0.1, 0.2, 0.3]] * 4, "weights_output": [[0.1] * 4] * 2}))
+    command = [sys.executable, "-m", "pytest", "--benchmark-only", "--isolate", f"--problem={problem}", "-k", "numpy",
+               f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=2", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (saved,) = (tmp_path / "runs").rglob("*.json")
+    (numpy,) = load_run(saved).benchmarks.itertuples()
+    assert (numpy.group, numpy.n_hidden, numpy.batch, numpy.epochs) == ("problem wide.json, float64", 4, 2, 50)
