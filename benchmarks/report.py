@@ -200,7 +200,7 @@ def environment_table(run: Run) -> str:
         "environment": ", ".join(f"`{name}={value}`" for name, value in info.get("environment", {}).items()) or "(none)",
         "commit": f"`{run.commit_info.get('id', '?')}`" + (" with uncommitted changes" if run.commit_info.get("dirty") else ""),
     }
-    return "\n".join(["| | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows.items()])
+    return "\n".join(["| measured on | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in rows.items()])
 
 
 def parity_summary(benchmarks: pd.DataFrame) -> str:
