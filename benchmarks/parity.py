@@ -53,11 +53,15 @@ class Parity:
         return bool(self.pairs["passes"].all())
 
 
+def reference_of(results: dict[str, TrainResult]) -> TrainResult:
+    """NumPy's result, or the first implementation's when NumPy was not among them."""
+    return results.get(REFERENCE) or next(iter(results.values()))
+
+
 def check_parity(problem: Problem, names: list[str], tolerance: float | None = None) -> Parity:
     """Train every named implementation on the problem (raises Diverged if one blows up) and compare them."""
     results = {name: get(name).train(problem) for name in names}
-    exact = results.get(REFERENCE) or next(iter(results.values()))
-    return Parity(problem, results, tolerance if tolerance is not None else default_tolerance(problem, exact))
+    return Parity(problem, results, tolerance if tolerance is not None else default_tolerance(problem, reference_of(results)))
 
 
 def markdown_table(parity: Parity) -> str:
@@ -102,7 +106,7 @@ def plot_loss_differences(parity: Parity, path: Path) -> None:
 
     from .report import color_of
 
-    reference = parity.results.get(REFERENCE) or next(iter(parity.results.values()))
+    reference = reference_of(parity.results)
     floor = 1e-18
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     for name, result in parity.results.items():

@@ -16,10 +16,9 @@ from implementations.problem import float32_drift_bound  # noqa: E402
 from implementations.registry import REGISTRY  # noqa: E402
 
 from .files import atomic_write_text, save_figure  # noqa: E402
-from .parity import FLOAT64_TOLERANCE  # noqa: E402
+from .parity import FLOAT64_TOLERANCE, REFERENCE  # noqa: E402
 from .runs import Run, differences, labels  # noqa: E402
 
-REFERENCE = "numpy"
 SPEED_OF_LIGHT = "native"  # the compiled scalar loop every report measures the others against
 UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
 
@@ -100,9 +99,9 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     order = benchmarks.groupby("implementation")["median"].min().sort_values(ascending=False).index
     height = 1 / len(runs)
     fig, ax = plt.subplots(figsize=(9, 1.3 + 0.5 * len(order) * max(1, 0.6 * len(runs))), layout="constrained")
+    reference = benchmarks[(benchmarks["implementation"] == REFERENCE) & (benchmarks["run"] == runs[0])]["median"]
     notes = []
     for y, name in enumerate(order, start=1):
-        reference = benchmarks[(benchmarks["implementation"] == REFERENCE) & (benchmarks["run"] == runs[0])]["median"]
         note = []
         for index, run in enumerate(runs):
             for row in benchmarks[(benchmarks["implementation"] == name) & (benchmarks["run"] == run)].itertuples():
@@ -114,9 +113,8 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
                 # the box can be a hairline on a log axis spanning decades: mark the median in the row's colour
                 ax.plot(row.median, position, "o", color=color, markeredgecolor="black", markersize=7, zorder=3)
                 unreliable = " ⚠" if row.iqr / row.median > UNRELIABLE_SPREAD else ""
-                note.append(format_seconds(row.median) + unreliable)
-        if len(runs) == 1 and len(reference) and note:
-            note[0] += f" ({format_ratio(benchmarks[benchmarks['implementation'] == name]['median'].iloc[0] / reference.iloc[0])} NumPy)"
+                ratio = f" ({format_ratio(row.median / reference.iloc[0])} NumPy)" if len(runs) == 1 and len(reference) else ""
+                note.append(format_seconds(row.median) + unreliable + ratio)
         notes.append(" / ".join(note))
     ax.set_yticks(range(1, len(order) + 1), order)
     medians = ax.secondary_yaxis("right")
@@ -161,6 +159,12 @@ def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def pool_summary(threads: dict) -> str:
+    """The BLAS and OpenMP pools a run recorded: library, version, kernel and threads of each."""
+    return ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
+                     + f": {pool['threads']} threads" for pool in threads.get("pools", []))
+
+
 def describe_machine(run: Run) -> str:
     """One line about where and how the run was measured."""
     info = run.machine_info
@@ -169,8 +173,7 @@ def describe_machine(run: Run) -> str:
     parts = [f"{cpu.get('brand_raw') or info.get('processor') or 'unknown CPU'}, {cpu.get('count', '?')} cores",
              f"Python {info.get('python_version', '?')}", f"process mode: {info.get('process_mode', '?')}"]
     if threads:
-        pools = ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
-                          + f": {pool['threads']}" for pool in threads.get("pools", []))
+        pools = pool_summary(threads)
         torch = (f"torch {threads['torch_intra_op']}/{threads['torch_inter_op']} (intra/inter-op), "
                  if "torch_intra_op" in threads else "")
         parts.append(f"threads: {threads.get('requested', '?')} requested, CPUs {threads.get('cpus', '?')}, "
@@ -192,8 +195,7 @@ def environment_table(run: Run) -> str:
         "CPU": f"{cpu.get('brand_raw') or info.get('processor') or 'unknown'}, {cpu.get('count', '?')} cores ({info.get('machine', '?')}, {info.get('system', '?')} {info.get('release', '')})",
         "threads": f"{threads.get('requested', '?')} requested; CPUs {threads.get('cpus', '?')}"
                    + (f"; torch {threads['torch_intra_op']} intra-op / {threads['torch_inter_op']} inter-op" if "torch_intra_op" in threads else ""),
-        "BLAS and OpenMP pools": ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
-                                           + f": {pool['threads']} threads" for pool in threads.get("pools", [])) or "?",
+        "BLAS and OpenMP pools": pool_summary(threads) or "?",
         "XLA_FLAGS": f"`{threads.get('xla_flags')}`" if threads.get("xla_flags") else "(none)",
         "process mode": info.get("process_mode", "?") + (" (interrupted: incomplete run)" if info.get("interrupted") else ""),
         "versions": ", ".join(f"{package} {version}" for package, version in info.get("versions", {}).items() if version) or "?",
@@ -381,8 +383,9 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += [f"## Where the time goes{f' ({name})' if len(runs) > 1 else ''}", "",
                       "Pieces of one epoch of the notebook's problem (float64 unless named), timed apart.", "",
                       probes_table(run.probes), ""]
-    markdown = atomic_write_text(out_dir / "report.md", "\n".join(lines))
-    write_html(markdown, lines[0].removeprefix("# "))
+    text = "\n".join(lines)
+    markdown = atomic_write_text(out_dir / "report.md", text)
+    write_html(markdown, text, lines[0].removeprefix("# "))
     return markdown
 
 
@@ -422,7 +425,7 @@ window.addEventListener("load", () => {{
 """
 
 
-def write_html(markdown_path: Path, title: str) -> Path:
+def write_html(markdown_path: Path, text: str, title: str) -> Path:
     """report.html beside report.md: the same content in one file, figures embedded, readable offline."""
     import base64
     import html
@@ -430,7 +433,7 @@ def write_html(markdown_path: Path, title: str) -> Path:
 
     import markdown
 
-    body = markdown.markdown(markdown_path.read_text(), extensions=["tables"])
+    body = markdown.markdown(text, extensions=["tables"])
 
     def embed(match: re.Match) -> str:
         figure = markdown_path.parent / html.unescape(match.group(1))
