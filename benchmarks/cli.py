@@ -8,13 +8,13 @@ from pathlib import Path
 
 from implementations import UnavailableImplementation
 
-from .problem_file import ProblemFileError
-from .runs import RunFileError, differences, load_run, newest_run
+from .model.errors import BadInput
 
 
 def report(args: argparse.Namespace) -> int:
     """Write the report of one saved run, or of several side by side."""
-    from .report import write_report  # matplotlib is slow to import; only this command needs it
+    from .model.runs import load_run, newest_run
+    from .presentation.report import write_report
 
     paths = [Path(run) for run in args.runs] or [newest_run(args.results)]
     runs = [load_run(path) for path in paths]
@@ -46,8 +46,9 @@ def parity(args: argparse.Namespace) -> int:
     """Train every implementation on a problem, compare them pairwise, write the parity report; exit 1 on failure."""
     from implementations import Diverged, available, get, seed_problem
 
-    from .parity import check_parity, write_parity_report
-    from .problem_file import load_problem
+    from .model.parity import check_parity
+    from .model.problem_file import load_problem
+    from .presentation.parity_report import write_parity_report
 
     problem = load_problem(args.problem) if args.problem else seed_problem(args.dtype)
     names = args.implementations.split(",") if args.implementations else available()
@@ -81,39 +82,30 @@ def percent(text: str) -> float:
 
 def compare(args: argparse.Namespace) -> int:
     """Print a table of two runs, with a verdict per benchmark; exit 1 on a significant slowdown above --fail-above."""
-    from .compare import compare_runs, regressions
-    from .report import format_seconds
+    from .model.compare import compare_runs, regressions
+    from .model.runs import load_run
+    from .presentation.comparison import comparison_lines, failure_lines
 
     base, new = load_run(args.base), load_run(args.new)
     comparisons = compare_runs(base, new, args.alpha, args.min_change)
-    print(f"base: {base.path}\nnew:  {new.path}")
-    for run in (base, new):
-        if run.machine_info.get("interrupted"):
-            print(f"warning: {run.path} is from an interrupted run: it holds only the benchmarks that finished")
-    differing = differences([base, new])
-    if differing:
-        print("warning: the runs were measured differently; the comparison mixes these with the code's own effect:")
-        for key, (before, after) in differing.items():
-            print(f"  {key}: {before} -> {after}")
-    width = max(len(c.implementation) for c in comparisons)
-    for group in dict.fromkeys(c.group for c in comparisons):
-        print(f"\n{group}\n{'implementation':<{max(width, 14)}}  {'base':>10}  {'new':>10}  {'ratio':>7}  {'p-value':>8}  verdict")
-        for c in (c for c in comparisons if c.group == group):
-            print(f"{c.implementation:<{max(width, 14)}}  {format_seconds(c.base_median):>10}  {format_seconds(c.new_median):>10}"
-                  f"  {c.ratio:>6.3f}×  {c.p_value:>8.2g}  {c.verdict}")
-    print(f"\nSignificant: p < {args.alpha} in a two-sided Mann-Whitney U test on the raw samples of each benchmark, "
-          f"and medians {args.min_change:g}% or more apart (asv's rule).")
+    print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change)))
     if args.fail_above is None:
         return 0
     slower = regressions(comparisons, args.fail_above)
-    for c in slower:
-        print(f"FAIL: {c.implementation} ({c.group}) is {c.ratio - 1:.1%} slower, significantly, above the {args.fail_above:g}% allowed")
+    for line in failure_lines(slower, args.fail_above):
+        print(line)
     return 1 if slower else 0
+
+
+def add_output_options(command: argparse.ArgumentParser, out_help: str) -> None:
+    """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
+    command.add_argument("--out", help=out_help)
+    command.add_argument("--results", default="results", help="where saved runs live, and reports by default (default: %(default)s)")
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    from .compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
+    from .model.compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
 
     main_parser = argparse.ArgumentParser(
         prog="backprop-bench", description=__doc__,
@@ -137,8 +129,7 @@ def parser() -> argparse.ArgumentParser:
     parity_parser.add_argument("--implementations", metavar="A,B,...", help="compare only these (default: all available)")
     parity_parser.add_argument("--tolerance", type=float, help="largest difference allowed (default: 1e-12 in float64; "
                                "in float32, epochs x eps32 x the largest weight)")
-    parity_parser.add_argument("--out", help="folder for the parity report (default: RESULTS/parity/<problem>)")
-    parity_parser.add_argument("--results", default="results", help="results folder (default: %(default)s)")
+    add_output_options(parity_parser, "folder for the parity report (default: RESULTS/parity/<problem>)")
     parity_parser.set_defaults(handler=parity)
 
     report_parser = commands.add_parser(
@@ -148,8 +139,7 @@ def parser() -> argparse.ArgumentParser:
     )
     report_parser.add_argument("runs", nargs="*", metavar="RUN.json",
                                help="saved runs (pytest-benchmark JSON); default: the newest under --results")
-    report_parser.add_argument("--out", help="folder for the report (default: RESULTS/reports/<run name>)")
-    report_parser.add_argument("--results", default="results", help="where saved runs live (default: %(default)s)")
+    add_output_options(report_parser, "folder for the report (default: RESULTS/reports/<run name>)")
     report_parser.set_defaults(handler=report)
 
     compare_parser = commands.add_parser(
@@ -174,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (RunFileError, ProblemFileError, UnavailableImplementation) as error:
+    except (BadInput, UnavailableImplementation) as error:
         print(f"backprop-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -119,13 +119,7 @@ class TrainResult:
     final_output: np.ndarray  # outputs of the last epoch's forward pass, shaped like the targets
 
 
-def float32_drift_bound(epochs: int, largest_value: float) -> float:
-    """How far a float32 run may drift from float64.
-
-    Each epoch rounds every weight once more, to within eps32 * |w|; in the worst case these errors add up
-    linearly, so after `epochs` epochs a float32 run may be epochs * eps32 * max|w| from float64.
-    """
-    return epochs * float(np.finfo(np.float32).eps) * max(float(largest_value), 1.0)
+RESULT_FIELDS = tuple(result_field.name for result_field in fields(TrainResult))
 
 
 class Diverged(ArithmeticError):

@@ -1,17 +1,25 @@
-"""The registry: every implementation by name, imported only when asked for."""
+"""The registry: every implementation by name, imported only when asked for.
+
+Each implementation is one module in this package that follows `ImplementationModule`, and one line in
+REGISTRY naming that module and the distributions it needs. Tests, benchmarks, the command line and the
+reports all iterate over REGISTRY; nothing else lists the implementations.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import platform
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from types import ModuleType
-from typing import Callable
+from typing import Protocol
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from .problem import Diverged, Problem, TrainResult, blown_up
 
@@ -26,6 +34,42 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "native": ("with_numba", ("numba>=0.60",)),
     "python": ("with_python", ("numpy>=2.0",)),
 }
+REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
+SPEED_OF_LIGHT = "native"  # the compiled loop with no framework: the reports' lower reference
+
+
+class ImplementationModule(Protocol):
+    """What an implementation module defines (`set_threads` is optional)."""
+
+    FRAMEWORK: str  # the framework's name, as its package is imported ("torch"), or "python"
+    VARIANT: str  # how it trains, in a few words
+    COMPILED: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
+    GRADIENTS: str  # "autodiff" or "hand-written"
+
+    def prepare(self, problem: Problem) -> Callable[[], TrainResult]:
+        """Convert and compile for this problem; return the training loop that the benchmarks time."""
+
+    def set_threads(self, threads: int) -> dict[str, object]:
+        """Optional: set the framework's own thread pools; return the settings now in force, by name."""
+
+
+def requirement_names(names: list[str] | None = None) -> list[str]:
+    """The distributions the named implementations (default: all) need, in registry order, each once."""
+    requires = (text for name in (names or REGISTRY) for text in REGISTRY[name][1])
+    return list(dict.fromkeys(Requirement(text).name for text in requires))
+
+
+def frameworks_loaded() -> list[str]:
+    """The distributions of the registry whose packages this process has imported so far, sorted by name."""
+    needed = {canonicalize_name(name) for name in requirement_names()}
+    return sorted({canonicalize_name(distribution) for module, distributions in metadata.packages_distributions().items()
+                   if module in sys.modules for distribution in distributions} & needed)
+
+
+def loaded_modules() -> list[ModuleType]:
+    """The implementation modules this process has imported so far."""
+    found = (sys.modules.get(f"{__package__}.{module}") for module, _ in REGISTRY.values())
+    return list(dict.fromkeys(module for module in found if module is not None))
 
 
 @dataclass(frozen=True)
@@ -57,7 +101,7 @@ class Implementation:
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""
-        packages = [Requirement(requirement).name for requirement in self.requires]
+        packages = requirement_names([self.name])
         return {"python": platform.python_version()} | {package: metadata.version(package) for package in packages}
 
 

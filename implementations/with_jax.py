@@ -22,7 +22,7 @@ def loss_and_outputs(weights, x, y):
 def step(weights, x, y, lr):
     """One epoch: the forward pass, its loss and outputs, and the updated weights."""
     (loss, o), grads = jax.value_and_grad(loss_and_outputs, has_aux=True)(weights, x, y)
-    new_weights = tuple(w - lr * g for w, g in zip(weights, grads))
+    new_weights = tuple(w - lr * g for w, g in zip(weights, grads, strict=True))
     return new_weights, loss * (2 / y.shape[1]), o  # mean((y - o)^2) = 2BL / (B n_out)
 
 

@@ -32,8 +32,8 @@ def prepare(problem: Problem):
     with jax.enable_x64(True):
         weights = (jnp.asarray(problem.weights_hidden), jnp.asarray(problem.weights_output))
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
-        # the learning rate is compiled in as a constant: passed as a float64 argument, it made XLA's CPU loop
-        # with the loss history 5.7x slower (423 µs vs 74 µs here); float32 showed no such effect
+        # the learning rate is compiled in as a constant: passed as a float64 argument, it makes XLA's CPU loop
+        # with the loss history several times slower (the README's "Where the time goes" has the measurement)
         compiled = jax.jit(train_all_epochs, static_argnums=(3, 4)).lower(
             weights, x, y, problem.learning_rate, problem.epochs).compile()
 

@@ -1,5 +1,7 @@
 """The notebook's network in PyTorch, with gradients from autograd of the loss."""
 
+import contextlib
+
 import torch
 
 from .problem import Problem, TrainResult
@@ -8,6 +10,15 @@ FRAMEWORK = "torch"
 VARIANT = "torch.autograd.grad, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+
+
+def set_threads(threads: int) -> dict[str, object]:
+    """PyTorch's intra-op pool, and its inter-op pool while it may still change; return what is in force."""
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        with contextlib.suppress(RuntimeError):  # allowed once, before any inter-op work: the reading below shows what stuck
+            torch.set_num_interop_threads(threads)
+    return {"torch_intra_op": torch.get_num_threads(), "torch_inter_op": torch.get_num_interop_threads()}
 
 
 def loss_and_outputs(wh, wo, x, y):

@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from constructed_runs import MACHINE_INFO, saved_run, write
 
 from benchmarks.cli import main
-from benchmarks.compare import DEFAULT_ALPHA, compare_runs, mann_whitney_p
-from benchmarks.runs import RunFileError, load_run
+from benchmarks.model.compare import DEFAULT_ALPHA, compare_runs, mann_whitney_p
+from benchmarks.model.runs import RunFileError, load_run
+from tests.helpers import MACHINE_INFO, saved_run, write
 
 MEDIANS = {"numpy": 0.014, "torch": 0.065, "jax": 0.009}
 
@@ -45,20 +45,45 @@ def test_a_significant_but_small_difference_needs_min_change_to_count(tmp_path):
     assert numpy.verdict == "slower"
 
 
+SIGNIFICANCE = ("Significant: p < 0.002 in a two-sided Mann-Whitney U test on the raw samples of each benchmark, "
+                "and medians 10% or more apart (asv's rule).")
+
+
 def test_a_run_against_itself_shows_no_change_and_exits_0(tmp_path, capsys):
     path = write(tmp_path / "run.json", saved_run(MEDIANS))
     assert main(["compare", str(path), str(path), "--fail-above", "10%"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("no significant change") == 3 and "warning" not in out and "FAIL" not in out
+    assert capsys.readouterr().out == f"""\
+base: {path}
+new:  {path}
+
+notebook problem, float64
+implementation        base         new    ratio   p-value  verdict
+numpy                14 ms       14 ms   1.000×         1  no significant change
+torch                65 ms       65 ms   1.000×         1  no significant change
+jax                   9 ms        9 ms   1.000×         1  no significant change
+
+{SIGNIFICANCE}
+"""
 
 
 def test_a_deliberately_slower_implementation_is_named_and_fails_the_threshold(tmp_path, capsys):
     base = write(tmp_path / "base.json", saved_run(MEDIANS))
     slower = write(tmp_path / "new.json", saved_run(MEDIANS | {"torch": 0.065 * 1.25}, seed=1))
     assert main(["compare", str(base), str(slower), "--fail-above", "10"]) == 1
-    out = capsys.readouterr().out
-    assert "FAIL: torch (notebook problem, float64) is 25.0% slower, significantly, above the 10% allowed" in out
-    assert "numpy" not in out.split("FAIL")[1]
+    # the same samples reordered give p = 1; torch's, all 25% higher, are completely separated from the base's
+    assert capsys.readouterr().out == f"""\
+base: {base}
+new:  {slower}
+
+notebook problem, float64
+implementation        base         new    ratio   p-value  verdict
+numpy                14 ms       14 ms   1.000×         1  no significant change
+torch                65 ms     81.2 ms   1.250×   1.4e-09  slower
+jax                   9 ms        9 ms   1.000×         1  no significant change
+
+{SIGNIFICANCE}
+FAIL: torch (notebook problem, float64) is 25.0% slower, significantly, above the 10% allowed
+"""
     assert main(["compare", str(base), str(slower), "--fail-above", "30"]) == 0  # slower, but within what is allowed
     assert main(["compare", str(base), str(slower)]) == 0  # without a threshold it only reports
 

@@ -5,15 +5,17 @@ from functools import cache
 
 import numpy as np
 import pytest
-from reference import FIELDS, largest_differences, loss, outputs
 
-from conftest import implementation_pair_params, implementation_params
+from benchmarks.plugin.notebook import check_notebook_result
+from benchmarks.plugin.parameters import implementation_pair_params, implementation_params
 from implementations import Problem, available, get, random_problem, seed_problem
-from implementations.problem import float32_drift_bound
+from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
+from implementations.problem import RESULT_FIELDS
+from implementations.registry import REFERENCE
+from tests.helpers import loss, outputs
 
 NAMES = implementation_params()
 PAIRS = implementation_pair_params()
-FLOAT64_AGREEMENT = 1e-12
 
 # layer sizes, batch sizes (None: one sample, as in the notebook), learning rates and seeds
 RANDOM_CASES = {
@@ -41,12 +43,12 @@ def trained(name: str, case: str, dtype: str = "float64"):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reproduces_the_notebooks_printed_results(name, check_notebook_result):
+def test_reproduces_the_notebooks_printed_results(name):
     check_notebook_result(trained(name, "notebook"))
 
 
-def test_a_result_off_by_one_printed_digit_fails_the_notebook_check(check_notebook_result):
-    result = trained("numpy", "notebook")
+def test_a_result_off_by_one_printed_digit_fails_the_notebook_check():
+    result = trained(REFERENCE, "notebook")
     nudged = dataclasses.replace(result, weights_output=result.weights_output + 1e-8)
     with pytest.raises(AssertionError, match="weights_output"):
         check_notebook_result(nudged)
@@ -56,7 +58,7 @@ def test_a_result_off_by_one_printed_digit_fails_the_notebook_check(check_notebo
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_pairs_agree_in_float64_on_every_epoch(first, second, case):
     differences = largest_differences(trained(first, case), trained(second, case))
-    assert max(differences.values()) <= FLOAT64_AGREEMENT, differences
+    assert max(differences.values()) <= FLOAT64_TOLERANCE, differences
 
 
 @pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
@@ -65,21 +67,21 @@ def test_results_have_the_documented_shapes_and_dtype(name, case):
     p, result = problem(case), trained(name, case)
     expected = {"weights_hidden": p.weights_hidden.shape, "weights_output": p.weights_output.shape,
                 "loss_history": (p.epochs,), "final_output": p.targets.shape}
-    for field in FIELDS:
+    for field in RESULT_FIELDS:
         value = getattr(result, field)
-        assert isinstance(value, np.ndarray) and value.dtype == np.float64, field
+        assert isinstance(value, np.ndarray), field
+        assert value.dtype == np.float64, field
         assert value.shape == expected[field], field
 
 
 @pytest.mark.parametrize("case", ["notebook", "5-8-4 batch16 lr0.5"])
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_tracks_float64_within_accumulated_rounding(name, case):
-    # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound);
-    # measured here: about 1% of it (2e-6 on the notebook's problem)
-    exact, single = trained("numpy", case), trained(name, case, "float32")
-    bound = float32_drift_bound(problem(case).epochs, np.max(np.abs(exact.weights_hidden)))
+    # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound)
+    exact, single = trained(REFERENCE, case), trained(name, case, "float32")
+    bound = result_tolerance(problem(case, "float32"), exact)
     differences = largest_differences(single, exact)
-    assert all(getattr(single, field).dtype == np.float32 for field in FIELDS)
+    assert all(getattr(single, field).dtype == np.float32 for field in RESULT_FIELDS)
     assert max(differences.values()) <= bound, differences
     assert max(differences.values()) > 1e-10, "float32 run is bit-identical to float64: was it computed in float32?"
 
@@ -121,9 +123,9 @@ def test_training_leaves_the_problem_untouched_and_repeats_exactly(name):
     p = seed_problem()
     before = [a.copy() for a in (p.weights_hidden, p.weights_output, p.inputs, p.targets)]
     first, second = get(name).train(p), get(name).train(p)
-    for original, now in zip(before, (p.weights_hidden, p.weights_output, p.inputs, p.targets)):
+    for original, now in zip(before, (p.weights_hidden, p.weights_output, p.inputs, p.targets), strict=True):
         np.testing.assert_array_equal(original, now)
-    assert largest_differences(first, second) == dict.fromkeys(FIELDS, 0.0)
+    assert largest_differences(first, second) == dict.fromkeys(RESULT_FIELDS, 0.0)
 
 
 @pytest.mark.skipif("jax" not in available(), reason="jax is not installed")

@@ -4,24 +4,24 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 
-from benchmarks.environment import ALLOWED_CPUS_ENV, THREADS_ENV
-from benchmarks.runs import load_run
+from benchmarks.model.runs import load_run
+from benchmarks.plugin.environment import ALLOWED_CPUS_ENV, THREADS_ENV
 from implementations import available
-from implementations.registry import REGISTRY
-
-ROOT = Path(__file__).resolve().parents[1]
+from implementations.registry import requirement_names
+from tests.helpers import ROOT, output_of, run_pytest
 
 PROBE = """
 import json, time
-from benchmarks.environment import configure_threads, enforce_threads, requested_threads
+from benchmarks.plugin.environment import configure_threads, enforce_threads, requested_threads
 threads = requested_threads()
 configure_threads(threads)
-import jax.numpy as jnp, numpy, torch
+from implementations import get
+for name in ("numpy", "torch", "jax"):  # frameworks are loaded through the registry, as in the benchmarks
+    get(name)
+import jax.numpy as jnp
 info = enforce_threads(threads)
 x = jnp.ones((1200, 1200), dtype=jnp.float32)
 (x @ x).block_until_ready()
@@ -45,6 +45,7 @@ def allowed_cpus() -> int:
     return len(os.environ.get(ALLOWED_CPUS_ENV, "").split(",") or os.sched_getaffinity(0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", sorted({1, min(2, allowed_cpus())}))
 def test_the_thread_knob_reaches_every_framework(threads):
     info = probe(threads)
@@ -61,17 +62,16 @@ def test_the_thread_knob_reaches_every_framework(threads):
 
 
 def test_a_bad_thread_count_is_a_usage_error():
-    done = subprocess.run([sys.executable, "-m", "pytest", "--threads=0", "--co", "-q"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = run_pytest("--threads=0", "--co", "-q", timeout=120)
     assert done.returncode == 4
     assert "thread count must be an integer >= 1, got 0" in done.stderr
 
 
+@pytest.mark.slow
 def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_path):
-    command = [sys.executable, "-m", "pytest", "--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path}",
-               "--benchmark-min-rounds=3", "--benchmark-max-time=0.02", "-p", "no:cacheprovider", "-k", "float64"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path}", "--benchmark-min-rounds=3",
+                      "--benchmark-max-time=0.02", "-k", "float64")
+    assert done.returncode == 0, output_of(done)
     (saved,) = tmp_path.rglob("*.json")
     run = load_run(saved)  # one pytest-benchmark run, readable like any other
     assert run.machine_info["process_mode"] == "isolated"
@@ -80,19 +80,18 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     assert benchmarks["pid"].nunique() == len(available()) and os.getpid() not in set(benchmarks["pid"])
     # each process imported only its own framework (and NumPy, which every implementation returns results in)
     for name in available():
-        own = {Requirement(requirement).name for requirement in REGISTRY[name][1]} - {"jaxlib"}
-        assert benchmarks.loc[name, "frameworks_loaded"] == sorted({"numpy"} | own), name
+        assert benchmarks.loc[name, "frameworks_loaded"] == sorted({"numpy", *requirement_names([name])}), name
         assert len(benchmarks.loc[name, "data"]) == benchmarks.loc[name, "rounds"] >= 3
 
 
+@pytest.mark.slow
 def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
     problem = tmp_path / "wide.json"
     problem.write_text(json.dumps({"inputs": [[0.5, 0.9, -0.3]] * 2, "targets": [[0.9, 0.3]] * 2, "epochs": 50,
                                    "weights_hidden": [[0.1, 0.2, 0.3]] * 4, "weights_output": [[0.1] * 4] * 2}))
-    command = [sys.executable, "-m", "pytest", "--benchmark-only", "--isolate", f"--problem={problem}", "-k", "numpy",
-               f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=2", "-p", "no:cacheprovider"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_pytest("--benchmark-only", "--isolate", f"--problem={problem}", "-k", "numpy",
+                      f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=2", timeout=300)
+    assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     (numpy,) = load_run(saved).benchmarks.itertuples()
     assert (numpy.group, numpy.n_hidden, numpy.batch, numpy.epochs) == ("problem wide.json, float64", 4, 2, 50)

@@ -8,13 +8,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from constructed_runs import saved_run, write
 
-from benchmarks import files
 from benchmarks.cli import main
-from benchmarks.files import AtomicFileStorage, atomic_write_text
-from benchmarks.problem_file import problem_to_json
-from implementations import available, seed_problem
+from benchmarks.model import files
+from benchmarks.model.files import atomic_write_text
+from benchmarks.model.problem_file import problem_to_json
+from benchmarks.plugin.storage import AtomicFileStorage
+from implementations import available, get, seed_problem, unavailable
+from implementations.registry import REGISTRY
+from tests.helpers import ROOT, saved_run, write
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -49,9 +51,18 @@ def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
 
 def test_list_shows_every_implementation_with_versions(capsys):
     assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    for name in available():
-        assert re.search(rf"^{re.escape(name)} +available +.*python \d", out, re.MULTILINE), name
+    lines = ["implementation  status       details"]
+    missing = unavailable()
+    for name in REGISTRY:
+        if name in missing:
+            lines.append(f"{name:<15} unavailable  {missing[name]}")
+            continue
+        implementation = get(name)
+        versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
+        lines.append(f"{name:<15} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
+    assert capsys.readouterr().out == "\n".join(lines) + "\n"
+    assert re.search(r"^numpy +available +hand-written backward pass, eager; hand-written gradients; python 3\.\d+\.\d+, numpy \d",
+                     lines[1])
 
 
 @pytest.mark.parametrize("command", ["list", "parity", "report", "compare"])
@@ -112,6 +123,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, m
     assert [path.name for path in tmp_path.iterdir()] == ["report.md"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
 def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(tmp_path, signal_name):
     import signal
@@ -122,7 +134,7 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
     before = earlier.read_bytes()
     run = subprocess.Popen([sys.executable, "-m", "pytest", "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
                             "-p", "no:cacheprovider", "-k", "test_training_loop"],
-                           cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(8)  # inside the timed rounds
     run.send_signal(getattr(signal, signal_name))
     output = run.communicate(timeout=120)[0]

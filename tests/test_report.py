@@ -5,12 +5,11 @@ import re
 import numpy as np
 import pytest
 
-import constructed_runs
-from constructed_runs import saved_run, write
-
 from benchmarks.cli import main
-from benchmarks.report import format_seconds, markdown_table, summary
-from benchmarks.runs import RunFileError, load_run, newest_run
+from benchmarks.model.runs import RunFileError, load_run, newest_run
+from benchmarks.presentation.formatting import format_seconds
+from benchmarks.presentation.tables import markdown_table, summary
+from tests.helpers import MACHINE_INFO, saved_run, write
 
 
 def test_summary_ratios_and_per_epoch_times(tmp_path):
@@ -71,7 +70,7 @@ def test_a_spread_over_ten_percent_of_the_median_is_flagged_unreliable(tmp_path)
 def test_several_runs_are_reported_side_by_side_labelled_by_what_differs(tmp_path):
     one_thread = saved_run({"numpy": 0.010, "torch": 0.060})
     two_threads = saved_run({"numpy": 0.012, "torch": 0.030},
-                            machine_info=constructed_runs.MACHINE_INFO | {"threads": {"requested": 2}, "node": "other"})
+                            machine_info=MACHINE_INFO | {"threads": {"requested": 2}, "node": "other"})
     paths = [write(tmp_path / "a" / "0001_a.json", one_thread), write(tmp_path / "b" / "0001_b.json", two_threads)]
     assert main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()

@@ -1,19 +1,15 @@
 """The scaling sweep: the work it counts, the plans it refuses up front, and a small sweep run end to end."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.runs import load_run
-from benchmarks.sweep import NOT_SWEPT, SweepPoint, SweepRefused, check_plan, default_points, parse_points
+from benchmarks.model.runs import load_run
+from benchmarks.plugin.sweep_plan import NOT_SWEPT, SweepPoint, SweepRefused, check_plan, default_points, parse_points
 from implementations import available
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import output_of, run_pytest
 
 
 def test_multiply_adds_count_forward_backward_and_updates():
@@ -52,18 +48,16 @@ def test_a_sweep_past_its_budget_is_refused_with_an_estimate():
 
 
 def test_the_command_line_refuses_before_running_anything(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark-only", "--sweep", "--sweep-points=3x1,4096x4096",
-                           "--sweep-budget=10", f"--benchmark-storage=file://{tmp_path}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = run_pytest("--benchmark-only", "--sweep", "--sweep-points=3x1,4096x4096", "--sweep-budget=10",
+                      f"--benchmark-storage=file://{tmp_path}", timeout=120)
     assert done.returncode == 4 and "sweep refused: the sweep would take about" in done.stderr
     assert not list(tmp_path.rglob("*.json"))
 
 
+@pytest.mark.slow
 def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark-only", "--sweep", "--sweep-points=3x1,64x32",
-                           f"--benchmark-storage=file://{tmp_path}", "-p", "no:cacheprovider"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_pytest("--benchmark-only", "--sweep", "--sweep-points=3x1,64x32", f"--benchmark-storage=file://{tmp_path}")
+    assert done.returncode == 0, output_of(done)
     swept = [name for name in available() if name not in NOT_SWEPT]
     assert f"sweep 1/{2 * len(swept)}: width 3, batch 1, 1000 epochs, {swept[0]}" in done.stdout  # progress
     (saved,) = tmp_path.rglob("*.json")

@@ -1,28 +1,22 @@
-"""Strict configuration shared by tests/ and benchmarks/: threads, benchmark mode, the notebook's numbers."""
+"""The pytest plugin that measures (registered in pyproject.toml with `-p benchmarks.plugin`).
 
-import itertools
+It adds the suite's options, sets one thread count for every framework before any is imported, selects
+what runs (the benchmarks with --benchmark-only, the sweep with --sweep), runs benchmarks in fresh processes
+with --isolate, and saves every run atomically under results/ with what it was measured on.
+"""
 
-import numpy as np
 import pytest
 from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_tag
 
-from benchmarks.environment import (
-    configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions,
-)
-from benchmarks.files import AtomicFileStorage
-from benchmarks.problem_file import ProblemFileError, load_problem
-from benchmarks.sweep import NOT_SWEPT, SweepRefused, check_plan, default_points, parse_points
-from implementations.problem import float32_drift_bound
-from implementations.registry import REGISTRY, available, unavailable
+from benchmarks.model.problem_file import ProblemFileError, load_problem
+from implementations import available, get
 
-# What the notebook printed after 1000 epochs, to the digits it printed (NumPy's default 8 decimals).
-NOTEBOOK_PRINTED = {
-    "weights_hidden": [[0.78535854, -2.38635463, 2.12878488], [2.05894493, 1.10610087, -4.03536696], [0.30605228, -2.2491059, 0.41636863]],
-    "weights_output": [[-2.82735452, 2.6021329, -2.62164075], [-0.21514193, -1.04321128, 1.55538615]],
-    "final_output": [0.87579945, 0.3024596],
-}
-HALF_LAST_PRINTED_DIGIT = 0.5e-8
+from .environment import configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions
+from .isolation import record_samples, run_in_fresh_process
+from .storage import AtomicFileStorage
+from .sweep_plan import NOT_SWEPT, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
+
 INTERRUPTED: list[bool] = []
 
 
@@ -95,10 +89,17 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         output_json["machine_info"]["interrupted"] = True
 
 
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["versions"] = versions()
+    machine_info["environment"] = relevant_environment()
+    machine_info["threads"] = threads_in_force()
+    machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     def wanted(item):
-        if config.option.benchmark_only and "benchmark" not in getattr(item, "fixturenames", ()):
+        if config.option.benchmark_only and not is_benchmark(item):
             return False  # --benchmark-only: the benchmarks and nothing else
         # --sweep: the sweep and nothing else; without it, no sweep
         return config.option.sweep == (item.get_closest_marker("sweep") is not None)
@@ -109,40 +110,40 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if wanted(item)]
 
 
-def pytest_benchmark_update_machine_info(config, machine_info):
-    machine_info["versions"] = versions()
-    machine_info["environment"] = relevant_environment()
-    machine_info["threads"] = threads_in_force()
-    machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
+def is_benchmark(item: pytest.Item) -> bool:
+    """Whether the test item is a benchmark (it uses pytest-benchmark's fixture)."""
+    return "benchmark" in getattr(item, "fixturenames", ())
 
 
-def skip_unless_available(*names):
-    """A skip mark with the reason when any of the named implementations cannot run here."""
-    reasons = unavailable()
-    return [pytest.mark.skip(reason=f"{name}: {reasons[name]}") for name in names if name in reasons][:1]
+def pytest_runtest_setup(item):
+    """In the default mode every framework is imported before the first benchmark, so all run in the same process."""
+    config = item.config
+    if is_benchmark(item) and not (config.getoption("isolate") or config.getoption("isolated_child")):
+        if not hasattr(config, "frameworks_loaded"):
+            config.frameworks_loaded = [get(name) for name in available()]
 
 
-def implementation_params():
-    """Every registered implementation as a test parameter; those unavailable here are skipped with the reason."""
-    return [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY]
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """With --isolate, the parent runs each benchmark in a child process instead of calling it."""
+    if pyfuncitem.config.getoption("isolate") and "benchmark" in pyfuncitem.funcargs:
+        record_samples(pyfuncitem.funcargs["benchmark"], run_in_fresh_process(pyfuncitem))
+        return True
+    return None
 
 
-def implementation_pair_params():
-    """Every pair of registered implementations, skipped with the reason when either is unavailable here."""
-    return [pytest.param(first, second, marks=skip_unless_available(first, second))
-            for first, second in itertools.combinations(REGISTRY, 2)]
-
-
-@pytest.fixture
-def check_notebook_result():
-    """A check that a result of the notebook's problem matches every digit the notebook printed (float64),
-    or stays within float32's drift bound of them (float32)."""
-
-    def check(result):
-        tolerance = HALF_LAST_PRINTED_DIGIT
-        if result.weights_hidden.dtype == np.float32:
-            tolerance += float32_drift_bound(len(result.loss_history), np.max(np.abs(NOTEBOOK_PRINTED["weights_hidden"])))
-        for field, printed in NOTEBOOK_PRINTED.items():
-            np.testing.assert_allclose(getattr(result, field), printed, rtol=0, atol=tolerance, err_msg=field)
-
-    return check
+@pytest.hookimpl(tryfirst=True)  # before the test's output is captured
+def pytest_runtest_protocol(item, nextitem):
+    """During a sweep, say which size and implementation runs now, how many are left, and roughly how long."""
+    if not (item.config.option.sweep and "sweep_point" in getattr(item, "callspec", pytest.Function).params):
+        return
+    if not hasattr(item.config, "sweep_queue"):
+        item.config.sweep_queue = [i for i in item.session.items if "sweep_point" in getattr(i, "callspec", pytest.Function).params]
+    queue = item.config.sweep_queue
+    point, name = item.callspec.params["sweep_point"], item.callspec.params["name"]
+    left = queue[queue.index(item):]
+    eta = sum(estimated_seconds(i.callspec.params["sweep_point"], i.callspec.params["name"]) for i in left)
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.ensure_newline()
+    reporter.write_line(f"sweep {len(queue) - len(left) + 1}/{len(queue)}: width {point.n_hidden}, batch {point.batch}, "
+                        f"{point.epochs} epochs, {name} ({len(left) - 1} left, about {eta:.0f} s)")

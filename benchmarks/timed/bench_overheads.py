@@ -2,17 +2,16 @@
 
 import numpy as np
 import pytest
-from conftest import skip_unless_available
 
+from benchmarks.plugin.environment import enforce_threads
+from benchmarks.plugin.parameters import skip_unless_available
 from implementations import seed_problem
-
-from .environment import enforce_threads
 
 PROBLEM = seed_problem()
 
 
 def numpy_one_call():
-    """One NumPy call on 3 numbers: the price of each of the ~27 array operations in an epoch."""
+    """One NumPy call on 3 numbers: the price of each of the array operations in an epoch."""
     z = np.array([0.5, 0.9, -0.3])
     return lambda: np.exp(z)
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from time import perf_counter
-from typing import Callable
 
 import numpy as np
 
-from implementations import Implementation, Problem, TrainResult
-
-from .parity import FIELDS
+from implementations import Implementation, Problem, TrainResult, get
+from implementations.problem import RESULT_FIELDS
+from implementations.registry import REFERENCE
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,14 @@ def prepare_loop(implementation: Implementation, problem: Problem) -> PreparedLo
 
 def assert_agrees(result: TrainResult, reference: TrainResult, tolerance: float) -> None:
     """Every field of a result within tolerance of the reference's: a fast wrong loop fails."""
-    for field in FIELDS:
-        np.testing.assert_allclose(getattr(result, field), getattr(reference, field), rtol=0, atol=tolerance, err_msg=field)
+    for name in RESULT_FIELDS:
+        np.testing.assert_allclose(getattr(result, name), getattr(reference, name), rtol=0, atol=tolerance, err_msg=name)
+
+
+@cache
+def reference_result(problem: Problem) -> TrainResult:
+    """The reference implementation's result on a problem, which every other must match (computed once per problem)."""
+    return get(REFERENCE).train(problem)
 
 
 def loop_info(benchmark, implementation: Implementation, problem: Problem, loop: PreparedLoop, threads: dict) -> dict:

@@ -5,19 +5,27 @@ from functools import cache
 
 import numpy as np
 import pytest
-from conftest import skip_unless_available
 
+from benchmarks.plugin.environment import enforce_threads
+from benchmarks.plugin.parameters import implementation_params, skip_unless_available
+from benchmarks.plugin.sweep_plan import (
+    MAX_ROUNDS,
+    MIN_ROUNDS,
+    N_IN,
+    N_OUT,
+    NOT_SWEPT,
+    SEED,
+    SWEEP_DTYPE,
+    TARGET_SECONDS_PER_POINT,
+    SweepPoint,
+)
 from implementations import get, random_problem
-from implementations.registry import REGISTRY
 
-from .environment import enforce_threads
-from .loops import assert_agrees, loop_info, prepare_loop
-from .sweep import MAX_ROUNDS, MIN_ROUNDS, NOT_SWEPT, SEED, SWEEP_DTYPE, TARGET_SECONDS_PER_POINT, N_IN, N_OUT, SweepPoint
+from .loops import assert_agrees, loop_info, prepare_loop, reference_result
 
 PEAK_SIZE = 1024  # square matrices: large enough for BLAS to reach its steady rate, small enough for 2 cores
 # the reduction order differs (BLAS blocks, XLA, scalar loops) over up to 2048 x 1024 terms per weight
 SWEEP_AGREEMENT = 1e-10
-SWEPT = [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY if name not in NOT_SWEPT]
 
 
 def pytest_generate_tests(metafunc):
@@ -26,22 +34,17 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("sweep_point", points, ids=[point.label for point in points])
 
 
+@cache
 def sweep_problem(point: SweepPoint):
     """The problem at one sweep point: the notebook's input and output sizes, random weights from a fixed seed."""
     return random_problem(SEED, n_in=N_IN, n_hidden=point.n_hidden, n_out=N_OUT, batch=point.batch,
                           learning_rate=0.1, epochs=point.epochs, dtype=SWEEP_DTYPE)
 
 
-@cache
-def numpy_result(point: SweepPoint):
-    """NumPy's result at a point, the reference every other implementation must match."""
-    return get("numpy").train(sweep_problem(point))
-
-
 @pytest.mark.sweep
-@pytest.mark.parametrize("name", SWEPT)
+@pytest.mark.parametrize("name", implementation_params(exclude=NOT_SWEPT))
 def test_sweep(benchmark, sweep_point, name, pytestconfig):
-    """One implementation's training loop at one size, checked against NumPy's."""
+    """One implementation's training loop at one size, checked against the reference implementation's."""
     implementation, problem = get(name), sweep_problem(sweep_point)
     threads = enforce_threads(pytestconfig.threads)
     loop = prepare_loop(implementation, problem)
@@ -50,7 +53,7 @@ def test_sweep(benchmark, sweep_point, name, pytestconfig):
     rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(TARGET_SECONDS_PER_POINT / loop.first_call_s)))
     result = benchmark.pedantic(loop.train, rounds=rounds, iterations=1)
 
-    assert_agrees(result, numpy_result(sweep_point), SWEEP_AGREEMENT)
+    assert_agrees(result, reference_result(problem), SWEEP_AGREEMENT)
     benchmark.extra_info.update(
         kind="sweep", **loop_info(benchmark, implementation, problem, loop, threads),
         multiply_adds_per_epoch=sweep_point.multiply_adds, flops_per_epoch=sweep_point.flops,

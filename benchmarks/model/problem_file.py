@@ -10,6 +10,8 @@ import numpy as np
 
 from implementations import Problem
 
+from .errors import BadInput
+
 REQUIRED = ("inputs", "targets", "weights_hidden", "weights_output")
 OPTIONAL = ("learning_rate", "epochs", "dtype")
 MAX_FILE_BYTES = 50 * 2**20
@@ -17,7 +19,7 @@ MAX_NUMBERS = 10_000_000  # more than this is no small network to check by hand
 MAX_EPOCHS = 10_000_000
 
 
-class ProblemFileError(ValueError):
+class ProblemFileError(BadInput):
     """A problem file that cannot be used, with the file and the problem in its message."""
 
 

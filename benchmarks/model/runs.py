@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import BadInput
 
-class RunFileError(ValueError):
+
+class RunFileError(BadInput):
     """A saved run that cannot be read, with the file and the problem in its message."""
 
 
@@ -93,15 +95,19 @@ def newest_run(results_dir: str | Path) -> Path:
     return runs[-1]
 
 
+def machine_name(machine_info: dict) -> str:
+    """The machine a run was measured on, in a few words: its name, CPU and core count."""
+    cpu = machine_info.get("cpu", {})
+    return (f"{machine_info.get('node', '?')} ({cpu.get('brand_raw') or machine_info.get('processor') or 'unknown CPU'}, "
+            f"{cpu.get('count', '?')} cores)")
+
+
 def describe(run: Run) -> dict[str, str]:
     """What a run was measured on and with: machine, versions, threads and process mode, as short strings."""
     info = run.machine_info
-    cpu = info.get("cpu", {})
-    threads = info.get("threads", {})
     described = {
-        "machine": f"{info.get('node', '?')} ({cpu.get('brand_raw') or info.get('processor') or 'unknown CPU'}, "
-                   f"{cpu.get('count', '?')} cores)",
-        "threads": str(threads.get("requested", "?")),
+        "machine": machine_name(info),
+        "threads": str(info.get("threads", {}).get("requested", "?")),
         "process mode": info.get("process_mode", "?"),
     }
     for package, version in info.get("versions", {}).items():
@@ -125,4 +131,4 @@ def labels(runs: list[Run]) -> list[str]:
     if not differing:
         return [run.label for run in runs]
     texts = [", ".join(f"{key} {column[index]}" for key, column in differing.items()) for index in range(len(runs))]
-    return texts if len(set(texts)) == len(texts) else [f"{run.label}: {text}" for run, text in zip(runs, texts)]
+    return texts if len(set(texts)) == len(texts) else [f"{run.label}: {text}" for run, text in zip(runs, texts, strict=True)]

@@ -1,37 +1,28 @@
-"""Time each implementation's full training loop on the notebook's problem."""
+"""Time each implementation's full training loop on the notebook's problem, or on a user's problem file."""
 
 import os
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from conftest import implementation_params
+from benchmarks.plugin.environment import enforce_threads
+from benchmarks.plugin.notebook import check_notebook_result
+from benchmarks.plugin.parameters import implementation_params
 from implementations import get, seed_problem
+from implementations.agreement import result_tolerance
+from implementations.registry import frameworks_loaded
 
-from .environment import enforce_threads
-from .loops import assert_agrees, loop_info, prepare_loop
-from .parity import default_tolerance
-
-
-FRAMEWORK_MODULES = {"numpy", "torch", "jax", "numba"}
+from .loops import assert_agrees, loop_info, prepare_loop, reference_result
 
 
 def pytest_generate_tests(metafunc):
-    if "dtype" in metafunc.fixturenames:  # a user's problem comes in its own dtype; the notebook's in both
-        problem = metafunc.config.user_problem
+    if "dtype" in metafunc.fixturenames:
+        problem = metafunc.config.user_problem  # a user's problem comes in its own dtype; the notebook's in both
         metafunc.parametrize("dtype", [problem.dtype] if problem else ["float64", "float32"])
 
 
-@cache
-def numpy_result(problem):
-    """NumPy's result on a user's problem: the reference the other implementations must match."""
-    return get("numpy").train(problem)
-
-
 @pytest.mark.parametrize("name", implementation_params())
-def test_training_loop(benchmark, name, dtype, check_notebook_result, pytestconfig):
+def test_training_loop(benchmark, name, dtype, pytestconfig):
     """The whole training loop, compilation and the first call kept out of the timed rounds."""
     user_problem = pytestconfig.user_problem
     implementation, problem = get(name), user_problem or seed_problem(dtype)
@@ -43,13 +34,13 @@ def test_training_loop(benchmark, name, dtype, check_notebook_result, pytestconf
     result = benchmark(loop.train)
 
     if user_problem:
-        reference = numpy_result(problem)
-        assert_agrees(result, reference, default_tolerance(problem, reference))
+        reference = reference_result(problem)
+        assert_agrees(result, reference, result_tolerance(problem, reference))
     else:
         check_notebook_result(result)
     benchmark.extra_info.update(
         **loop_info(benchmark, implementation, problem, loop, threads),
         pid=os.getpid(),
-        frameworks_loaded=sorted(FRAMEWORK_MODULES & set(sys.modules)),
+        frameworks_loaded=frameworks_loaded(),
         loss_history=result.loss_history.tolist(),
     )

@@ -7,15 +7,19 @@ import platform
 import sys
 from importlib import metadata
 
+from implementations.registry import loaded_modules, requirement_names
+
 THREADS_ENV = "BACKPROP_BENCH_THREADS"
 ALLOWED_CPUS_ENV = "BACKPROP_BENCH_ALLOWED_CPUS"  # the CPUs the first process could use, passed on to its children
-PACKAGES = ("numpy", "torch", "jax", "jaxlib", "pytest-benchmark", "pandas", "matplotlib", "threadpoolctl")
+# besides the frameworks of the registry, the packages that shape how a run is measured and reported
+MEASUREMENT_PACKAGES = ("pytest-benchmark", "pandas", "matplotlib", "threadpoolctl")
 # environment variables that change what the frameworks do, recorded with every run
 RELEVANT_ENVIRONMENT = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                         "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", THREADS_ENV)
 _XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 _pool_limits = []  # threadpoolctl keeps a limit only while its object lives
+_framework_threads: dict[str, object] = {}  # what each framework's own set_threads last reported
 
 
 def requested_threads(option: int | None = None) -> int:
@@ -49,17 +53,12 @@ def configure_threads(threads: int) -> None:
 
 
 def enforce_threads(threads: int) -> dict[str, object]:
-    """After a framework is imported: set PyTorch's pools and every loaded BLAS/OpenMP pool; return what is in force."""
+    """After frameworks are imported: set each one's own pools and every BLAS/OpenMP pool; return what is in force."""
     import threadpoolctl
 
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        torch.set_num_threads(threads)
-        if torch.get_num_interop_threads() != threads:
-            try:
-                torch.set_num_interop_threads(threads)
-            except RuntimeError:  # allowed once, before any inter-op work; threads_in_force shows what stuck
-                pass
+    setters = dict.fromkeys(module.set_threads for module in loaded_modules() if hasattr(module, "set_threads"))
+    for set_threads in setters:
+        _framework_threads.update(set_threads(threads))
     _pool_limits[:] = [threadpoolctl.threadpool_limits(threads)]
     return threads_in_force()
 
@@ -75,17 +74,13 @@ def threads_in_force() -> dict[str, object]:
                    "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        info["torch_intra_op"] = torch.get_num_threads()
-        info["torch_inter_op"] = torch.get_num_interop_threads()
-    return info
+    return info | _framework_threads
 
 
 def versions() -> dict[str, str | None]:
     """Versions of Python and of every package whose speed the run depends on (None: not installed)."""
     found: dict[str, str | None] = {"python": platform.python_version()}
-    for package in PACKAGES:
+    for package in (*requirement_names(), *MEASUREMENT_PACKAGES):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

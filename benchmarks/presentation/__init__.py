@@ -1,0 +1,1 @@
+"""Presentation: formatting, markdown tables, figures, the HTML page, and the reports assembled from them."""

@@ -1,0 +1,98 @@
+"""The figures of a report: training time as box plots, and the loss curves."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from benchmarks.model.files import atomic_write_bytes
+from implementations.registry import REFERENCE
+
+from .formatting import UNRELIABLE_SPREAD, color_of, format_ratio, format_seconds, is_unreliable, palette_color
+
+
+def save_figure(figure, path: Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure atomically, and close it."""
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _box(row) -> dict:
+    """matplotlib's box statistics for one benchmark, outliers from its raw samples when saved."""
+    samples = np.asarray(row.data if row.data is not None else [])
+    outliers = samples[(samples < row.ld15iqr) | (samples > row.hd15iqr)]
+    return {"med": row.median, "q1": row.q1, "q3": row.q3, "whislo": row.ld15iqr, "whishi": row.hd15iqr, "fliers": outliers}
+
+
+def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, path: Path) -> None:
+    """Box plots of the timed rounds, one row per implementation (fastest on top) and one box per run, log scale."""
+    order = benchmarks.groupby("implementation")["median"].min().sort_values(ascending=False).index
+    height = 1 / len(runs)
+    fig, ax = plt.subplots(figsize=(9, 1.3 + 0.5 * len(order) * max(1, 0.6 * len(runs))), layout="constrained")
+    reference = benchmarks[(benchmarks["implementation"] == REFERENCE) & (benchmarks["run"] == runs[0])]["median"]
+    notes = []
+    for y, name in enumerate(order, start=1):
+        note = []
+        for index, run in enumerate(runs):
+            for row in benchmarks[(benchmarks["implementation"] == name) & (benchmarks["run"] == run)].itertuples():
+                position = y - (index - (len(runs) - 1) / 2) * height  # first run on top
+                color = color_of(name) if len(runs) == 1 else palette_color(index)
+                ax.bxp([_box(row)], positions=[position], orientation="horizontal", patch_artist=True,
+                       widths=0.8 * min(height, 0.7), medianprops={"color": "black"},
+                       boxprops={"facecolor": color, "alpha": 0.8}, flierprops={"markersize": 2, "alpha": 0.2})
+                # the box can be a hairline on a log axis spanning decades: mark the median in the row's colour
+                ax.plot(row.median, position, "o", color=color, markeredgecolor="black", markersize=7, zorder=3)
+                unreliable = " ⚠" if is_unreliable(row.iqr, row.median) else ""
+                ratio = f" ({format_ratio(row.median / reference.iloc[0])} NumPy)" if len(runs) == 1 and len(reference) else ""
+                note.append(format_seconds(row.median) + unreliable + ratio)
+        notes.append(" / ".join(note))
+    ax.set_yticks(range(1, len(order) + 1), order)
+    medians = ax.secondary_yaxis("right")
+    medians.set_yticks(range(1, len(notes) + 1), notes)
+    medians.tick_params(length=0)
+    if len(runs) > 1:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=palette_color(index), alpha=0.8) for index in range(len(runs))]
+        ax.legend(handles, runs, loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, frameon=False)
+    ax.set_ylim(0.4, len(order) + 0.6)
+    ax.set_xscale("log")
+    decades = np.log10(benchmarks["max"].max() / benchmarks["min"].min())
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2 else (1,)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("time for the whole training loop (log scale); box: quartiles, whiskers: 1.5 IQR, dots: outliers"
+                  + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else ""))
+    ax.set_title(title)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    save_figure(fig, path)
+
+
+def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
+    """The notebook's loss plot, every implementation on one axis; styles differ so coinciding curves stay visible."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    reference = benchmarks.loc[benchmarks["implementation"] == REFERENCE, "loss_history"]
+    styles = ["-", "--", ":", "-."]
+    for index, row in enumerate(benchmarks.itertuples()):
+        history = np.asarray(row.loss_history)
+        label = row.implementation
+        if len(reference) and row.implementation != REFERENCE:
+            label += f"  (max |Δ| vs NumPy {np.max(np.abs(history - np.asarray(reference.iloc[0]))):.1e})"
+        ax.plot(np.arange(len(history)), history, styles[index % len(styles)], color=color_of(row.implementation),
+                linewidth=4 - 1.2 * min(index, 2), alpha=0.85, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss: mean((y − o)²), before the epoch's update")
+    ax.set_title(title)
+    ax.grid(which="both", alpha=0.3)
+    ax.legend()
+    save_figure(fig, path)

@@ -1,0 +1,49 @@
+"""How numbers and implementations look in every table and figure: durations, ratios, spreads and colours."""
+
+from __future__ import annotations
+
+from implementations.registry import REGISTRY
+
+UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
+# matplotlib's "tab10" palette, written out so that text-only commands need not import matplotlib
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with a unit that keeps 3 significant digits readable."""
+    if seconds != seconds:  # NaN: not measured
+        return "–"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(seconds) >= scale or unit == "ns":
+            return f"{seconds / scale:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def format_ratio(ratio: float) -> str:
+    """A ratio with 3 significant digits, without exponents."""
+    if ratio != ratio:
+        return "–"
+    if ratio >= 1000:
+        return f"{ratio:,.0f}×"
+    return f"{ratio:.3g}×" if ratio >= 0.01 else f"{ratio:.2g}×"
+
+
+def is_unreliable(iqr: float, median: float) -> bool:
+    """Whether the timed rounds spread too much for their median to be trusted."""
+    return iqr / median > UNRELIABLE_SPREAD
+
+
+def format_spread(iqr: float, median: float, warning: str = "⚠ unreliable") -> str:
+    """The IQR as a share of the median, with a warning when it is over UNRELIABLE_SPREAD."""
+    return f"{iqr / median:.1%}" + (f", {warning}" if is_unreliable(iqr, median) else "")
+
+
+def palette_color(index: int) -> str:
+    """The index-th colour of the palette, cycling."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def color_of(name: str) -> str:
+    """One colour per implementation, the same in every figure and every report."""
+    names = list(REGISTRY)
+    return palette_color(names.index(name) if name in names else len(names) + sum(map(ord, name)))

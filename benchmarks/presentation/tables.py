@@ -1,0 +1,134 @@
+"""The markdown tables of a report: the summary of a run, several runs side by side, the probes, the environment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.model.runs import Run, machine_name
+from implementations.agreement import tolerance
+from implementations.registry import REFERENCE, SPEED_OF_LIGHT
+
+from .formatting import format_ratio, format_seconds, format_spread
+
+
+def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """One row per implementation, fastest first, times in seconds."""
+    table = pd.DataFrame({
+        "implementation": benchmarks["implementation"],
+        "median": benchmarks["median"],
+        "iqr": benchmarks["iqr"],
+        "rounds": benchmarks["rounds"],
+        "per_epoch": benchmarks["median"] / benchmarks["epochs"],
+        "compile": benchmarks["compile_s"].where(benchmarks.get("compiled", False), np.nan),
+        "first_call": benchmarks["first_call_s"],
+    })
+    table["spread"] = table["iqr"] / table["median"]
+    for column, name in (("vs_numpy", REFERENCE), ("vs_native", SPEED_OF_LIGHT)):
+        reference = table.loc[table["implementation"] == name, "median"]
+        table[column] = table["median"] / reference.iloc[0] if len(reference) else np.nan
+    return table.sort_values("median").reset_index(drop=True)
+
+
+def variants_legend(benchmarks: pd.DataFrame) -> str:
+    """One line per implementation: what it is (framework, variant, gradients)."""
+    described = benchmarks.drop_duplicates("implementation")
+    return "\n".join(f"- `{row.implementation}`: {getattr(row, 'variant', '?')}; {getattr(row, 'gradients', '?')} gradients"
+                     for row in described.itertuples())
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The summary as a GitHub markdown table."""
+    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in table.itertuples():
+        ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
+        cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), str(row.rounds),
+                 format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call)]
+        cells[2] += f" ({format_spread(row.iqr, row.median)})"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
+    """Median (IQR share) of each implementation in each run, and each run's ratio to the first."""
+    header = ["implementation"] + [f"{name}" for name in names] + [f"{name} / {names[0]}" for name in names[1:]]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    order = benchmarks.groupby("implementation")["median"].min().sort_values().index
+    for implementation in order:
+        rows = benchmarks[benchmarks["implementation"] == implementation].set_index("run")
+        cells, ratios = [f"`{implementation}`"], []
+        for name in names:
+            if name not in rows.index:
+                cells.append("–")
+                continue
+            row = rows.loc[name]
+            cells.append(f"{format_seconds(row['median'])} ({format_spread(row['iqr'], row['median'], '⚠')})")
+        for name in names[1:]:
+            both = name in rows.index and names[0] in rows.index
+            ratios.append(format_ratio(rows.loc[name, "median"] / rows.loc[names[0], "median"]) if both else "–")
+        lines.append("| " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines)
+
+
+def probes_table(probes: pd.DataFrame) -> str:
+    """The "where the time goes" measurements: each piece of an epoch, timed apart."""
+    lines = ["| framework | what is timed | median | IQR |", "|---|---|---:|---:|"]
+    for row in probes.itertuples():
+        lines.append(f"| {row.framework} | {row.probe} | {format_seconds(row.median)} {row.unit} | "
+                     f"{format_seconds(row.iqr)} ({row.iqr / row.median:.1%}) |")
+    return "\n".join(lines)
+
+
+def parity_summary(benchmarks: pd.DataFrame) -> str:
+    """From the saved loss histories: how far each implementation's loss curve is from NumPy's, and the verdict."""
+    reference = benchmarks[benchmarks["implementation"] == REFERENCE]
+    if not len(reference) or "loss_history" not in benchmarks:
+        return "No NumPy loss history in this run to compare against."
+    exact = np.asarray(reference["loss_history"].iloc[0], dtype=np.float64)
+    first = benchmarks.iloc[0]
+    allowed = tolerance(first["dtype"], first["epochs"], exact)
+    gaps = {row.implementation: float(np.max(np.abs(np.asarray(row.loss_history, dtype=np.float64) - exact)))
+            for row in benchmarks.itertuples() if row.implementation != REFERENCE}
+    worst = max(gaps.values(), default=0.0)
+    verdict = "every implementation agrees with NumPy" if worst <= allowed else "some implementations differ from NumPy"
+    return (f"Parity of the timed runs ({first['dtype']}): {verdict} within {allowed:.1e} on the loss of every epoch "
+            f"(largest gap {worst:.1e}: " + ", ".join(f"`{name}` {gap:.1e}" for name, gap in gaps.items())
+            + "). `backprop-bench parity` compares the final weights and outputs too.")
+
+
+def pool_summary(threads: dict) -> str:
+    """The BLAS and OpenMP pools a run recorded: library, version, kernel and threads of each."""
+    return ", ".join(" ".join(filter(None, [pool["library"], pool.get("version"), pool.get("architecture") and f"({pool['architecture']})"]))
+                     + f": {pool['threads']} threads" for pool in threads.get("pools", []))
+
+
+def environment_rows(run: Run) -> dict[str, str]:
+    """Where and how the run was measured, one entry per aspect."""
+    info, threads = run.machine_info, run.machine_info.get("threads", {})
+    framework_threads = {key: value for key, value in threads.items() if key not in ("requested", "cpus", "pools", "xla_flags")}
+    return {
+        "machine": f"{machine_name(info)}; {info.get('machine', '?')}, {info.get('system', '?')} {info.get('release', '')}".rstrip(),
+        "threads": f"{threads.get('requested', '?')} requested; CPUs {threads.get('cpus', '?')}"
+                   + "".join(f"; {key.replace('_', ' ')} {value}" for key, value in framework_threads.items()),
+        "BLAS and OpenMP pools": pool_summary(threads) or "?",
+        "XLA_FLAGS": f"`{threads.get('xla_flags')}`" if threads.get("xla_flags") else "(none)",
+        "process mode": info.get("process_mode", "?") + (" (interrupted: incomplete run)" if info.get("interrupted") else ""),
+        "versions": ", ".join(f"{package} {version}" for package, version in info.get("versions", {}).items() if version) or "?",
+        "environment": ", ".join(f"`{name}={value}`" for name, value in info.get("environment", {}).items()) or "(none)",
+        "commit": f"`{run.commit_info.get('id', '?')}`" + (" with uncommitted changes" if run.commit_info.get("dirty") else ""),
+    }
+
+
+def environment_table(run: Run) -> str:
+    """The environment of one run, one row per aspect."""
+    return "\n".join(["| measured on | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in environment_rows(run).items()])
+
+
+def runs_table(runs: list[Run], names: list[str]) -> str:
+    """A markdown table of several runs: their labels, files and what they were measured on."""
+    lines = ["| run | file | saved | measured on |", "|---|---|---|---|"]
+    for run, name in zip(runs, names, strict=True):
+        measured_on = "; ".join(f"{key}: {value}" for key, value in environment_rows(run).items())
+        lines.append(f"| {name} | `{run.path}` | {run.datetime[:19]} | {measured_on} |")
+    return "\n".join(lines)

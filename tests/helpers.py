@@ -1,0 +1,80 @@
+"""What the tests share: the network written out once more in NumPy, saved runs built where the answers are known,
+and ways to run the suite's commands and pytest in another process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sigmoid(z):
+    """The logistic function."""
+    return 1 / (1 + np.exp(-z))
+
+
+def outputs(problem, weights_hidden, weights_output):
+    """o = s(Wo s(Wh x)) for every sample, shaped (B, n_out), in float64."""
+    x = np.asarray(problem.batch_inputs, dtype=np.float64)
+    return sigmoid(sigmoid(x @ np.transpose(weights_hidden)) @ np.transpose(weights_output))
+
+
+def loss(problem, weights_hidden, weights_output):
+    """L = 1/(2B) * sum over batch and outputs of (y - o)^2."""
+    error = problem.batch_targets - outputs(problem, weights_hidden, weights_output)
+    return np.sum(error**2) / (2 * len(error))
+
+
+MACHINE_INFO = {"node": "test-machine", "cpu": {"brand_raw": "Test CPU", "count": 2}, "process_mode": "shared",
+                "threads": {"requested": 1}, "versions": {"python": "3.11.7", "numpy": "2.4.6"}}
+
+
+def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=0.02, rounds=25, seed=0,
+              machine_info=None) -> dict:
+    """A pytest-benchmark run: per implementation, `rounds` samples spread evenly around the given median (s)."""
+    rng = np.random.default_rng(seed)
+    benchmarks = []
+    for name, median in medians.items():
+        data = median * (1 + spread * rng.permutation(np.linspace(-1, 1, rounds)))
+        q1, q3 = np.percentile(data, [25, 75])
+        stats = {"min": data.min(), "max": data.max(), "median": float(np.median(data)), "q1": q1, "q3": q3,
+                 "iqr": q3 - q1, "rounds": rounds, "iterations": 1, "ld15iqr": data.min(), "hd15iqr": data.max(),
+                 "data": data.tolist()}
+        extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
+                 "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
+                 "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": [0.3, 0.2, 0.1]}
+        benchmarks.append({"name": f"test_training_loop[{name}]", "group": "notebook problem, float64",
+                           "stats": stats, "extra_info": extra})
+    return {"machine_info": machine_info or MACHINE_INFO, "commit_info": {}, "datetime": saved_at,
+            "benchmarks": benchmarks, "version": "5.3.1"}
+
+
+def write(path: Path, content) -> Path:
+    """Write a run, a problem (any JSON value) or text to path, making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def one_line_error(capsys, command: str, path) -> str:
+    """The error the command printed, checked to be one line that names the input, with no traceback."""
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err
+    assert "Traceback" not in captured.err + captured.out, captured.err
+    assert captured.err.startswith(f"backprop-bench {command}: error: {path}"), captured.err
+    return captured.err
+
+
+def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """pytest with these arguments in a fresh process, as a user runs it from the repository (no cache written)."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env or os.environ.copy())
+
+
+def output_of(done: subprocess.CompletedProcess) -> str:
+    """The end of a process's output, for an assertion's message."""
+    return done.stdout[-3000:] + done.stderr[-3000:]
