@@ -10,8 +10,8 @@ from scipy.stats import mannwhitneyu
 from .runs import Run, RunFileError
 
 # asv's defaults: a difference is significant when its p-value is under 0.002 and the medians differ by
-# at least 10%; samples from one run miss the run-to-run variance (measured here: up to 5% between identical
-# runs), so the p-value alone calls tiny differences significant
+# at least 10%; samples from one run miss the run-to-run variance (the README gives what identical runs
+# differed by here), so the p-value alone calls tiny differences significant
 DEFAULT_ALPHA = 0.002
 DEFAULT_MIN_CHANGE = 10.0  # percent
 
