@@ -53,10 +53,14 @@ class ImplementationModule(Protocol):
         """Optional: set the framework's own thread pools; return the settings now in force, by name."""
 
 
+def distribution_names(requires) -> list[str]:
+    """The distributions that requirements such as "numba>=0.60" name, in order, each once."""
+    return list(dict.fromkeys(Requirement(text).name for text in requires))
+
+
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
-    requires = (text for name in (names or REGISTRY) for text in REGISTRY[name][1])
-    return list(dict.fromkeys(Requirement(text).name for text in requires))
+    return distribution_names(text for name in (names or REGISTRY) for text in REGISTRY[name][1])
 
 
 def frameworks_loaded() -> list[str]:
@@ -101,7 +105,7 @@ class Implementation:
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""
-        packages = requirement_names([self.name])
+        packages = distribution_names(self.requires)
         return {"python": platform.python_version()} | {package: metadata.version(package) for package in packages}
 
 
