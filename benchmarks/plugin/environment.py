@@ -56,9 +56,9 @@ def enforce_threads(threads: int) -> dict[str, object]:
     """After frameworks are imported: set each one's own pools and every BLAS/OpenMP pool; return what is in force."""
     import threadpoolctl
 
-    setters = dict.fromkeys(module.set_threads for module in loaded_modules() if hasattr(module, "set_threads"))
-    for set_threads in setters:
-        _framework_threads.update(set_threads(threads))
+    for module in loaded_modules():
+        if hasattr(module, "set_threads"):
+            _framework_threads.update(module.set_threads(threads))
     _pool_limits[:] = [threadpoolctl.threadpool_limits(threads)]
     return threads_in_force()
 
