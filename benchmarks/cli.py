@@ -27,18 +27,19 @@ def report(args: argparse.Namespace) -> int:
 
 def list_implementations(args: argparse.Namespace) -> int:
     """Print every registered implementation: what it is, and whether it runs here (with versions) or why not."""
-    from implementations import get, unavailable
-    from implementations.registry import REGISTRY
+    from implementations import unavailable
+    from implementations.registry import REGISTRY, declared, installed_versions
 
     missing = unavailable()
-    print(f"{'implementation':<15} {'status':<12} details")
+    width = max(len("implementation"), *map(len, REGISTRY))
+    print(f"{'implementation':<{width}} {'status':<12} details")
     for name in REGISTRY:
         if name in missing:
-            print(f"{name:<15} {'unavailable':<12} {missing[name]}")
+            print(f"{name:<{width}} {'unavailable':<12} {missing[name]}")
             continue
-        implementation = get(name)
-        versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
-        print(f"{name:<15} {'available':<12} {implementation.variant}; {implementation.gradients} gradients; {versions}")
+        constants = declared(name)
+        versions = ", ".join(f"{package} {version}" for package, version in installed_versions(REGISTRY[name][1]).items())
+        print(f"{name:<{width}} {'available':<12} {constants['VARIANT']}; {constants['GRADIENTS']} gradients; {versions}")
     return 0
 
 

@@ -7,14 +7,18 @@ reports all iterate over REGISTRY; nothing else lists the implementations.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Protocol
 
@@ -33,6 +37,13 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "torch-compile": ("with_torch_compile", ("torch>=2.4",)),
     "native": ("with_numba", ("numba>=0.60",)),
     "python": ("with_python", ("numpy>=2.0",)),
+    "autograd": ("with_autograd", ("autograd>=1.7",)),
+    "tensorflow": ("with_tensorflow", ("tensorflow-cpu>=2.21",)),
+    "tensorflow-function": ("with_tensorflow_function", ("tensorflow-cpu>=2.21",)),
+    "tensorflow-xla": ("with_tensorflow_xla", ("tensorflow-cpu>=2.21",)),
+    "mlx": ("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32")),
+    "mlx-compile": ("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
+    "tinygrad-jit": ("with_tinygrad_jit", ("tinygrad>=0.14",)),
 }
 REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
 SPEED_OF_LIGHT = "native"  # the compiled loop with no framework: the reports' lower reference
@@ -61,6 +72,23 @@ def distribution_names(requires) -> list[str]:
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
     return distribution_names(text for name in (names or REGISTRY) for text in REGISTRY[name][1])
+
+
+def installed_versions(requires) -> dict[str, str]:
+    """Versions of Python and of the distributions these requirements name, as installed."""
+    return {"python": platform.python_version()} | {package: metadata.version(package) for package in distribution_names(requires)}
+
+
+def declared(name: str) -> dict[str, object]:
+    """The constants an implementation's module declares (FRAMEWORK, VARIANT, ...), read from its source: its
+    framework is not imported, so listing costs no framework's import time and loads nothing into the process."""
+    source = Path(importlib.util.find_spec(f"{__package__}.{REGISTRY[name][0]}").origin).read_text()
+    constants = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):  # not a literal: not a declaration
+                constants[node.targets[0].id] = ast.literal_eval(node.value)
+    return {key: value for key, value in constants.items() if key.isupper()}
 
 
 def frameworks_loaded() -> list[str]:
@@ -105,8 +133,7 @@ class Implementation:
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""
-        packages = distribution_names(self.requires)
-        return {"python": platform.python_version()} | {package: metadata.version(package) for package in packages}
+        return installed_versions(self.requires)
 
 
 class UnavailableImplementation(ValueError):

@@ -51,15 +51,16 @@ def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
 
 def test_list_shows_every_implementation_with_versions(capsys):
     assert main(["list"]) == 0
-    lines = ["implementation  status       details"]
+    width = max(len(name) for name in ["implementation", *REGISTRY])
+    lines = [f"{'implementation':<{width}} status       details"]
     missing = unavailable()
     for name in REGISTRY:
         if name in missing:
-            lines.append(f"{name:<15} unavailable  {missing[name]}")
+            lines.append(f"{name:<{width}} unavailable  {missing[name]}")
             continue
         implementation = get(name)
         versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
-        lines.append(f"{name:<15} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
+        lines.append(f"{name:<{width}} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
     assert capsys.readouterr().out == "\n".join(lines) + "\n"
     assert re.search(r"^numpy +available +hand-written backward pass, eager; hand-written gradients; python 3\.\d+\.\d+, numpy \d",
                      lines[1])

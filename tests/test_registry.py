@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from benchmarks.plugin.parameters import implementation_params
 from implementations import UnavailableImplementation, available, get, registry, unavailable
@@ -22,7 +23,9 @@ def test_the_core_implementations_are_registered_and_available_here():
 def test_each_implementation_names_its_framework_and_versions(name):
     implementation = get(name)
     assert implementation.name == name
-    assert implementation.framework in implementation.versions()
+    # FRAMEWORK is the package as imported ("tensorflow"), which a distribution of its versions provides ("tensorflow-cpu")
+    providers = {canonicalize_name(dist) for dist in importlib.metadata.packages_distributions().get(implementation.framework, [])}
+    assert implementation.framework == "python" or providers & {canonicalize_name(package) for package in implementation.versions()}
     assert all(version[0].isdigit() for version in implementation.versions().values())
 
 

@@ -26,6 +26,13 @@ COST_MODEL = {
     "jax": (9e-6, 5e9, 0.1),
     "jax-scan": (0.1e-6, 5e9, 0.1),
     "native": (0.06e-6, 1e9, 0.5),
+    "autograd": (300e-6, 5e9, 0.0),
+    "tensorflow": (2e-3, 5e9, 0.0),
+    "tensorflow-function": (300e-6, 5e9, 0.2),
+    "tensorflow-xla": (0.4e-6, 5e9, 0.3),
+    "mlx": (200e-6, 5e9, 0.0),
+    "mlx-compile": (80e-6, 5e9, 0.1),
+    "tinygrad-jit": (800e-6, 1e9, 1.5),
 }
 UNKNOWN_COST = (200e-6, 1e9, 3.0)  # for an implementation added later, before its costs are known
 

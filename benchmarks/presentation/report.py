@@ -44,7 +44,9 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
                       "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
                       "implementations only) and the first call are measured once, outside the timed rounds."
                       + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter "
-                         "machine." if (table["spread"] > UNRELIABLE_SPREAD).any() else ""), ""]
+                         "machine." if (table["spread"] > UNRELIABLE_SPREAD).any() else "")
+                      + (" (slow loop): timed in fewer rounds than pytest-benchmark's minimum, at least 5, to keep the "
+                         "run's length reasonable." if table["few_rounds"].any() else ""), ""]
         else:
             lines += [side_by_side_table(benchmarks, names), "",
                       f"Median of the timed rounds (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}). "

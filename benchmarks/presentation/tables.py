@@ -19,6 +19,7 @@ def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
         "median": benchmarks["median"],
         "iqr": benchmarks["iqr"],
         "rounds": benchmarks["rounds"],
+        "few_rounds": benchmarks["few_rounds"].fillna(False).astype(bool) if "few_rounds" in benchmarks else False,
         "per_epoch": benchmarks["median"] / benchmarks["epochs"],
         "compile": benchmarks["compile_s"].where(benchmarks.get("compiled", False), np.nan),
         "first_call": benchmarks["first_call_s"],
@@ -43,7 +44,8 @@ def markdown_table(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples():
         ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
-        cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), str(row.rounds),
+        rounds = f"{row.rounds}{' (slow loop)' if row.few_rounds else ''}"
+        cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), rounds,
                  format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call)]
         cells[2] += f" ({format_spread(row.iqr, row.median)})"
         lines.append("| " + " | ".join(cells) + " |")

@@ -1,5 +1,6 @@
 """Time each implementation's full training loop on the notebook's problem, or on a user's problem file."""
 
+import math
 import os
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from implementations.agreement import result_tolerance
 from implementations.registry import frameworks_loaded
 
 from .loops import assert_agrees, loop_info, prepare_loop, reference_result
+
+# the timed rounds of a loop too slow for pytest-benchmark's minimum in this many seconds are cut down to fit
+# it, but never below SLOW_LOOP_ROUNDS; the report marks them
+SLOW_LOOP_BUDGET_S = 10.0
+SLOW_LOOP_ROUNDS = 5
 
 
 def pytest_generate_tests(metafunc):
@@ -31,7 +37,12 @@ def test_training_loop(benchmark, name, dtype, pytestconfig):
 
     source = f"problem {Path(pytestconfig.option.problem).name}" if user_problem else "notebook problem"
     benchmark.group = f"{source}, {problem.dtype}"
-    result = benchmark(loop.train)
+    min_rounds = pytestconfig.getoption("benchmark_min_rounds")
+    if loop.first_call_s * min_rounds > SLOW_LOOP_BUDGET_S:  # a slow loop: fewer rounds, never under SLOW_LOOP_ROUNDS
+        rounds = max(SLOW_LOOP_ROUNDS, math.floor(SLOW_LOOP_BUDGET_S / loop.first_call_s))
+        result = benchmark.pedantic(loop.train, rounds=rounds, iterations=1)
+    else:
+        result = benchmark(loop.train)
 
     if user_problem:
         reference = reference_result(problem)
@@ -40,6 +51,7 @@ def test_training_loop(benchmark, name, dtype, pytestconfig):
         check_notebook_result(result)
     benchmark.extra_info.update(
         **loop_info(benchmark, implementation, problem, loop, threads),
+        few_rounds=benchmark.enabled and benchmark.stats.stats.rounds < min_rounds,
         pid=os.getpid(),
         frameworks_loaded=frameworks_loaded(),
         loss_history=result.loss_history.tolist(),

@@ -1,0 +1,21 @@
+"""The notebook's network in MLX with the step under mx.compile (one fused graph per shape), called each epoch."""
+
+import mlx.core as mx
+
+from .problem import Problem
+from .with_mlx import run_epochs, step
+
+FRAMEWORK = "mlx"
+VARIANT = "the value_and_grad step under mx.compile"
+COMPILED = True
+GRADIENTS = "autodiff"
+
+compiled_step = mx.compile(step)
+
+
+def prepare(problem: Problem):
+    """Compile the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
+    warm_up = Problem(problem.inputs, problem.targets, problem.weights_hidden, problem.weights_output,
+                      problem.learning_rate, 1, problem.dtype)
+    run_epochs(compiled_step, warm_up)
+    return lambda: run_epochs(compiled_step, problem)

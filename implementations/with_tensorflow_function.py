@@ -1,0 +1,20 @@
+"""The notebook's network in TensorFlow with the step as a tf.function (a graph traced once), called each epoch."""
+
+import tensorflow as tf
+
+from .problem import Problem
+from .with_tensorflow import gradient_step, run_epochs, variables_and_data
+
+FRAMEWORK = "tensorflow"
+VARIANT = "the GradientTape step as a tf.function, called each epoch"
+COMPILED = True
+GRADIENTS = "autodiff"
+
+graph_step = tf.function(gradient_step)
+
+
+def prepare(problem: Problem):
+    """Trace the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
+    state = variables_and_data(problem)
+    graph_step(*state[0], *state[1:])
+    return lambda: run_epochs(graph_step, problem, *state)
