@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,19 +28,34 @@ def report(args: argparse.Namespace) -> int:
 
 def list_implementations(args: argparse.Namespace) -> int:
     """Print every registered implementation: what it is, and whether it runs here (with versions) or why not."""
-    from implementations import unavailable
-    from implementations.registry import REGISTRY, declared, installed_versions
+    from implementations.registry import REGISTRY, declared, installed_versions, unavailable
 
     missing = unavailable()
+    entries = []
+    for name, (_, requires) in REGISTRY.items():
+        constants = declared(name)
+        entry = {"name": name, "framework": constants["FRAMEWORK"], "variant": constants["VARIANT"],
+                 "gradients": constants["GRADIENTS"], "compiled": constants["COMPILED"], "available": name not in missing}
+        if name in missing:
+            entry["reason"] = missing[name]
+        else:
+            entry["versions"] = installed_versions(requires)
+        # every registered implementation is held to 1e-12 in float64 by the equivalence tests
+        entries.append(entry | {"float64_exact": True, "card": constants["CARD"]})
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        return 0
     width = max(len("implementation"), *map(len, REGISTRY))
     print(f"{'implementation':<{width}} {'status':<12} details")
-    for name in REGISTRY:
-        if name in missing:
-            print(f"{name:<{width}} {'unavailable':<12} {missing[name]}")
+    for entry in entries:
+        if not entry["available"]:
+            print(f"{entry['name']:<{width}} {'unavailable':<12} {entry['reason']}")
             continue
-        constants = declared(name)
-        versions = ", ".join(f"{package} {version}" for package, version in installed_versions(REGISTRY[name][1]).items())
-        print(f"{name:<{width}} {'available':<12} {constants['VARIANT']}; {constants['GRADIENTS']} gradients; {versions}")
+        versions = ", ".join(f"{package} {version}" for package, version in entry["versions"].items())
+        print(f"{entry['name']:<{width}} {'available':<12} {entry['variant']}; {entry['gradients']} gradients; {versions}")
+    print("\nFairness cards (what makes a timed call finished work; what is compiled, and when; threads; idiom):")
+    for entry in entries:
+        print(f"{entry['name']:<{width}} " + "; ".join(entry["card"].values()))
     return 0
 
 
@@ -116,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     list_parser = commands.add_parser(
         "list", help="list the implementations, available or not and why, with framework versions",
         description="List every registered implementation: how it trains, whether it can run here, and the versions it uses.")
+    list_parser.add_argument("--json", action="store_true",
+                             help="one JSON object per implementation: availability, versions, float64 exactness, fairness card")
     list_parser.set_defaults(handler=list_implementations)
 
     parity_parser = commands.add_parser(

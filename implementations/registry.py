@@ -56,6 +56,7 @@ class ImplementationModule(Protocol):
     VARIANT: str  # how it trains, in a few words
     COMPILED: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
     GRADIENTS: str  # "autodiff" or "hand-written"
+    CARD: dict[str, str]  # the fairness card: "finished work" (the sync), "compiled" (what, when), "threads", "idiom"
 
     def prepare(self, problem: Problem) -> Callable[[], TrainResult]:
         """Convert and compile for this problem; return the training loop that the benchmarks time."""
@@ -115,6 +116,7 @@ class Implementation:
     gradients: str  # "autodiff" or "hand-written"
     prepare: Callable[[Problem], Callable[[], TrainResult]]
     requires: tuple[str, ...]
+    card: dict[str, str]  # what makes the comparison fair: the sync, what is compiled and when, threads, idiom
 
     def train(self, problem: Problem) -> TrainResult:
         """Prepare, then train once; raise Diverged, naming the first epoch, if the training blew up."""
@@ -187,4 +189,4 @@ def get(name: str) -> Implementation:
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
     loaded = _load(name)
     return Implementation(name, loaded.FRAMEWORK, loaded.VARIANT, loaded.COMPILED, loaded.GRADIENTS, loaded.prepare,
-                          REGISTRY[name][1])
+                          REGISTRY[name][1], loaded.CARD)

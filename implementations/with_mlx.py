@@ -9,6 +9,12 @@ FRAMEWORK = "mlx"
 VARIANT = "mx.value_and_grad, evaluated each epoch"
 COMPILED = False
 GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "mx.eval of the weights, loss and outputs every epoch (MLX is lazy)",
+    "compiled": "nothing",
+    "threads": "no thread setting: CPU affinity only",
+    "idiom": "plain: value_and_grad and mx.eval each step, as MLX's examples do",
+}
 
 mx.set_default_device(mx.cpu)  # MLX's float64 runs only on the CPU
 

@@ -10,6 +10,12 @@ FRAMEWORK = "python"
 VARIANT = "scalar loops in plain Python (the independent oracle)"
 COMPILED = False
 GRADIENTS = "hand-written"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "plain Python: done when it returns",
+    "compiled": "nothing",
+    "threads": "single-threaded",
+    "idiom": "plain: the independent oracle, not a contender",
+}
 
 
 def prepare(problem: Problem):

@@ -10,6 +10,12 @@ FRAMEWORK = "tensorflow"
 VARIANT = "tf.GradientTape, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "eager on the CPU: done when each op returns; .numpy() at the end",
+    "compiled": "nothing",
+    "threads": "tf.config.threading intra- and inter-op pools, before its runtime starts",
+    "idiom": "plain: GradientTape in an eager loop",
+}
 
 
 def set_threads(threads: int) -> dict[str, object]:

@@ -10,6 +10,12 @@ FRAMEWORK = "torch"
 VARIANT = "torch.autograd.grad, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "eager on the CPU: done when each call returns; .numpy() at the end",
+    "compiled": "nothing",
+    "threads": "torch.set_num_threads and set_num_interop_threads",
+    "idiom": "plain: autograd.grad in an eager loop",
+}
 
 
 def set_threads(threads: int) -> dict[str, object]:

@@ -9,6 +9,12 @@ FRAMEWORK = "torch"
 VARIANT = "torch.compile of the torch.func step"
 COMPILED = True
 GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "the compiled step runs eagerly on the CPU; .numpy() at the end",
+    "compiled": "the torch.func step by torch.compile (inductor), in prepare()",
+    "threads": "torch.set_num_threads and set_num_interop_threads",
+    "idiom": "best: PyTorch at its fastest here",
+}
 
 # fullgraph: a graph break (torch.autograd.grad inside the step causes one) would fall back to slow eager pieces
 compiled_step = torch.compile(step, fullgraph=True)

@@ -9,6 +9,12 @@ FRAMEWORK = "torch"
 VARIANT = "torch.func.grad_and_value, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "eager on the CPU: done when each call returns; .numpy() at the end",
+    "compiled": "nothing",
+    "threads": "torch.set_num_threads and set_num_interop_threads",
+    "idiom": "plain: the functional API, closest to JAX",
+}
 
 # d/dWh and d/dWo of L, with the loss and outputs passed through
 loss_gradients = torch.func.grad_and_value(loss_and_outputs, argnums=(0, 1), has_aux=True)

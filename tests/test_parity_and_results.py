@@ -49,10 +49,11 @@ def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_list_shows_every_implementation_with_versions(capsys):
+def test_list_shows_every_implementation_with_versions_and_its_fairness_card(capsys):
     assert main(["list"]) == 0
     width = max(len(name) for name in ["implementation", *REGISTRY])
     lines = [f"{'implementation':<{width}} status       details"]
+    cards = ["", "Fairness cards (what makes a timed call finished work; what is compiled, and when; threads; idiom):"]
     missing = unavailable()
     for name in REGISTRY:
         if name in missing:
@@ -61,9 +62,25 @@ def test_list_shows_every_implementation_with_versions(capsys):
         implementation = get(name)
         versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
         lines.append(f"{name:<{width}} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
-    assert capsys.readouterr().out == "\n".join(lines) + "\n"
+        cards.append(f"{name:<{width}} " + "; ".join(implementation.card[aspect] for aspect in ("finished work", "compiled", "threads", "idiom")))
+    assert capsys.readouterr().out == "\n".join(lines + cards) + "\n"
     assert re.search(r"^numpy +available +hand-written backward pass, eager; hand-written gradients; python 3\.\d+\.\d+, numpy \d",
                      lines[1])
+
+
+def test_list_json_describes_every_implementation(capsys):
+    assert main(["list", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [entry["name"] for entry in entries] == list(REGISTRY)
+    missing = unavailable()
+    for entry in entries:
+        if entry["name"] in missing:
+            assert entry["available"] is False and entry["reason"] == missing[entry["name"]]
+            continue
+        implementation = get(entry["name"])
+        assert entry == {"name": implementation.name, "framework": implementation.framework, "variant": implementation.variant,
+                         "gradients": implementation.gradients, "compiled": implementation.compiled, "available": True,
+                         "versions": implementation.versions(), "float64_exact": True, "card": implementation.card}
 
 
 @pytest.mark.parametrize("command", ["list", "parity", "report", "compare"])

@@ -13,7 +13,17 @@ from .figures import plot_loss_curves, plot_training_time
 from .formatting import UNRELIABLE_SPREAD
 from .html_page import write_html
 from .sweep_report import sweep_section
-from .tables import environment_table, markdown_table, parity_summary, probes_table, runs_table, side_by_side_table, summary, variants_legend
+from .tables import (
+    environment_table,
+    fairness_table,
+    markdown_table,
+    parity_summary,
+    probes_table,
+    runs_table,
+    side_by_side_table,
+    summary,
+    variants_legend,
+)
 
 
 def write_report(runs: list[Run], out_dir: Path) -> Path:
@@ -27,6 +37,8 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
                  environment_table(run), ""]
         if len(run.benchmarks):
             lines += ["Implementations:", "", variants_legend(run.benchmarks), ""]
+        if {"card", "dtype_computed"} <= set(run.benchmarks.columns):
+            lines += ["## Fairness", "", fairness_table(run.benchmarks), ""]
     else:
         lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
         differing = differences(runs)

@@ -38,6 +38,20 @@ def variants_legend(benchmarks: pd.DataFrame) -> str:
                      for row in described.itertuples())
 
 
+CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")
+
+
+def fairness_table(benchmarks: pd.DataFrame) -> str:
+    """Per implementation, the choices that make its timing fair: the dtype its results really had, what makes a
+    timed call finished work, what is compiled and when, how its threads are set, and whether it is the plain idiom."""
+    lines = ["| implementation | dtype computed | " + " | ".join(CARD_ASPECTS) + " |", "|---" * (len(CARD_ASPECTS) + 2) + "|"]
+    for name, rows in benchmarks.groupby("implementation", sort=False):
+        card = rows["card"].iloc[0]
+        computed = " / ".join(dict.fromkeys(rows["dtype_computed"]))
+        lines.append(f"| `{name}` | {computed} | " + " | ".join(card.get(aspect, "?") for aspect in CARD_ASPECTS) + " |")
+    return "\n".join(lines)
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """The summary as a GitHub markdown table."""
     header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call"]

@@ -13,7 +13,7 @@ from implementations import get, seed_problem
 from implementations.agreement import result_tolerance
 from implementations.registry import frameworks_loaded
 
-from .loops import assert_agrees, loop_info, prepare_loop, reference_result
+from .loops import assert_agrees, dtypes_computed, loop_info, prepare_loop, reference_result
 
 # the timed rounds of a loop too slow for pytest-benchmark's minimum in this many seconds are cut down to fit
 # it, but never below SLOW_LOOP_ROUNDS; the report marks them
@@ -52,6 +52,7 @@ def test_training_loop(benchmark, name, dtype, pytestconfig):
     benchmark.extra_info.update(
         **loop_info(benchmark, implementation, problem, loop, threads),
         few_rounds=benchmark.enabled and benchmark.stats.stats.rounds < min_rounds,
+        dtype_computed=dtypes_computed(result),
         pid=os.getpid(),
         frameworks_loaded=frameworks_loaded(),
         loss_history=result.loss_history.tolist(),

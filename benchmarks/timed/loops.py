@@ -51,5 +51,10 @@ def loop_info(benchmark, implementation: Implementation, problem: Problem, loop:
         implementation=implementation.name, framework=implementation.framework, variant=implementation.variant,
         compiled=implementation.compiled, gradients=implementation.gradients, versions=implementation.versions(),
         dtype=problem.dtype, epochs=problem.epochs, **problem.sizes, compile_s=loop.compile_s,
-        first_call_s=loop.first_call_s, time_per_epoch_s=median / problem.epochs, threads=threads,
+        first_call_s=loop.first_call_s, time_per_epoch_s=median / problem.epochs, threads=threads, card=implementation.card,
     )
+
+
+def dtypes_computed(result: TrainResult) -> str:
+    """The dtypes a result was really computed in (its weights, outputs and loss history), not the one requested."""
+    return ", ".join(sorted({str(getattr(result, name).dtype) for name in RESULT_FIELDS}))
