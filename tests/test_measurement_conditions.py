@@ -18,23 +18,31 @@ import json, time
 from benchmarks.plugin.environment import configure_threads, enforce_threads, requested_threads
 threads = requested_threads()
 configure_threads(threads)
-from implementations import get
-for name in ("numpy", "torch", "jax"):  # frameworks are loaded through the registry, as in the benchmarks
+from implementations import available, get
+for name in available():  # frameworks are loaded through the registry, as in the benchmarks
     get(name)
 import jax.numpy as jnp
+import tensorflow as tf
 info = enforce_threads(threads)
+
+def cpus_busy(multiply):
+    multiply()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(8):
+        multiply()
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
 x = jnp.ones((1200, 1200), dtype=jnp.float32)
-(x @ x).block_until_ready()
-wall, cpu = time.perf_counter(), time.process_time()
-for _ in range(8):
-    (x @ x).block_until_ready()
-info["xla_cpu_seconds_per_second"] = (time.process_time() - cpu) / (time.perf_counter() - wall)
+info["xla_cpu_seconds_per_second"] = cpus_busy(lambda: (x @ x).block_until_ready())
+t = tf.ones((1200, 1200), dtype=tf.float32)
+info["tensorflow_cpu_seconds_per_second"] = cpus_busy(lambda: (t @ t).numpy())
 print(json.dumps(info))
 """
 
 
 def probe(threads: int) -> dict:
-    """What each framework reports, and how many CPUs XLA's matrix multiply keeps busy, in a fresh process."""
+    """What each framework reports, and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy, in a fresh
+    process with every available framework loaded."""
     env = os.environ | {THREADS_ENV: str(threads)}
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -51,14 +59,17 @@ def test_the_thread_knob_reaches_every_framework(threads):
     info = probe(threads)
     assert info["requested"] == threads
     assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
+    assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
+    assert info["mlx_threads"] == info["tinygrad_threads"] == "no setting; CPU affinity applies"
     assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
     assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
     assert len(info["cpus"]) == threads  # XLA sizes its pool from these
     assert ("--xla_cpu_multi_thread_eigen=false" in info["xla_flags"]) == (threads == 1)
-    if threads == 1:
-        assert info["xla_cpu_seconds_per_second"] < 1.15, info  # one CPU busy at most
-    else:
-        assert info["xla_cpu_seconds_per_second"] > 1.3, info  # XLA really used more than one
+    for measured in ("xla_cpu_seconds_per_second", "tensorflow_cpu_seconds_per_second"):
+        if threads == 1:
+            assert info[measured] < 1.15, info  # one CPU busy at most
+        else:
+            assert info[measured] > 1.3, info  # the framework really used more than one
 
 
 def test_a_bad_thread_count_is_a_usage_error():
