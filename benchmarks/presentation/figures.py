@@ -70,7 +70,7 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2 else (1,)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("time for the whole training loop (log scale); box: quartiles, whiskers: 1.5 IQR, dots: outliers"
+    ax.set_xlabel("time for the whole training loop (log scale)\nbox: quartiles, whiskers: 1.5 IQR, dots: outliers"
                   + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else ""))
     ax.set_title(title)
     ax.grid(axis="x", which="both", alpha=0.3)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from implementations.registry import REGISTRY
 
 UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
-# matplotlib's "tab10" palette, written out so that text-only commands need not import matplotlib
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# matplotlib's "tab10" palette, then the light shades of "tab20", written out so that text-only commands need
+# not import matplotlib: twenty implementations get twenty colours
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+           "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 
 
 def format_seconds(seconds: float) -> str:
