@@ -1,5 +1,7 @@
 """The notebook's network in MLX with the step under mx.compile (one fused graph per shape), called each epoch."""
 
+import dataclasses
+
 import mlx.core as mx
 
 from .problem import Problem
@@ -21,7 +23,5 @@ compiled_step = mx.compile(step)
 
 def prepare(problem: Problem):
     """Compile the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
-    warm_up = Problem(problem.inputs, problem.targets, problem.weights_hidden, problem.weights_output,
-                      problem.learning_rate, 1, problem.dtype)
-    run_epochs(compiled_step, warm_up)
+    run_epochs(compiled_step, dataclasses.replace(problem, epochs=1))
     return lambda: run_epochs(compiled_step, problem)

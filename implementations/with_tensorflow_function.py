@@ -21,6 +21,6 @@ graph_step = tf.function(gradient_step)
 
 def prepare(problem: Problem):
     """Trace the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
-    state = variables_and_data(problem)
-    graph_step(*state[0], *state[1:])
-    return lambda: run_epochs(graph_step, problem, *state)
+    weights, x, y, lr = variables_and_data(problem)
+    graph_step(*weights, x, y, lr)  # run_epochs resets the weights this epoch moved
+    return lambda: run_epochs(graph_step, problem, weights, x, y, lr)
