@@ -28,7 +28,7 @@ def report(args: argparse.Namespace) -> int:
 
 def list_implementations(args: argparse.Namespace) -> int:
     """Print every registered implementation: what it is, and whether it runs here (with versions) or why not."""
-    from implementations.registry import REGISTRY, declared, installed_versions, unavailable
+    from implementations.registry import CARD_ASPECTS, REGISTRY, declared, installed_versions, unavailable
 
     missing = unavailable()
     entries = []
@@ -55,7 +55,7 @@ def list_implementations(args: argparse.Namespace) -> int:
         print(f"{entry['name']:<{width}} {'available':<12} {entry['variant']}; {entry['gradients']} gradients; {versions}")
     print("\nFairness cards (what makes a timed call finished work; what is compiled, and when; threads; idiom):")
     for entry in entries:
-        print(f"{entry['name']:<{width}} " + "; ".join(entry["card"].values()))
+        print(f"{entry['name']:<{width}} " + "; ".join(entry["card"][aspect] for aspect in CARD_ASPECTS))
     return 0
 
 

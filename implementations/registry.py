@@ -45,6 +45,7 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "mlx-compile": ("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
     "tinygrad-jit": ("with_tinygrad_jit", ("tinygrad>=0.14",)),
 }
+CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")  # a fairness card's entries, in the order shown
 REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
 SPEED_OF_LIGHT = "native"  # the compiled loop with no framework: the reports' lower reference
 
@@ -72,7 +73,7 @@ def distribution_names(requires) -> list[str]:
 
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
-    return distribution_names(text for name in (names or REGISTRY) for text in REGISTRY[name][1])
+    return distribution_names(text for name in (REGISTRY if names is None else names) for text in REGISTRY[name][1])
 
 
 def installed_versions(requires) -> dict[str, str]:
@@ -92,10 +93,16 @@ def declared(name: str) -> dict[str, object]:
     return {key: value for key, value in constants.items() if key.isupper()}
 
 
+@cache
+def _distributions_of_packages() -> dict[str, list[str]]:
+    """Top-level package -> the installed distributions that provide it (read once: it scans every installation)."""
+    return metadata.packages_distributions()
+
+
 def frameworks_loaded() -> list[str]:
     """The distributions of the registry whose packages this process has imported so far, sorted by name."""
     needed = {canonicalize_name(name) for name in requirement_names()}
-    return sorted({canonicalize_name(distribution) for module, distributions in metadata.packages_distributions().items()
+    return sorted({canonicalize_name(distribution) for module, distributions in _distributions_of_packages().items()
                    if module in sys.modules for distribution in distributions} & needed)
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from benchmarks.model.runs import Run, machine_name
 from implementations.agreement import tolerance
-from implementations.registry import REFERENCE, SPEED_OF_LIGHT
+from implementations.registry import CARD_ASPECTS, REFERENCE, SPEED_OF_LIGHT
 
 from .formatting import format_ratio, format_seconds, format_spread
 
@@ -36,9 +36,6 @@ def variants_legend(benchmarks: pd.DataFrame) -> str:
     described = benchmarks.drop_duplicates("implementation")
     return "\n".join(f"- `{row.implementation}`: {getattr(row, 'variant', '?')}; {getattr(row, 'gradients', '?')} gradients"
                      for row in described.itertuples())
-
-
-CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")
 
 
 def fairness_table(benchmarks: pd.DataFrame) -> str:
