@@ -32,16 +32,21 @@ def list_implementations(args: argparse.Namespace) -> int:
 
     missing = unavailable()
     entries = []
-    for name, (_, requires) in REGISTRY.items():
+    for name, registered in REGISTRY.items():
         constants = declared(name)
         entry = {"name": name, "framework": constants["FRAMEWORK"], "variant": constants["VARIANT"],
                  "gradients": constants["GRADIENTS"], "compiled": constants["COMPILED"], "available": name not in missing}
         if name in missing:
             entry["reason"] = missing[name]
         else:
-            entry["versions"] = installed_versions(requires)
-        # every registered implementation is held to 1e-12 in float64 by the equivalence tests
-        entries.append(entry | {"float64_exact": True, "card": constants["CARD"]})
+            entry["versions"] = installed_versions(registered.requires)
+        # held to 1e-12 in float64 by the equivalence tests, unless the module declares why it cannot be
+        entry["float64_exact"] = "FLOAT64_CAUSE" not in constants
+        if not entry["float64_exact"]:
+            entry["cause"] = constants["FLOAT64_CAUSE"]
+        if registered.environment:
+            entry["process"] = "own, with " + " ".join(f"{key}={value}" for key, value in registered.environment.items())
+        entries.append(entry | {"card": constants["CARD"]})
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
         return 0
@@ -56,6 +61,10 @@ def list_implementations(args: argparse.Namespace) -> int:
     print("\nFairness cards (what makes a timed call finished work; what is compiled, and when; threads; idiom):")
     for entry in entries:
         print(f"{entry['name']:<{width}} " + "; ".join(entry["card"][aspect] for aspect in CARD_ASPECTS))
+    if inexact := [entry for entry in entries if not entry["float64_exact"]]:
+        print("\nNot float64-exact (held to float32's drift bound instead of 1e-12), and why:")
+        for entry in inexact:
+            print(f"{entry['name']:<{width}} {entry['cause']}")
     return 0
 
 

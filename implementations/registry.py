@@ -12,11 +12,12 @@ import contextlib
 import dataclasses
 import importlib
 import importlib.util
+import os
 import platform
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -25,25 +26,42 @@ from typing import Protocol
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from .own_process import prepare_elsewhere
 from .problem import Diverged, Problem, TrainResult, blown_up
 
-# name -> (module in this package, the distributions it needs, as requirements)
-REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
-    "numpy": ("with_numpy", ("numpy>=2.0",)),
-    "torch": ("with_torch", ("torch>=2.4",)),
-    "jax": ("with_jax", ("jax>=0.10", "jaxlib>=0.10")),
-    "jax-scan": ("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10")),
-    "torch-func": ("with_torch_func", ("torch>=2.4",)),
-    "torch-compile": ("with_torch_compile", ("torch>=2.4",)),
-    "native": ("with_numba", ("numba>=0.60",)),
-    "python": ("with_python", ("numpy>=2.0",)),
-    "autograd": ("with_autograd", ("autograd>=1.7",)),
-    "tensorflow": ("with_tensorflow", ("tensorflow-cpu>=2.21",)),
-    "tensorflow-function": ("with_tensorflow_function", ("tensorflow-cpu>=2.21",)),
-    "tensorflow-xla": ("with_tensorflow_xla", ("tensorflow-cpu>=2.21",)),
-    "mlx": ("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32")),
-    "mlx-compile": ("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
-    "tinygrad-jit": ("with_tinygrad_jit", ("tinygrad>=0.14",)),
+
+@dataclass(frozen=True)
+class Entry:
+    """Where an implementation lives, what it needs, and the environment its process must start with."""
+
+    module: str  # its module in this package
+    requires: tuple[str, ...]  # the distributions it needs, as requirements
+    # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's
+    # environment differs, the implementation runs in a Python process of its own (see own_process.py)
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+KERAS = "keras>=3.15"
+REGISTRY: dict[str, Entry] = {
+    "numpy": Entry("with_numpy", ("numpy>=2.0",)),
+    "torch": Entry("with_torch", ("torch>=2.4",)),
+    "jax": Entry("with_jax", ("jax>=0.10", "jaxlib>=0.10")),
+    "jax-scan": Entry("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10")),
+    "torch-func": Entry("with_torch_func", ("torch>=2.4",)),
+    "torch-compile": Entry("with_torch_compile", ("torch>=2.4",)),
+    "native": Entry("with_numba", ("numba>=0.60",)),
+    "python": Entry("with_python", ("numpy>=2.0",)),
+    "autograd": Entry("with_autograd", ("autograd>=1.7",)),
+    "tensorflow": Entry("with_tensorflow", ("tensorflow-cpu>=2.21",)),
+    "tensorflow-function": Entry("with_tensorflow_function", ("tensorflow-cpu>=2.21",)),
+    "tensorflow-xla": Entry("with_tensorflow_xla", ("tensorflow-cpu>=2.21",)),
+    "mlx": Entry("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32")),
+    "mlx-compile": Entry("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
+    "tinygrad-jit": Entry("with_tinygrad_jit", ("tinygrad>=0.14",)),
+    "keras-jax": Entry("with_keras_jax", (KERAS, "jax>=0.10", "jaxlib>=0.10"), {"KERAS_BACKEND": "jax"}),
+    "keras-torch": Entry("with_keras_torch", (KERAS, "torch>=2.4"), {"KERAS_BACKEND": "torch"}),
+    "keras-tensorflow": Entry("with_keras_tensorflow", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}),
+    "keras-tensorflow-dataset": Entry("with_keras_tensorflow_dataset", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}),
 }
 CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")  # a fairness card's entries, in the order shown
 REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
@@ -58,6 +76,8 @@ class ImplementationModule(Protocol):
     COMPILED: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
     GRADIENTS: str  # "autodiff" or "hand-written"
     CARD: dict[str, str]  # the fairness card: "finished work" (the sync), "compiled" (what, when), "threads", "idiom"
+    # optional: why it cannot be float64-exact, measured; it is then held to float32's drift bound, not to 1e-12
+    FLOAT64_CAUSE: str
 
     def prepare(self, problem: Problem) -> Callable[[], TrainResult]:
         """Convert and compile for this problem; return the training loop that the benchmarks time."""
@@ -73,7 +93,7 @@ def distribution_names(requires) -> list[str]:
 
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
-    return distribution_names(text for name in (REGISTRY if names is None else names) for text in REGISTRY[name][1])
+    return distribution_names(text for name in (REGISTRY if names is None else names) for text in REGISTRY[name].requires)
 
 
 def installed_versions(requires) -> dict[str, str]:
@@ -84,7 +104,7 @@ def installed_versions(requires) -> dict[str, str]:
 def declared(name: str) -> dict[str, object]:
     """The constants an implementation's module declares (FRAMEWORK, VARIANT, ...), read from its source: its
     framework is not imported, so listing costs no framework's import time and loads nothing into the process."""
-    source = Path(importlib.util.find_spec(f"{__package__}.{REGISTRY[name][0]}").origin).read_text()
+    source = Path(importlib.util.find_spec(f"{__package__}.{REGISTRY[name].module}").origin).read_text()
     constants = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -108,7 +128,7 @@ def frameworks_loaded() -> list[str]:
 
 def loaded_modules() -> list[ModuleType]:
     """The implementation modules this process has imported so far."""
-    found = (sys.modules.get(f"{__package__}.{module}") for module, _ in REGISTRY.values())
+    found = (sys.modules.get(f"{__package__}.{module}") for module in (entry.module for entry in REGISTRY.values()))
     return list(dict.fromkeys(module for module in found if module is not None))
 
 
@@ -124,6 +144,13 @@ class Implementation:
     prepare: Callable[[Problem], Callable[[], TrainResult]]
     requires: tuple[str, ...]
     card: dict[str, str]  # what makes the comparison fair: the sync, what is compiled and when, threads, idiom
+    in_this_process: bool = True  # False: prepare() and its loop run in a worker process with the registry's environment
+    float64_cause: str | None = None  # why it is not float64-exact (module's FLOAT64_CAUSE); None: it is
+
+    @property
+    def float64_exact(self) -> bool:
+        """Whether it computes in float64 throughout, so the 1e-12 verdict applies to it."""
+        return self.float64_cause is None
 
     def train(self, problem: Problem) -> TrainResult:
         """Prepare, then train once; raise Diverged, naming the first epoch, if the training blew up."""
@@ -167,9 +194,9 @@ def _unmet(requires: tuple[str, ...]) -> list[str]:
 def unavailable() -> dict[str, str]:
     """Implementations that cannot run here, each with the reason."""
     reasons = {}
-    for name, (_, requires) in REGISTRY.items():
-        if unmet := _unmet(requires):
-            reasons[name] = f"needs {', '.join(requires)}, but {'; '.join(unmet)}"
+    for name, entry in REGISTRY.items():
+        if unmet := _unmet(entry.requires):
+            reasons[name] = f"needs {', '.join(entry.requires)}, but {'; '.join(unmet)}"
     return reasons
 
 
@@ -181,9 +208,8 @@ def available() -> list[str]:
 
 @cache
 def _load(name: str) -> ModuleType:
-    module, _ = REGISTRY[name]
     try:
-        return importlib.import_module(f"{__package__}.{module}")
+        return importlib.import_module(f"{__package__}.{REGISTRY[name].module}")
     except ImportError as error:
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {error}") from error
 
@@ -194,6 +220,17 @@ def get(name: str) -> Implementation:
         raise UnavailableImplementation(f"unknown implementation {name!r}; expected one of: {', '.join(REGISTRY)}")
     if reason := unavailable().get(name):
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
+    entry = REGISTRY[name]
+    if not runs_here(name):  # its module is not imported here: it is described by its declarations, run by a worker
+        constants = declared(name)
+        return Implementation(name, constants["FRAMEWORK"], constants["VARIANT"], constants["COMPILED"], constants["GRADIENTS"],
+                              partial(prepare_elsewhere, entry.module, entry.environment), entry.requires, constants["CARD"],
+                              in_this_process=False, float64_cause=constants.get("FLOAT64_CAUSE"))
     loaded = _load(name)
     return Implementation(name, loaded.FRAMEWORK, loaded.VARIANT, loaded.COMPILED, loaded.GRADIENTS, loaded.prepare,
-                          REGISTRY[name][1], loaded.CARD)
+                          entry.requires, loaded.CARD, float64_cause=getattr(loaded, "FLOAT64_CAUSE", None))
+
+
+def runs_here(name: str) -> bool:
+    """Whether this process has the environment the implementation needs, so it can run here (else in a worker)."""
+    return all(os.environ.get(key) == value for key, value in REGISTRY[name].environment.items())

@@ -78,3 +78,13 @@ def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 600, env: dict | N
 def output_of(done: subprocess.CompletedProcess) -> str:
     """The end of a process's output, for an assertion's message."""
     return done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def short_notebook_problem(path: Path, epochs: int = 20) -> Path:
+    """The notebook's problem with fewer epochs, as a problem file: a whole benchmark session with every
+    implementation (Keras's fit() costs tens of milliseconds an epoch) in seconds, not minutes."""
+    from implementations import seed_problem
+
+    seed = seed_problem()
+    return write(path, {"inputs": seed.inputs.tolist(), "targets": seed.targets.tolist(), "weights_hidden": seed.weights_hidden.tolist(),
+                        "weights_output": seed.weights_output.tolist(), "learning_rate": seed.learning_rate, "epochs": epochs})

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from benchmarks.plugin.notebook import check_notebook_result
-from benchmarks.plugin.parameters import implementation_pair_params, implementation_params
+from benchmarks.plugin.parameters import implementation_pair_params, implementation_params, skip_unless_available
 from implementations import Problem, available, get, random_problem, seed_problem
 from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
 from implementations.problem import RESULT_FIELDS
-from implementations.registry import REFERENCE
+from implementations.registry import REFERENCE, REGISTRY, declared
 from tests.helpers import loss, outputs
 
 NAMES = implementation_params()
@@ -28,12 +28,15 @@ RANDOM_CASES = {
 }
 
 
+RANDOM_CASE_EPOCHS = 60  # long enough for float32 to drift measurably; the notebook's problem has its 1000
+
+
 @cache
 def problem(case: str, dtype: str = "float64") -> Problem:
     """The named problem: the notebook's, or one of the random cases."""
     if case == "notebook":
         return seed_problem(dtype)
-    return random_problem(epochs=200, dtype=dtype, **RANDOM_CASES[case])
+    return random_problem(epochs=RANDOM_CASE_EPOCHS, dtype=dtype, **RANDOM_CASES[case])
 
 
 @cache
@@ -44,7 +47,7 @@ def trained(name: str, case: str, dtype: str = "float64"):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reproduces_the_notebooks_printed_results(name):
-    check_notebook_result(trained(name, "notebook"))
+    check_notebook_result(trained(name, "notebook"), get(name).float64_exact)
 
 
 def test_a_result_off_by_one_printed_digit_fails_the_notebook_check():
@@ -57,24 +60,38 @@ def test_a_result_off_by_one_printed_digit_fails_the_notebook_check():
 @pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_pairs_agree_in_float64_on_every_epoch(first, second, case):
+    # 1e-12 between float64-exact implementations; one that is declared not exact is held to float32's drift bound
+    exact = get(first).float64_exact and get(second).float64_exact
+    allowed = result_tolerance(problem(case), trained(REFERENCE, case), exact)
     differences = largest_differences(trained(first, case), trained(second, case))
-    assert max(differences.values()) <= FLOAT64_TOLERANCE, differences
+    assert max(differences.values()) <= allowed, differences
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY
+                                  if "FLOAT64_CAUSE" in declared(name)])
+def test_a_declared_float64_shortfall_is_measured_not_assumed(name):
+    # the declaration goes once the framework computes in float64 throughout (a Keras release that fixes it)
+    worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values()) for case in ["notebook", *RANDOM_CASES])
+    assert worst > FLOAT64_TOLERANCE, f"{name} now agrees within {worst:.1e}: delete its FLOAT64_CAUSE"
 
 
 @pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
 @pytest.mark.parametrize("name", NAMES)
 def test_results_have_the_documented_shapes_and_dtype(name, case):
     p, result = problem(case), trained(name, case)
+    # one that is not float64-exact returns what it computed: float32 where its framework computes in float32
+    dtypes = (np.float64,) if get(name).float64_exact else (np.float64, np.float32)
     expected = {"weights_hidden": p.weights_hidden.shape, "weights_output": p.weights_output.shape,
                 "loss_history": (p.epochs,), "final_output": p.targets.shape}
     for field in RESULT_FIELDS:
         value = getattr(result, field)
         assert isinstance(value, np.ndarray), field
-        assert value.dtype == np.float64, field
+        assert value.dtype in dtypes, field
         assert value.shape == expected[field], field
 
 
-@pytest.mark.parametrize("case", ["notebook", "5-8-4 batch16 lr0.5"])
+# the notebook's problem in float32 is checked, for every implementation, by its benchmark in a plain test run
+@pytest.mark.parametrize("case", ["3-3-2 single lr0.1", "5-8-4 batch16 lr0.5"])
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_tracks_float64_within_accumulated_rounding(name, case):
     # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound)
@@ -110,17 +127,20 @@ def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name):
     # the loss of epoch k is measured at the weights after k updates, and the final output at the last epoch's weights
     p = problem("5-8-4 batch16 lr0.5")
     full = trained(name, "5-8-4 batch16 lr0.5")
+    exact = get(name).float64_exact  # else held to its own bound: float32's drift bound
+    allowed = 1e-13 if exact else result_tolerance(p, trained(REFERENCE, "5-8-4 batch16 lr0.5"), exact=False)
     for k in (1, 17, p.epochs - 1):
         before_k = get(name).train(dataclasses.replace(p, epochs=k))
         o = outputs(p, before_k.weights_hidden, before_k.weights_output)
-        assert full.loss_history[k] == pytest.approx(np.mean((p.batch_targets - o) ** 2), rel=1e-12)
-    np.testing.assert_allclose(full.final_output, p.unbatch(o), rtol=0, atol=1e-13)
-    assert full.loss_history[0] == pytest.approx(np.mean((p.batch_targets - outputs(p, p.weights_hidden, p.weights_output)) ** 2), rel=1e-13)
+        assert full.loss_history[k] == pytest.approx(np.mean((p.batch_targets - o) ** 2), rel=1e-12, abs=0 if exact else allowed)
+    np.testing.assert_allclose(full.final_output, p.unbatch(o), rtol=0, atol=allowed)
+    initial_loss = np.mean((p.batch_targets - outputs(p, p.weights_hidden, p.weights_output)) ** 2)
+    assert full.loss_history[0] == pytest.approx(initial_loss, rel=1e-13, abs=0 if exact else allowed)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_training_leaves_the_problem_untouched_and_repeats_exactly(name):
-    p = seed_problem()
+    p = dataclasses.replace(seed_problem(), epochs=50)
     before = [a.copy() for a in (p.weights_hidden, p.weights_output, p.inputs, p.targets)]
     first, second = get(name).train(p), get(name).train(p)
     for original, now in zip(before, (p.weights_hidden, p.weights_output, p.inputs, p.targets), strict=True):

@@ -10,8 +10,8 @@ import pytest
 from benchmarks.model.runs import load_run
 from benchmarks.plugin.environment import ALLOWED_CPUS_ENV, THREADS_ENV
 from implementations import available
-from implementations.registry import requirement_names
-from tests.helpers import ROOT, output_of, run_pytest
+from implementations.registry import REGISTRY, requirement_names
+from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 PROBE = """
 import json, time
@@ -80,8 +80,9 @@ def test_a_bad_thread_count_is_a_usage_error():
 
 @pytest.mark.slow
 def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_path):
+    problem = short_notebook_problem(tmp_path / "short.json")
     done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path}", "--benchmark-min-rounds=3",
-                      "--benchmark-max-time=0.02", "-k", "float64")
+                      "--benchmark-max-time=0.02", "-k", "float64", f"--problem={problem}")
     assert done.returncode == 0, output_of(done)
     (saved,) = tmp_path.rglob("*.json")
     run = load_run(saved)  # one pytest-benchmark run, readable like any other
@@ -99,10 +100,12 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
 
 
 def loaded_by_importing(name: str) -> list[str]:
-    """The registry's frameworks loaded in a fresh interpreter that imports one implementation and nothing else."""
+    """The registry's frameworks loaded in a fresh interpreter, started with the environment the implementation
+    needs, that imports that implementation and nothing else."""
     code = ("import json, sys; from implementations.registry import frameworks_loaded, get; "
             "get(sys.argv[1]); print(json.dumps(frameworks_loaded()))")
-    done = subprocess.run([sys.executable, "-c", code, name], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code, name], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=os.environ | REGISTRY[name].environment)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 

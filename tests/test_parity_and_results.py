@@ -30,6 +30,10 @@ def test_parity_on_the_notebook_passes_and_writes_its_report(tmp_path, capsys):
     assert len(re.findall(r"^\| `[\w-]+` – `[\w-]+` \|", markdown, re.MULTILINE)) == len(available()) * (len(available()) - 1) // 2
     for figure in ("parity_heatmap.png", "loss_differences.png"):
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+    for name in available():  # each implementation declared not float64-exact: named with its cause, held to its bound
+        if not get(name).float64_exact:
+            assert f"- `{name}`: {get(name).float64_cause}" in markdown
+            assert re.search(rf"^\| `(\w+|{name})` – `({name}|[\w-]+)` \|.*\| 1\.[0-9]e-04 \| ✅ \|$", markdown, re.MULTILINE), name
 
 
 def test_parity_fails_with_exit_1_when_a_pair_exceeds_the_tolerance(tmp_path, capsys):
@@ -63,7 +67,10 @@ def test_list_shows_every_implementation_with_versions_and_its_fairness_card(cap
         versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
         lines.append(f"{name:<{width}} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
         cards.append(f"{name:<{width}} " + "; ".join(implementation.card[aspect] for aspect in ("finished work", "compiled", "threads", "idiom")))
-    assert capsys.readouterr().out == "\n".join(lines + cards) + "\n"
+    inexact = [f"{name:<{width}} {get(name).float64_cause}" for name in REGISTRY if name not in missing and not get(name).float64_exact]
+    if inexact:
+        inexact = ["", "Not float64-exact (held to float32's drift bound instead of 1e-12), and why:", *inexact]
+    assert capsys.readouterr().out == "\n".join(lines + cards + inexact) + "\n"
     assert re.search(r"^numpy +available +hand-written backward pass, eager; hand-written gradients; python 3\.\d+\.\d+, numpy \d",
                      lines[1])
 
@@ -78,9 +85,15 @@ def test_list_json_describes_every_implementation(capsys):
             assert entry["available"] is False and entry["reason"] == missing[entry["name"]]
             continue
         implementation = get(entry["name"])
-        assert entry == {"name": implementation.name, "framework": implementation.framework, "variant": implementation.variant,
-                         "gradients": implementation.gradients, "compiled": implementation.compiled, "available": True,
-                         "versions": implementation.versions(), "float64_exact": True, "card": implementation.card}
+        environment = REGISTRY[entry["name"]].environment
+        expected = {"name": implementation.name, "framework": implementation.framework, "variant": implementation.variant,
+                    "gradients": implementation.gradients, "compiled": implementation.compiled, "available": True,
+                    "versions": implementation.versions(), "float64_exact": implementation.float64_exact, "card": implementation.card}
+        if not implementation.float64_exact:
+            expected["cause"] = implementation.float64_cause
+        if environment:
+            expected["process"] = "own, with " + " ".join(f"{key}={value}" for key, value in environment.items())
+        assert entry == expected
 
 
 @pytest.mark.parametrize("command", ["list", "parity", "report", "compare"])

@@ -8,7 +8,10 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from benchmarks.plugin.parameters import implementation_params
-from implementations import UnavailableImplementation, available, get, registry, unavailable
+from implementations import UnavailableImplementation, available, get, own_process, random_problem, registry, unavailable
+from implementations.agreement import largest_differences
+from implementations.own_process import prepare_elsewhere
+from implementations.problem import RESULT_FIELDS
 
 UNKNOWN = "no-such-framework"
 
@@ -37,7 +40,7 @@ def test_an_unknown_name_lists_the_known_ones():
 
 
 def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("numpy>=2", "ghost-framework>=1.0")))
+    monkeypatch.setitem(registry.REGISTRY, "ghost", registry.Entry("with_ghost", ("numpy>=2", "ghost-framework>=1.0")))
     assert "ghost" not in available()
     assert unavailable()["ghost"] == "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed"
     with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy>=2, ghost"):
@@ -45,13 +48,13 @@ def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch):
 
 
 def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "old-numpy", ("with_numpy", ("numpy<1.0",)))
+    monkeypatch.setitem(registry.REGISTRY, "old-numpy", registry.Entry("with_numpy", ("numpy<1.0",)))
     installed = importlib.metadata.version("numpy")
     assert unavailable()["old-numpy"] == f"needs numpy<1.0, but numpy {installed} is installed"
 
 
 def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", ("with_ghost", ("ghost-framework>=1.0",)))
+    monkeypatch.setitem(registry.REGISTRY, "ghost", registry.Entry("with_ghost", ("ghost-framework>=1.0",)))
     params = {param.values[0]: param.marks for param in implementation_params()}
     assert set(params) == set(registry.REGISTRY)
     (skip,) = params["ghost"]
@@ -60,7 +63,7 @@ def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_ru
 
 
 def test_an_implementation_that_fails_to_import_says_why(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "broken", ("with_broken", ("numpy",)))
+    monkeypatch.setitem(registry.REGISTRY, "broken", registry.Entry("with_broken", ("numpy",)))
     with pytest.raises(UnavailableImplementation, match="implementation 'broken' is unavailable: No module named"):
         get("broken")
 
@@ -68,3 +71,29 @@ def test_an_implementation_that_fails_to_import_says_why(monkeypatch):
 def test_listing_the_available_implementations_imports_no_framework():
     code = "import sys, implementations; implementations.available(); print(sorted({'torch', 'jax'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_an_implementation_needing_another_environment_trains_in_a_worker_to_the_same_numbers(monkeypatch):
+    # numpy's module in a worker whose environment differs: the pickled round trip changes nothing
+    problem = random_problem(seed=7, n_hidden=5, batch=3, epochs=20)
+    elsewhere = prepare_elsewhere("with_numpy", {"BACKPROP_BENCH_WORKER_CHECK": "1"}, problem)
+    assert largest_differences(elsewhere(), get("numpy").train(problem)) == dict.fromkeys(RESULT_FIELDS, 0.0)
+    monkeypatch.setitem(registry.REGISTRY, "numpy-elsewhere", registry.Entry("with_numpy", ("numpy>=2.0",), {"BACKPROP_BENCH_WORKER_CHECK": "1"}))
+    implementation = get("numpy-elsewhere")
+    assert not implementation.in_this_process and implementation.framework == "numpy"
+    assert largest_differences(implementation.train(problem), elsewhere()) == dict.fromkeys(RESULT_FIELDS, 0.0)
+    monkeypatch.setenv("BACKPROP_BENCH_WORKER_CHECK", "1")
+    assert get("numpy-elsewhere").in_this_process
+
+
+def test_what_a_worker_raises_is_raised_here_and_a_dead_worker_says_so():
+    environment = {"BACKPROP_BENCH_WORKER_CHECK": "2"}
+    with pytest.raises(AttributeError, match="batch_inputs"):  # the worker's own exception, carried back
+        prepare_elsewhere("with_numpy", environment, "not a problem")
+    with pytest.raises(ModuleNotFoundError, match="with_no_such_framework"):
+        prepare_elsewhere("with_no_such_framework", environment, random_problem(seed=1))
+    train = prepare_elsewhere("with_numpy", environment, random_problem(seed=1, epochs=3))
+    own_process._worker(environment).process.kill()
+    with pytest.raises(own_process.WorkerFailed, match="BACKPROP_BENCH_WORKER_CHECK=2 exited with status -9"):
+        train()
+    assert prepare_elsewhere("with_numpy", environment, random_problem(seed=1, epochs=3))().loss_history.shape == (3,)  # a new worker

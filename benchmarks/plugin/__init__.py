@@ -11,6 +11,7 @@ from pytest_benchmark.utils import get_tag
 
 from benchmarks.model.problem_file import ProblemFileError, load_problem
 from implementations import available, get
+from implementations.registry import REGISTRY, runs_here
 
 from .environment import configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions
 from .isolation import record_samples, run_in_fresh_process
@@ -125,11 +126,24 @@ def pytest_runtest_setup(item):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """With --isolate, the parent runs each benchmark in a child process instead of calling it."""
-    if pyfuncitem.config.getoption("isolate") and "benchmark" in pyfuncitem.funcargs:
-        record_samples(pyfuncitem.funcargs["benchmark"], run_in_fresh_process(pyfuncitem))
+    """With --isolate, the parent runs each benchmark in a child process instead of calling it; so it does, always,
+    for an implementation that needs an environment this process lacks (Keras's backend), started with it."""
+    config, benchmark = pyfuncitem.config, pyfuncitem.funcargs.get("benchmark")
+    if benchmark is None or config.getoption("isolated_child") or not benchmark.enabled:
+        return None
+    environment = needed_environment(pyfuncitem)
+    if config.getoption("isolate") or environment:
+        record_samples(benchmark, run_in_fresh_process(pyfuncitem, environment))
         return True
     return None
+
+
+def needed_environment(item: pytest.Item) -> dict[str, str]:
+    """The environment the benchmarked implementation needs and this process lacks (empty when it runs here)."""
+    name = getattr(item, "callspec", None) and item.callspec.params.get("name")
+    if name not in REGISTRY or runs_here(name):
+        return {}
+    return REGISTRY[name].environment
 
 
 @pytest.hookimpl(tryfirst=True)  # before the test's output is captured

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,12 +37,13 @@ def child_command(config: pytest.Config, nodeid: str, json_path: Path) -> list[s
     return command
 
 
-def run_in_fresh_process(item: pytest.Item) -> dict:
-    """Run the benchmark `item` in a new interpreter; return its entry from the child's JSON."""
+def run_in_fresh_process(item: pytest.Item, environment: dict[str, str]) -> dict:
+    """Run the benchmark `item` in a new interpreter, its environment updated with `environment`; return its entry
+    from the child's JSON."""
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder:
         json_path = Path(folder) / "run.json"
         child = subprocess.run(child_command(item.config, item.nodeid, json_path), cwd=item.config.rootpath,
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=os.environ | environment)
         if child.returncode != 0 or not json_path.exists():
             pytest.fail(f"isolated run of {item.nodeid} failed (exit {child.returncode}):\n{child.stdout[-4000:]}{child.stderr[-4000:]}",
                         pytrace=False)

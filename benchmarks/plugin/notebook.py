@@ -14,11 +14,11 @@ NOTEBOOK_PRINTED = {
 HALF_LAST_PRINTED_DIGIT = 0.5e-8
 
 
-def check_notebook_result(result: TrainResult) -> None:
+def check_notebook_result(result: TrainResult, exact: bool = True) -> None:
     """Assert that a result of the notebook's problem matches every digit the notebook printed (float64), or stays
-    within float32's drift bound of them (float32)."""
+    within float32's drift bound of them (float32, or an implementation declared not float64-exact)."""
     allowed = HALF_LAST_PRINTED_DIGIT
-    if result.weights_hidden.dtype == np.float32:
+    if result.weights_hidden.dtype == np.float32 or not exact:
         weights = (np.asarray(NOTEBOOK_PRINTED["weights_hidden"]), np.asarray(NOTEBOOK_PRINTED["weights_output"]))
         allowed += tolerance("float32", len(result.loss_history), *weights)
     for name, printed in NOTEBOOK_PRINTED.items():

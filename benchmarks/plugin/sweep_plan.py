@@ -6,13 +6,17 @@ import math
 import os
 from dataclasses import dataclass
 
+from implementations.registry import REGISTRY, declared
+
 N_IN, N_OUT = 3, 2  # the notebook's input and output sizes; the sweep grows the hidden layer and the batch
 WIDTHS = (3, 8, 32, 128, 512, 2048)
 BATCHES = (1, 4, 16, 64, 256, 1024)
 SEED = 2024
 SWEEP_DTYPE = "float64"
-# not swept: the scalar-Python oracle would need minutes per epoch at the largest sizes
-NOT_SWEPT = {"python": "the plain-Python oracle: its scalar loops take seconds per epoch at the largest sizes"}
+# not swept: the scalar-Python oracle, and Keras, whose fit() cost per epoch hides how its backend scales
+KERAS_NOT_SWEPT = "model.fit adds milliseconds per epoch to its backend, whose own rows show how the math scales"
+NOT_SWEPT = {"python": "the plain-Python oracle: its scalar loops take seconds per epoch at the largest sizes",
+             **{name: KERAS_NOT_SWEPT for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"}}
 TARGET_SECONDS_PER_POINT = 0.3  # timed rounds per point are sized to about this
 MIN_ROUNDS, MAX_ROUNDS = 3, 30
 

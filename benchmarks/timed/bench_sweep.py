@@ -47,7 +47,7 @@ def test_sweep(benchmark, sweep_point, name, pytestconfig):
     """One implementation's training loop at one size, checked against the reference implementation's."""
     implementation, problem = get(name), sweep_problem(sweep_point)
     threads = enforce_threads(pytestconfig.threads)
-    loop = prepare_loop(implementation, problem)
+    loop = prepare_loop(implementation, problem, first_call=benchmark.enabled)
 
     benchmark.group = f"sweep, {SWEEP_DTYPE}"
     rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(TARGET_SECONDS_PER_POINT / loop.first_call_s)))

@@ -1,0 +1,24 @@
+"""The notebook's network in Keras 3 on its TensorFlow backend: model.fit with SGD and mean squared error."""
+
+from .keras_model import array_arguments, fit_loop, require_backend
+from .problem import Problem
+from .with_tensorflow import set_threads
+
+FRAMEWORK = "keras"
+VARIANT = "model.fit on the TensorFlow backend"
+COMPILED = True  # Keras runs its train step as a tf.function (a graph), traced at the first fit()
+GRADIENTS = "autodiff"
+CARD = {  # what makes the comparison fair, shown by `list` and the report
+    "finished work": "fit() returns after every epoch's loss is read back as a Python float",
+    "compiled": "Keras's train step by tf.function, traced at the warm-up fit() in prepare()",
+    "threads": "tf.config.threading intra- and inter-op pools; in a process of its own (KERAS_BACKEND=tensorflow)",
+    "idiom": "plain: Sequential, compile(), fit() on NumPy arrays (Keras makes a tf.data pipeline of them)",
+}
+__all__ = ["prepare", "set_threads"]
+
+require_backend("tensorflow")
+
+
+def prepare(problem: Problem):
+    """Build and compile the model for this problem; return the training loop."""
+    return fit_loop(problem, array_arguments(problem))
