@@ -81,10 +81,10 @@ def test_a_bad_thread_count_is_a_usage_error():
 @pytest.mark.slow
 def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_path):
     problem = short_notebook_problem(tmp_path / "short.json")
-    done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path}", "--benchmark-min-rounds=3",
+    done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=3",
                       "--benchmark-max-time=0.02", "-k", "float64", f"--problem={problem}")
     assert done.returncode == 0, output_of(done)
-    (saved,) = tmp_path.rglob("*.json")
+    (saved,) = (tmp_path / "runs").rglob("*.json")
     run = load_run(saved)  # one pytest-benchmark run, readable like any other
     assert run.machine_info["process_mode"] == "isolated"
     benchmarks = run.benchmarks.set_index("implementation")

@@ -15,7 +15,8 @@ from benchmarks.model.files import atomic_write_text
 from benchmarks.model.problem_file import problem_to_json
 from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
-from implementations.registry import REGISTRY
+from implementations.agreement import result_tolerance
+from implementations.registry import REFERENCE, REGISTRY
 from tests.helpers import ROOT, saved_run, write
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,10 +31,13 @@ def test_parity_on_the_notebook_passes_and_writes_its_report(tmp_path, capsys):
     assert len(re.findall(r"^\| `[\w-]+` – `[\w-]+` \|", markdown, re.MULTILINE)) == len(available()) * (len(available()) - 1) // 2
     for figure in ("parity_heatmap.png", "loss_differences.png"):
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
+    reference = get(REFERENCE).train(seed_problem())
+    parity_bound = result_tolerance(seed_problem(), reference, exact=False)
     for name in available():  # each implementation declared not float64-exact: named with its cause, held to its bound
         if not get(name).float64_exact:
             assert f"- `{name}`: {get(name).float64_cause}" in markdown
-            assert re.search(rf"^\| `(\w+|{name})` – `({name}|[\w-]+)` \|.*\| 1\.[0-9]e-04 \| ✅ \|$", markdown, re.MULTILINE), name
+            rows = [row for row in markdown.splitlines() if row.startswith("| `") and f"`{name}`" in row]
+            assert len(rows) == len(available()) - 1 and all(row.endswith(f"| {parity_bound:.1e} | ✅ |") for row in rows), rows
 
 
 def test_parity_fails_with_exit_1_when_a_pair_exceeds_the_tolerance(tmp_path, capsys):
