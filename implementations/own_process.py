@@ -11,6 +11,7 @@ and the tests go through here: the benchmarks run such implementations in a fres
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import pickle
@@ -62,7 +63,8 @@ class Worker:
             self.process.stdin.close()
             self.process.wait()
         for stream in (self.process.stdin, self.process.stdout, self.log):
-            stream.close()
+            with contextlib.suppress(BrokenPipeError):  # a dead worker's unread request: closed all the same
+                stream.close()
 
 
 _WORKERS: dict[tuple[tuple[str, str], ...], Worker] = {}

@@ -57,6 +57,7 @@ REGISTRY: dict[str, Entry] = {
     "tensorflow-xla": Entry("with_tensorflow_xla", ("tensorflow-cpu>=2.21",)),
     "mlx": Entry("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32")),
     "mlx-compile": Entry("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
+    "tinygrad": Entry("with_tinygrad", ("tinygrad>=0.14",)),
     "tinygrad-jit": Entry("with_tinygrad_jit", ("tinygrad>=0.14",)),
     "keras-jax": Entry("with_keras_jax", (KERAS, "jax>=0.10", "jaxlib>=0.10"), {"KERAS_BACKEND": "jax"}),
     "keras-torch": Entry("with_keras_torch", (KERAS, "torch>=2.4"), {"KERAS_BACKEND": "torch"}),

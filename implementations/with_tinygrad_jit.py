@@ -2,10 +2,10 @@
 
 import dataclasses
 
-import numpy as np
-from tinygrad import Tensor, TinyJit, dtypes
+from tinygrad import TinyJit
 
-from .problem import Problem, TrainResult
+from .problem import Problem
+from .with_tinygrad import run_epochs, set_threads, step
 
 FRAMEWORK = "tinygrad"
 VARIANT = "the Tensor.gradient step under TinyJit"
@@ -17,42 +17,7 @@ CARD = {  # what makes the comparison fair, shown by `list` and the report
     "threads": "no thread setting: CPU affinity only",
     "idiom": "best: TinyJit, as tinygrad's training examples use",
 }
-
-
-def set_threads(threads: int) -> dict[str, object]:
-    """tinygrad offers no thread setting: only the CPU affinity the knob sets applies."""
-    return {"tinygrad_threads": "no setting; CPU affinity applies"}
-
-
-def loss_and_outputs(wh, wo, x, y):
-    """L = 1/(2B) sum (y - o)^2, and the outputs o."""
-    o = ((x @ wh.T).sigmoid() @ wo.T).sigmoid()
-    return ((y - o) ** 2).sum() / (2 * x.shape[0]), o
-
-
-def step(wh, wo, x, y, lr):
-    """One epoch: the forward pass and its gradients, the weights assigned in place, all realized; the loss and outputs."""
-    loss, o = loss_and_outputs(wh, wo, x, y)
-    grad_wh, grad_wo = loss.gradient(wh, wo)
-    wh.assign(wh - lr * grad_wh)
-    wo.assign(wo - lr * grad_wo)
-    Tensor.realize(wh, wo, loss, o)
-    return loss, o
-
-
-def run_epochs(epoch_step, problem: Problem) -> TrainResult:
-    """The training loop around the jitted step; each epoch's loss is copied out before the next epoch reuses its buffer."""
-    dtype = dtypes.float64 if problem.dtype == "float64" else dtypes.float32
-    x, y = Tensor(problem.batch_inputs, dtype=dtype).realize(), Tensor(problem.batch_targets, dtype=dtype).realize()
-    wh = Tensor(problem.weights_hidden.copy(), dtype=dtype).realize()
-    wo = Tensor(problem.weights_output.copy(), dtype=dtype).realize()
-    lr = problem.learning_rate  # a Python number becomes a constant of the tensors' dtype in the kernels
-    loss_history = np.empty(problem.epochs, dtype=problem.dtype)
-    for epoch in range(problem.epochs):
-        loss, o = epoch_step(wh, wo, x, y, lr)
-        loss_history[epoch] = loss.numpy()
-    loss_history *= 2 / y.shape[1]  # mean((y - o)^2) = 2BL / (B n_out)
-    return TrainResult(wh.numpy(), wo.numpy(), loss_history, problem.unbatch(o.numpy()))
+__all__ = ["prepare", "set_threads"]
 
 
 def prepare(problem: Problem):

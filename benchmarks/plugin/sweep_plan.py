@@ -13,9 +13,10 @@ WIDTHS = (3, 8, 32, 128, 512, 2048)
 BATCHES = (1, 4, 16, 64, 256, 1024)
 SEED = 2024
 SWEEP_DTYPE = "float64"
-# not swept: the scalar-Python oracle, and Keras, whose fit() cost per epoch hides how its backend scales
+# not swept: the scalar-Python oracle, eager tinygrad, and Keras, whose fit() cost per epoch hides how its backend scales
 KERAS_NOT_SWEPT = "model.fit adds milliseconds per epoch to its backend, whose own rows show how the math scales"
 NOT_SWEPT = {"python": "the plain-Python oracle: its scalar loops take seconds per epoch at the largest sizes",
+             "tinygrad": "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): tinygrad-jit shows how it scales",
              **{name: KERAS_NOT_SWEPT for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"}}
 TARGET_SECONDS_PER_POINT = 0.3  # timed rounds per point are sized to about this
 MIN_ROUNDS, MAX_ROUNDS = 3, 30
