@@ -109,10 +109,15 @@ def percent(text: str) -> float:
 def compare(args: argparse.Namespace) -> int:
     """Print a table of two runs, with a verdict per benchmark; exit 1 on a significant slowdown above --fail-above."""
     from .model.compare import compare_runs, regressions
+    from .model.machines import machine_changes
     from .model.runs import load_run
     from .presentation.comparison import comparison_lines, failure_lines
 
     base, new = load_run(args.base), load_run(args.new)
+    if args.fail_above is not None and not args.across_machines and (changes := machine_changes(base.fingerprint, new.fingerprint)):
+        raise BadInput(f"--fail-above: {base.path} and {new.path} were measured on different machines ({changes[0]}), and a "
+                       "slowdown gate across two machines judges the machines, not the code; gate runs from one machine, "
+                       "or pass --across-machines to gate anyway")
     comparisons = compare_runs(base, new, args.alpha, args.min_change)
     print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change)))
     if args.fail_above is None:
@@ -179,6 +184,8 @@ def parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("new", metavar="NEW.json", help="the run being judged")
     compare_parser.add_argument("--fail-above", type=percent, metavar="PCT",
                                 help="exit 1 if any benchmark is significantly slower than BASE by more than PCT percent (10 or 10%%)")
+    compare_parser.add_argument("--across-machines", action="store_true",
+                                help="let --fail-above gate runs measured on different machines (refused otherwise)")
     compare_parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                                 help="significance threshold for the p-value (default: %(default)s, as asv)")
     compare_parser.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",

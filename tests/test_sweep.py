@@ -62,6 +62,8 @@ def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
     assert f"sweep 1/{2 * len(swept)}: width 3, batch 1, 1000 epochs, {swept[0]}" in done.stdout  # progress
     (saved,) = tmp_path.rglob("*.json")
     run = load_run(saved)
+    names = [f"test_sweep[{name}-hidden{width}-batch{batch}]" for name in swept for width, batch in ((3, 1), (64, 32))]
+    assert list(run.sweep["name"]) == names and list(run.peak["name"]) == [f"test_peak[{library}]" for library in run.peak["library"]]
     assert len(run.benchmarks) == 0 and len(run.sweep) == 2 * len(swept)
     assert set(run.peak["library"]) == {"numpy", "torch", "jax"} & set(available())
     point = run.sweep[run.sweep["n_hidden"] == 64].iloc[0]

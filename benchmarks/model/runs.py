@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import BadInput
+from .machines import cpu_words, fingerprint_of
 
 
 class RunFileError(BadInput):
@@ -32,6 +33,11 @@ class Run:
     def label(self) -> str:
         """A short name for the run: its file name without the extension."""
         return self.path.stem
+
+    @property
+    def fingerprint(self) -> dict:
+        """The machine it was measured on (benchmarks.model.machines)."""
+        return fingerprint_of(self.machine_info)
 
 
 def load_run(path: str | Path) -> Run:
@@ -103,10 +109,13 @@ def machine_name(machine_info: dict) -> str:
 
 
 def describe(run: Run) -> dict[str, str]:
-    """What a run was measured on and with: machine, versions, threads and process mode, as short strings."""
+    """What a run was measured on and with, the CPU first: machine, versions, threads and process mode, as short strings
+    (not the host's name, which a container or a CI runner changes without changing the machine)."""
     info = run.machine_info
+    fingerprint = fingerprint_of(info)
     described = {
-        "machine": machine_name(info),
+        "CPU": cpu_words(fingerprint),
+        "machine id": fingerprint["id"],
         "threads": str(info.get("threads", {}).get("requested", "?")),
         "process mode": info.get("process_mode", "?"),
     }

@@ -5,6 +5,8 @@ what runs (the benchmarks with --benchmark-only, the sweep with --sweep), runs b
 with --isolate, and saves every run atomically under results/ with what it was measured on.
 """
 
+import random
+
 import pytest
 from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_tag
@@ -14,7 +16,9 @@ from implementations import available, get
 from implementations.registry import REGISTRY, runs_here
 
 from .environment import configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions
+from .fingerprint import machine_fingerprint
 from .isolation import record_samples, run_in_fresh_process
+from .replicates import run_replicates
 from .storage import AtomicFileStorage
 from .sweep_plan import NOT_SWEPT, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
 
@@ -28,6 +32,9 @@ def pytest_addoption(parser):
                          "(default: $BACKPROP_BENCH_THREADS, else 1)")
     group.addoption("--isolate", action="store_true", default=False,
                     help="run each benchmark in its own fresh Python process and merge the results into one run")
+    group.addoption("--replicates", type=int, default=None, metavar="N",
+                    help="run the whole selection N times, every benchmark in a fresh process each time, in a shuffled order "
+                         "per replicate; each benchmark saves every replicate's pid and median (extra_info['replicates'])")
     group.addoption("--isolated-child", action="store_true", default=False, help="(internal) this is an --isolate child")
     group.addoption("--problem", default=None, metavar="FILE",
                     help="time the training loops on this problem file (.json or .toml) instead of the notebook's")
@@ -63,7 +70,10 @@ def pytest_configure(config):
         raise pytest.UsageError(f"sweep refused: {refusal}") from None
     if option.isolate and not option.benchmark_only:
         raise pytest.UsageError("--isolate runs benchmarks in child processes: use it with --benchmark-only")
-    if option.benchmark_only and not option.isolated_child:
+    if option.replicates is not None and (option.replicates < 1 or not option.benchmark_only):
+        raise pytest.UsageError(f"--replicates: expected a whole number >= 1, with --benchmark-only; got {option.replicates}"
+                                + ("" if option.benchmark_only else " without --benchmark-only"))
+    if option.benchmark_only and not (option.isolated_child or option.collectonly):
         option.benchmark_autosave = option.benchmark_autosave or get_tag()
         if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/
             option.benchmark_storage = f"file://{config.rootpath / 'results'}"
@@ -94,7 +104,11 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["versions"] = versions()
     machine_info["environment"] = relevant_environment()
     machine_info["threads"] = threads_in_force()
-    machine_info["process_mode"] = "isolated" if config.getoption("isolate") else "shared"
+    machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
+    machine_info["process_mode"] = "replicated" if replicating(config) else "isolated" if config.getoption("isolate") else "shared"
+    if replicating(config):
+        machine_info["replicates"] = {"count": config.getoption("replicates"), "seed": config.replicate_seed,
+                                      "orders": config.replicate_orders}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -116,24 +130,45 @@ def is_benchmark(item: pytest.Item) -> bool:
     return "benchmark" in getattr(item, "fixturenames", ())
 
 
+def replicating(config: pytest.Config) -> bool:
+    """Whether this process runs the selection as --replicates in fresh processes (the parent, not a child)."""
+    return config.getoption("replicates") is not None and not config.getoption("isolated_child") and not config.option.collectonly
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """With --replicates, every replicate runs before pytest's own loop, which then records each benchmark's results."""
+    config = session.config
+    if replicating(config) and not session.testsfailed:
+        config.replicate_seed = random.randrange(2**32)  # saved with the run: its orders can be replayed
+        config.replicate_results = run_replicates(session, config.getoption("replicates"), needed_environment, config.replicate_seed)
+
+
 def pytest_runtest_setup(item):
     """In the default mode every framework is imported before the first benchmark, so all run in the same process."""
     config = item.config
-    if is_benchmark(item) and not (config.getoption("isolate") or config.getoption("isolated_child")):
+    if is_benchmark(item) and not (config.getoption("isolate") or config.getoption("isolated_child") or replicating(config)):
         if not hasattr(config, "frameworks_loaded"):
             config.frameworks_loaded = [get(name) for name in available()]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """With --isolate, the parent runs each benchmark in a child process instead of calling it; so it does, always,
+    """With --replicates, the parent records the results of the replicates instead of calling the benchmark; with
+    --isolate, it runs each benchmark in a child process instead; so it does, always,
     for an implementation that needs an environment this process lacks (Keras's backend), started with it."""
     config, benchmark = pyfuncitem.config, pyfuncitem.funcargs.get("benchmark")
     if benchmark is None or config.getoption("isolated_child") or not benchmark.enabled:
         return None
+    if replicating(config):
+        results = config.replicate_results[pyfuncitem.nodeid]
+        if isinstance(results, str):
+            pytest.fail(results, pytrace=False)
+        record_samples(benchmark, results, replicated=True)
+        return True
     environment = needed_environment(pyfuncitem)
     if config.getoption("isolate") or environment:
-        record_samples(benchmark, run_in_fresh_process(pyfuncitem, environment))
+        record_samples(benchmark, [run_in_fresh_process(pyfuncitem, environment)])
         return True
     return None
 

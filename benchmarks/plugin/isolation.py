@@ -37,26 +37,44 @@ def child_command(config: pytest.Config, nodeid: str, json_path: Path) -> list[s
     return command
 
 
-def run_in_fresh_process(item: pytest.Item, environment: dict[str, str]) -> dict:
+class FreshProcessFailed(Exception):
+    """A benchmark's fresh process ended without a result; the message holds the end of its output."""
+
+
+def fresh_process_entry(item: pytest.Item, environment: dict[str, str]) -> dict:
     """Run the benchmark `item` in a new interpreter, its environment updated with `environment`; return its entry
-    from the child's JSON."""
+    from the child's JSON, with the child's pid."""
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder:
         json_path = Path(folder) / "run.json"
-        child = subprocess.run(child_command(item.config, item.nodeid, json_path), cwd=item.config.rootpath,
-                               capture_output=True, text=True, env=os.environ | environment)
+        child = subprocess.Popen(child_command(item.config, item.nodeid, json_path), cwd=item.config.rootpath,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | environment)
+        stdout, stderr = child.communicate()
         if child.returncode != 0 or not json_path.exists():
-            pytest.fail(f"isolated run of {item.nodeid} failed (exit {child.returncode}):\n{child.stdout[-4000:]}{child.stderr[-4000:]}",
-                        pytrace=False)
+            raise FreshProcessFailed(f"isolated run of {item.nodeid} failed (exit {child.returncode}):\n{stdout[-4000:]}{stderr[-4000:]}")
         (entry,) = json.loads(json_path.read_text())["benchmarks"]
-    return entry
+    return entry | {"pid": child.pid}
 
 
-def record_samples(benchmark, entry: dict) -> None:
-    """Give the parent's benchmark fixture the child's timings, so the parent saves and prints them as its own."""
-    benchmark.group = entry["group"]
-    benchmark.extra_info.update(entry["extra_info"])
+def run_in_fresh_process(item: pytest.Item, environment: dict[str, str]) -> dict:
+    """fresh_process_entry, its failure the benchmark's."""
+    try:
+        return fresh_process_entry(item, environment)
+    except FreshProcessFailed as failure:
+        pytest.fail(str(failure), pytrace=False)
+
+
+def record_samples(benchmark, entries: list[dict], replicated: bool = False) -> None:
+    """Give the parent's benchmark fixture the timings of one or more children (replicates, pooled), so the parent saves
+    and prints them as its own; with replicates, each one's pid and median in extra_info["replicates"]."""
+    first = entries[0]
+    benchmark.group = first["group"]
+    benchmark.extra_info.update(first["extra_info"])
     # pytest-benchmark has no public way to add timings measured elsewhere: fill the fixture's stats directly
-    stats = benchmark._make_stats(entry["stats"]["iterations"])
-    for duration in entry["stats"]["data"]:
-        stats.stats.update(duration)
-    benchmark._mode = "isolated process"
+    stats = benchmark._make_stats(first["stats"]["iterations"])
+    for entry in entries:
+        for duration in entry["stats"]["data"]:
+            stats.stats.update(duration)
+    if replicated:
+        benchmark.extra_info["replicates"] = [{"pid": entry["pid"], "median": entry["stats"]["median"], "rounds": entry["stats"]["rounds"]}
+                                              for entry in entries]
+    benchmark._mode = f"{len(entries)} replicate processes" if replicated else "isolated process"

@@ -18,6 +18,13 @@ def implementation_params(exclude=()) -> list:
     return [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY if name not in exclude]
 
 
+def implementation_times(values, label, exclude=()) -> list:
+    """Every registered implementation (but those excluded) with every value, as (name, value) parameters whose id is
+    the implementation's name first, then the value's label: the stable benchmark names the README documents."""
+    return [pytest.param(name, value, id=f"{name}-{label(value)}", marks=skip_unless_available(name))
+            for name in REGISTRY if name not in exclude for value in values]
+
+
 def implementation_pair_params() -> list:
     """Every pair of registered implementations."""
     return [pytest.param(first, second, marks=skip_unless_available(first, second))

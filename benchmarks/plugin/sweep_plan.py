@@ -58,6 +58,11 @@ class SweepPoint:
         return f"{self.n_hidden}x{self.batch}"
 
     @property
+    def benchmark_id(self) -> str:
+        """The size in a benchmark's name: test_sweep[numpy-hidden3-batch1]."""
+        return f"hidden{self.n_hidden}-batch{self.batch}"
+
+    @property
     def multiply_adds(self) -> int:
         """Multiply-adds of one epoch: forward (Wh x, Wo h), backward (Wo^T dO) and both updates (dO h^T, dH x^T)."""
         return self.batch * self.n_hidden * (N_IN + N_OUT + N_OUT + N_OUT + N_IN)

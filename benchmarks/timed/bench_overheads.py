@@ -96,30 +96,33 @@ def _jax_scan(dtype, history, lr_argument):
 
 
 PROBES = {
-    # probe: (framework, what one call is, set-up returning the function to time)
-    "one NumPy call (np.exp of 3 numbers)": ("numpy", "per call", numpy_one_call),
-    "forward + loss, autograd recording": ("torch", "per epoch", torch_forward_recording),
-    "forward + loss, torch.no_grad": ("torch", "per epoch", torch_forward_no_grad),
-    "forward + loss + autograd.grad": ("torch", "per epoch", torch_backward),
-    "one call of the compiled step": ("jax", "per epoch", jax_step_dispatch),
+    # the benchmark's id, named by what it times: (framework, what one call is, description, set-up returning the function to time)
+    "numpy-exp-of-3-numbers": ("numpy", "per call", "one NumPy call (np.exp of 3 numbers)", numpy_one_call),
+    "torch-forward-loss-recording": ("torch", "per epoch", "forward + loss, autograd recording", torch_forward_recording),
+    "torch-forward-loss-no-grad": ("torch", "per epoch", "forward + loss, torch.no_grad", torch_forward_no_grad),
+    "torch-forward-loss-autograd-grad": ("torch", "per epoch", "forward + loss + autograd.grad", torch_backward),
+    "jax-compiled-step-call": ("jax", "per epoch", "one call of the compiled step", jax_step_dispatch),
     **{
-        f"lax.scan of 1000 epochs, {dtype}, {'with' if history else 'without'} loss history, lr {how}":
-        ("jax", "per 1000 epochs", lambda dtype=dtype, history=history, lr_argument=lr_argument: _jax_scan(dtype, history, lr_argument))
+        f"jax-scan-{dtype}-{'with' if history else 'no'}-history-lr-{'argument' if lr_argument else 'compiled'}": (
+            "jax", "per 1000 epochs",
+            f"lax.scan of 1000 epochs, {dtype}, {'with' if history else 'without'} loss history, lr "
+            + ("passed as an argument" if lr_argument else "compiled in"),
+            lambda dtype=dtype, history=history, lr_argument=lr_argument: _jax_scan(dtype, history, lr_argument))
         for dtype in ("float64", "float32")
         for history in (True, False)
-        for lr_argument, how in ((False, "compiled in"), (True, "passed as an argument"))
+        for lr_argument in (False, True)
     },
 }
 
 
-@pytest.mark.parametrize("probe", [pytest.param(probe, id=f"probe{index}", marks=skip_unless_available(framework))
-                                   for index, (probe, (framework, *_)) in enumerate(PROBES.items())])
+@pytest.mark.parametrize("probe", [pytest.param(probe, id=probe, marks=skip_unless_available(framework))
+                                   for probe, (framework, *_) in PROBES.items()])
 def test_where_the_time_goes(benchmark, probe, pytestconfig):
     """Time one piece of an epoch, to explain the training loop's time per epoch."""
-    framework, unit, set_up = PROBES[probe]
+    framework, unit, description, set_up = PROBES[probe]
     function = set_up()
     threads = enforce_threads(pytestconfig.threads)
     function()
     benchmark.group = "where the time goes"
     benchmark(function)
-    benchmark.extra_info.update(probe=probe, framework=framework, unit=unit, threads=threads)
+    benchmark.extra_info.update(probe=description, framework=framework, unit=unit, threads=threads)

@@ -2,12 +2,13 @@
 
 import math
 from functools import cache
+from operator import attrgetter
 
 import numpy as np
 import pytest
 
 from benchmarks.plugin.environment import enforce_threads
-from benchmarks.plugin.parameters import implementation_params, skip_unless_available
+from benchmarks.plugin.parameters import implementation_times, skip_unless_available
 from benchmarks.plugin.sweep_plan import (
     MAX_ROUNDS,
     MIN_ROUNDS,
@@ -31,7 +32,7 @@ SWEEP_AGREEMENT = 1e-10
 def pytest_generate_tests(metafunc):
     if "sweep_point" in metafunc.fixturenames:
         points = metafunc.config.sweep_points
-        metafunc.parametrize("sweep_point", points, ids=[point.label for point in points])
+        metafunc.parametrize(("name", "sweep_point"), implementation_times(points, attrgetter("benchmark_id"), exclude=NOT_SWEPT))
 
 
 @cache
@@ -42,7 +43,6 @@ def sweep_problem(point: SweepPoint):
 
 
 @pytest.mark.sweep
-@pytest.mark.parametrize("name", implementation_params(exclude=NOT_SWEPT))
 def test_sweep(benchmark, sweep_point, name, pytestconfig):
     """One implementation's training loop at one size, checked against the reference implementation's."""
     implementation, problem = get(name), sweep_problem(sweep_point)

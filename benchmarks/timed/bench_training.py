@@ -4,11 +4,9 @@ import math
 import os
 from pathlib import Path
 
-import pytest
-
 from benchmarks.plugin.environment import enforce_threads
 from benchmarks.plugin.notebook import check_notebook_result
-from benchmarks.plugin.parameters import implementation_params
+from benchmarks.plugin.parameters import implementation_times
 from implementations import get, seed_problem
 from implementations.agreement import result_tolerance
 from implementations.registry import frameworks_loaded
@@ -24,10 +22,10 @@ SLOW_LOOP_ROUNDS = 5
 def pytest_generate_tests(metafunc):
     if "dtype" in metafunc.fixturenames:
         problem = metafunc.config.user_problem  # a user's problem comes in its own dtype; the notebook's in both
-        metafunc.parametrize("dtype", [problem.dtype] if problem else ["float64", "float32"])
+        dtypes = [problem.dtype] if problem else ["float64", "float32"]
+        metafunc.parametrize(("name", "dtype"), implementation_times(dtypes, str))  # test_training_loop[numpy-float64]
 
 
-@pytest.mark.parametrize("name", implementation_params())
 def test_training_loop(benchmark, name, dtype, pytestconfig):
     """The whole training loop, compilation and the first call kept out of the timed rounds."""
     user_problem = pytestconfig.user_problem
