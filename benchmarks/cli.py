@@ -128,16 +128,44 @@ def compare(args: argparse.Namespace) -> int:
     return 1 if slower else 0
 
 
+def percentages(text: str) -> list[float]:
+    """Comma-separated percentages, each above 0: 5,10,20."""
+    values = [percent(part) for part in text.split(",")]
+    if not all(values):
+        raise argparse.ArgumentTypeError(f"expected percentages above 0 such as 5,10,20, got {text!r}")
+    return values
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """Print the false alarms of `compare --fail-above` on runs of identical code, and the injected slowdowns it catches."""
+    from .model.calibration import calibrate as calibrated
+    from .model.runs import load_run
+    from .presentation.comparison import calibration_lines
+
+    runs = [load_run(path) for path in args.runs]
+    result = calibrated(runs, args.fail_above, args.slowdowns, args.alpha, args.min_change)
+    print("\n".join(calibration_lines(result, runs[0], args.fail_above)))
+    return 0
+
+
 def add_output_options(command: argparse.ArgumentParser, out_help: str) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", help=out_help)
     command.add_argument("--results", default="results", help="where saved runs live, and reports by default (default: %(default)s)")
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line's arguments."""
+def add_significance_options(command: argparse.ArgumentParser) -> None:
+    """--alpha and --min-change: what counts as a significant change."""
     from .model.compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
 
+    command.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                         help="significance threshold for the Mann-Whitney p-value, without replicates (default: %(default)s, as asv)")
+    command.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",
+                         help="smallest difference of medians that counts as a change (default: %(default)g%%, as asv)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's arguments."""
     main_parser = argparse.ArgumentParser(
         prog="backprop-bench", description=__doc__,
         epilog="Benchmarks themselves run under pytest: pytest --benchmark-only [--sweep] [--problem FILE] [--isolate] [--threads N].")
@@ -186,11 +214,20 @@ def parser() -> argparse.ArgumentParser:
                                 help="exit 1 if any benchmark is significantly slower than BASE by more than PCT percent (10 or 10%%)")
     compare_parser.add_argument("--across-machines", action="store_true",
                                 help="let --fail-above gate runs measured on different machines (refused otherwise)")
-    compare_parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                                help="significance threshold for the p-value (default: %(default)s, as asv)")
-    compare_parser.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",
-                                help="smallest difference of medians that counts as a change (default: %(default)g%%, as asv)")
+    add_significance_options(compare_parser)
     compare_parser.set_defaults(handler=compare)
+
+    calibrate_parser = commands.add_parser(
+        "calibrate", help="measure how often compare --fail-above fails identical code, and how often it catches a slowdown",
+        description="Run the gate of `compare --fail-above` on every ordered pair of the given runs, which must be runs of "
+                    "identical code from one machine: the pairs it fails are false alarms. Then slow each benchmark of the "
+                    "second run of each pair by each --slowdowns percentage (every timing scaled) and count those it catches.")
+    calibrate_parser.add_argument("runs", nargs="+", metavar="RUN.json", help="two or more runs of identical code, measured alike")
+    calibrate_parser.add_argument("--fail-above", type=percent, default=10.0, metavar="PCT", help="the gate (default: %(default)g%%)")
+    calibrate_parser.add_argument("--slowdowns", type=percentages, default=[5.0, 10.0, 20.0], metavar="PCT,...",
+                                  help="slowdowns to inject (default: 5,10,20)")
+    add_significance_options(calibrate_parser)
+    calibrate_parser.set_defaults(handler=calibrate)
     return main_parser
 
 

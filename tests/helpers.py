@@ -29,15 +29,30 @@ def loss(problem, weights_hidden, weights_output):
     return np.sum(error**2) / (2 * len(error))
 
 
+def fingerprint(family=25, model=17, isa=("avx2", "avx512f"), l1d="32K") -> dict:
+    """A machine fingerprint as the plugin records it, by default a Zen 4 VM."""
+    from benchmarks.model.machines import fingerprint_id, microarchitecture
+
+    recorded = {"vendor": "AuthenticAMD", "model_name": "AMD EPYC", "family": family, "model": model, "stepping": 1,
+                "microarchitecture": microarchitecture("AuthenticAMD", family, model), "isa": list(isa),
+                "caches": {"L1d": l1d, "L2": "1024K"}, "logical_cpus": 2, "affinity": [1], "memory_gib": 23.5, "kernel": "6.1.0",
+                "virtualization": "virtual machine", "governor": None, "blas_kernel": "openblas SkylakeX", "source": "kernel"}
+    return recorded | {"id": fingerprint_id(recorded)}
+
+
 MACHINE_INFO = {"node": "test-machine", "cpu": {"brand_raw": "Test CPU", "count": 2}, "process_mode": "shared",
-                "threads": {"requested": 1}, "versions": {"python": "3.11.7", "numpy": "2.4.6"}}
+                "threads": {"requested": 1}, "versions": {"python": "3.11.7", "numpy": "2.4.6"}, "fingerprint": fingerprint()}
 
 
 def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=0.02, rounds=25, seed=0,
-              machine_info=None) -> dict:
-    """A pytest-benchmark run: per implementation, `rounds` samples spread evenly around the given median (s)."""
+              machine_info=None, replicates: dict[str, list[float]] | None = None) -> dict:
+    """A pytest-benchmark run: per implementation, `rounds` samples spread evenly around the given median (s); with
+    `replicates`, the medians of each implementation's replicate processes, as --replicates saves them."""
     rng = np.random.default_rng(seed)
     benchmarks = []
+    machine_info = machine_info or MACHINE_INFO
+    if replicates:
+        machine_info = machine_info | {"process_mode": "replicated", "replicates": {"count": len(next(iter(replicates.values())))}}
     for name, median in medians.items():
         data = median * (1 + spread * rng.permutation(np.linspace(-1, 1, rounds)))
         q1, q3 = np.percentile(data, [25, 75])
@@ -47,9 +62,11 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
         extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
                  "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
                  "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": [0.3, 0.2, 0.1]}
-        benchmarks.append({"name": f"test_training_loop[{name}]", "group": "notebook problem, float64",
+        if replicates:
+            extra["replicates"] = [{"pid": 100 + index, "median": value, "rounds": rounds} for index, value in enumerate(replicates[name])]
+        benchmarks.append({"name": f"test_training_loop[{name}-float64]", "group": "notebook problem, float64",
                            "stats": stats, "extra_info": extra})
-    return {"machine_info": machine_info or MACHINE_INFO, "commit_info": {}, "datetime": saved_at,
+    return {"machine_info": machine_info, "commit_info": {}, "datetime": saved_at,
             "benchmarks": benchmarks, "version": "5.3.1"}
 
 

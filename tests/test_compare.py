@@ -4,11 +4,14 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import ttest_ind
 
 from benchmarks.cli import main
-from benchmarks.model.compare import DEFAULT_ALPHA, compare_runs, mann_whitney_p
+from benchmarks.model.calibration import calibrate
+from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, compare_runs, mann_whitney_p
+from benchmarks.model.machines import cpu_words, fingerprint_id
 from benchmarks.model.runs import RunFileError, load_run
-from tests.helpers import MACHINE_INFO, saved_run, write
+from tests.helpers import MACHINE_INFO, fingerprint, one_line_error, saved_run, write
 
 MEDIANS = {"numpy": 0.014, "torch": 0.065, "jax": 0.009}
 
@@ -45,8 +48,9 @@ def test_a_significant_but_small_difference_needs_min_change_to_count(tmp_path):
     assert numpy.verdict == "slower"
 
 
-SIGNIFICANCE = ("Significant: p < 0.002 in a two-sided Mann-Whitney U test on the raw samples of each benchmark, "
-                "and medians 10% or more apart (asv's rule).")
+SIGNIFICANCE = ("Without replicates: no interval, as one process's samples miss the variation between processes. Significant: "
+                "p < 0.002 in a two-sided Mann-Whitney U on the raw samples of each benchmark, and medians 10% or more apart (asv's rule); "
+                "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on.")
 
 
 def test_a_run_against_itself_shows_no_change_and_exits_0(tmp_path, capsys):
@@ -57,10 +61,10 @@ base: {path}
 new:  {path}
 
 notebook problem, float64
-implementation        base         new    ratio   p-value  verdict
-numpy                14 ms       14 ms   1.000×         1  no significant change
-torch                65 ms       65 ms   1.000×         1  no significant change
-jax                   9 ms        9 ms   1.000×         1  no significant change
+implementation        base         new  ratio [95% CI]           p-value  verdict
+numpy                14 ms       14 ms  1.000×                         1  no significant change
+torch                65 ms       65 ms  1.000×                         1  no significant change
+jax                   9 ms        9 ms  1.000×                         1  no significant change
 
 {SIGNIFICANCE}
 """
@@ -76,10 +80,10 @@ base: {base}
 new:  {slower}
 
 notebook problem, float64
-implementation        base         new    ratio   p-value  verdict
-numpy                14 ms       14 ms   1.000×         1  no significant change
-torch                65 ms     81.2 ms   1.250×   1.4e-09  slower
-jax                   9 ms        9 ms   1.000×         1  no significant change
+implementation        base         new  ratio [95% CI]           p-value  verdict
+numpy                14 ms       14 ms  1.000×                         1  no significant change
+torch                65 ms     81.2 ms  1.250×                   1.4e-09  slower
+jax                   9 ms        9 ms  1.000×                         1  no significant change
 
 {SIGNIFICANCE}
 FAIL: torch (notebook problem, float64) is 25.0% slower, significantly, above the 10% allowed
@@ -88,15 +92,122 @@ FAIL: torch (notebook problem, float64) is 25.0% slower, significantly, above th
     assert main(["compare", str(base), str(slower)]) == 0  # without a threshold it only reports
 
 
-def test_runs_from_different_machines_and_versions_warn_and_show_what_differs(tmp_path, capsys):
+def test_runs_from_different_machines_name_the_cpu_change_first_and_refuse_the_gate(tmp_path, capsys):
     base = write(tmp_path / "base.json", saved_run(MEDIANS))
-    other = MACHINE_INFO | {"node": "laptop", "versions": {"python": "3.11.7", "numpy": "2.5.0"}}
-    new = write(tmp_path / "new.json", saved_run(MEDIANS, machine_info=other))
+    zen5 = MACHINE_INFO | {"fingerprint": fingerprint(family=26, model=2, isa=("avx2", "avx512f", "avx512_vp2intersect"), l1d="48K"),
+                           "versions": {"python": "3.11.7", "numpy": "2.5.0"}}
+    new = write(tmp_path / "new.json", saved_run(MEDIANS, machine_info=zen5))
     assert main(["compare", str(base), str(new)]) == 0
     out = capsys.readouterr().out
-    assert "warning: the runs were measured differently" in out
-    assert "  machine: test-machine (Test CPU, 2 cores) -> laptop (Test CPU, 2 cores)" in out
-    assert "  numpy: 2.4.6 -> 2.5.0" in out
+    ids = f"{MACHINE_INFO['fingerprint']['id']} -> {zen5['fingerprint']['id']}"
+    assert out.startswith(f"""\
+base: {base}
+new:  {new}
+warning: different machines (fingerprint {ids}): the ratios measure the machines as much as the code:
+  CPU: AMD family 25 model 17 (Zen 4) -> AMD family 26 model 2 (Zen 5)
+  ISA extensions: gained avx512_vp2intersect
+  caches per core: L1d 32K, L2 1024K -> L1d 48K, L2 1024K
+warning: the runs were measured differently; the comparison mixes these with the code's own effect:
+  numpy: 2.4.6 -> 2.5.0
+""")
+    # a gate across two CPUs judges the machines: refused, unless asked for
+    assert main(["compare", str(base), str(new), "--fail-above", "10"]) == 2
+    error = one_line_error(capsys, "compare", "--fail-above")
+    assert "measured on different machines (CPU: AMD family 25 model 17 (Zen 4) -> AMD family 26 model 2 (Zen 5))" in error
+    assert "--across-machines" in error
+    assert main(["compare", str(base), str(new), "--fail-above", "10", "--across-machines"]) == 0
+
+
+def test_runs_saved_before_fingerprints_get_one_from_pytest_benchmarks_cpu_record(tmp_path):
+    cpu = {"vendor_id_raw": "AuthenticAMD", "family": 25, "model": 17, "stepping": 1, "count": 2, "brand_raw": "AMD EPYC",
+           "flags": ["avx2", "avx512f", "avx512vnni", "avx512_vnni"]}
+    old = {key: value for key, value in MACHINE_INFO.items() if key != "fingerprint"} | {"cpu": cpu}
+    run = load_run(write(tmp_path / "old.json", saved_run(MEDIANS, machine_info=old)))
+    assert run.fingerprint["source"] == "py-cpuinfo" and run.fingerprint["isa"] == ["avx2", "avx512f", "avx512_vnni"]
+    assert cpu_words(run.fingerprint) == "AMD family 25 model 17 (Zen 4)"
+    # the id is made from what both kinds of record know: the same CPU, ISA, CPU count and BLAS kernel give the same id
+    recorded = fingerprint(isa=("avx2", "avx512f", "avx512_vnni")) | {"blas_kernel": None}
+    assert run.fingerprint["id"] == fingerprint_id(recorded)
+
+
+def test_replicate_medians_give_a_ratio_with_a_confidence_interval(tmp_path, capsys):
+    base_medians = {"numpy": [0.0140, 0.0142, 0.0139], "torch": [0.065, 0.066, 0.064], "jax": [0.0090, 0.0091, 0.0089]}
+    new_medians = {"numpy": [0.0141, 0.0140, 0.0143], "torch": [0.081, 0.083, 0.080], "jax": [0.0090, 0.0092, 0.0090]}
+    base = write(tmp_path / "base.json", saved_run(MEDIANS, replicates=base_medians))
+    new = write(tmp_path / "new.json", saved_run(MEDIANS, replicates=new_medians, seed=1))
+    comparisons = {c.implementation: c for c in compare_runs(load_run(base), load_run(new))}
+    for name, c in comparisons.items():  # the interval computed a second way: scipy's own Welch interval on the logs
+        welch = ttest_ind(np.log(new_medians[name]), np.log(base_medians[name]), equal_var=False)
+        low, high = np.exp(welch.confidence_interval(0.95))
+        assert c.interval == pytest.approx((low, high)) and c.p_value == pytest.approx(welch.pvalue)
+        assert c.ratio == pytest.approx(np.exp(np.mean(np.log(new_medians[name])) - np.mean(np.log(base_medians[name]))))
+    assert main(["compare", str(base), str(new), "--fail-above", "10"]) == 1
+    assert capsys.readouterr().out == f"""\
+base: {base}
+new:  {new}
+
+notebook problem, float64
+implementation        base         new  ratio [95% CI]           p-value  verdict
+numpy                14 ms     14.1 ms  1.01× [0.98, 1.03]          0.47  no significant change
+torch                65 ms     81.3 ms  1.25× [1.20, 1.30]       0.00011  slower
+jax                   9 ms     9.07 ms  1.01× [0.98, 1.04]          0.49  no significant change
+
+With replicates (3 and 3 fresh processes per benchmark): base and new are the geometric means of the replicates' medians, \
+and the 95% confidence interval of their ratio comes from Welch's t on the logarithms of the replicate medians (exact under \
+log-normal noise between processes). Significant: the interval excludes 1, and the ratio is 10% or more from 1.
+FAIL: torch (notebook problem, float64) is 25.1% slower, significantly, above the 10% allowed
+"""
+
+
+def test_without_replicates_in_both_runs_compare_falls_back_to_mann_whitney_and_says_so(tmp_path, capsys):
+    base = write(tmp_path / "base.json", saved_run(MEDIANS, replicates={name: [median] * 3 for name, median in MEDIANS.items()}))
+    new = write(tmp_path / "new.json", saved_run(MEDIANS, seed=1))
+    assert all(c.method == MANN_WHITNEY and c.interval is None for c in compare_runs(load_run(base), load_run(new)))
+    assert main(["compare", str(base), str(new)]) == 0
+    assert capsys.readouterr().out.endswith(SIGNIFICANCE + "\n")
+
+
+def calibration_runs(tmp_path, count=4, noise=0.01):
+    """Runs of identical code with 3 replicates each, their medians 1% apart at random."""
+    rng = np.random.default_rng(7)
+    return [write(tmp_path / f"run{index}.json", saved_run(MEDIANS, seed=index, replicates={
+        name: list(median * (1 + noise * rng.standard_normal(3))) for name, median in MEDIANS.items()})) for index in range(count)]
+
+
+def test_calibration_counts_false_alarms_and_caught_slowdowns(tmp_path):
+    runs = [load_run(path) for path in calibration_runs(tmp_path)]
+    result = calibrate(runs, fail_above=10, slowdowns=[5, 20], alpha=DEFAULT_ALPHA, min_change=10)
+    assert (result.runs, result.pairs, result.benchmarks, result.replicates) == (4, 12, 3, 3)
+    assert result.false_alarm_rate == 0  # 1% noise never looks like 10%
+    assert result.detection_rate(5) == 0  # under the 10% the gate allows: never its business
+    assert result.detection_rate(20) == 1  # 20% against 1% noise: always
+    # noise as large as the slowdown: some pairs of identical code fail, and the 20% slowdown is not always caught
+    noisy = calibrate([load_run(path) for path in calibration_runs(tmp_path / "noisy", count=6, noise=0.2)], 10, [20], DEFAULT_ALPHA, 10)
+    assert noisy.false_alarm_pairs > 0 and noisy.detection_rate(20) < 1
+
+
+def test_the_calibrate_command_prints_the_rates(tmp_path, capsys):
+    paths = calibration_runs(tmp_path)
+    assert main(["calibrate", *map(str, paths), "--slowdowns", "5,20"]) == 0
+    assert capsys.readouterr().out == f"""\
+`compare --fail-above 10` on 4 runs of identical code from one machine ({MACHINE_INFO["fingerprint"]["id"]}: AMD family 25 model 17 (Zen 4)), \
+3 replicate processes per benchmark: 12 ordered pairs of 3 benchmarks
+false alarms: 0 of 12 pairs failed the gate (0.0%); 0 of 36 benchmarks called slower (0.0%)
+5% slowdown of one benchmark: caught 0 of 36 (0.0%)
+20% slowdown of one benchmark: caught 36 of 36 (100.0%)
+A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, median and replicate \
+medians): real noise, a known change. The pairs share runs, so they are not independent trials.
+"""
+
+
+def test_calibrate_refuses_one_run_and_runs_from_two_machines(tmp_path, capsys):
+    first, second, *_ = calibration_runs(tmp_path)
+    assert main(["calibrate", str(first)]) == 2
+    assert capsys.readouterr().err == "backprop-bench calibrate: error: calibrate: expected at least two runs of identical code, got 1\n"
+    other = saved_run(MEDIANS, machine_info=MACHINE_INFO | {"fingerprint": fingerprint(family=26, model=2)})
+    elsewhere = write(tmp_path / "elsewhere.json", other)
+    assert main(["calibrate", str(first), str(elsewhere)]) == 2
+    one_line_error(capsys, "calibrate", elsewhere)
 
 
 def test_runs_with_no_implementation_in_common_are_refused(tmp_path, capsys):

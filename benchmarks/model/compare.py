@@ -1,11 +1,12 @@
-"""Compare two saved runs benchmark by benchmark, with a significance test on the raw samples."""
+"""Compare two saved runs benchmark by benchmark: on replicate processes' medians with a confidence interval where both
+runs have replicates, else with a significance test on the raw samples of one process each."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, t, ttest_ind
 
 from .runs import Run, RunFileError
 
@@ -14,6 +15,8 @@ from .runs import Run, RunFileError
 # differed by here), so the p-value alone calls tiny differences significant
 DEFAULT_ALPHA = 0.002
 DEFAULT_MIN_CHANGE = 10.0  # percent
+CONFIDENCE = 0.95  # of the interval around a ratio of replicate medians
+MANN_WHITNEY, REPLICATES = "Mann-Whitney U on the raw samples", "Welch's t on the logarithms of the replicate medians"
 
 
 @dataclass(frozen=True)
@@ -22,11 +25,14 @@ class Comparison:
 
     group: str
     implementation: str
-    base_median: float
+    base_median: float  # with replicates, the geometric mean of the replicates' medians
     new_median: float
-    p_value: float  # two-sided Mann-Whitney U on the raw samples; NaN when a run kept none
+    p_value: float  # NaN when a run kept no samples
     alpha: float
     min_change: float = DEFAULT_MIN_CHANGE  # percent
+    method: str = MANN_WHITNEY
+    interval: tuple[float, float] | None = None  # the ratio's 95% confidence interval, with replicates
+    replicates: tuple[int, int] = (0, 0)  # in the base and the new run
 
     @property
     def ratio(self) -> float:
@@ -35,9 +41,11 @@ class Comparison:
 
     @property
     def significant(self) -> bool:
-        """Whether the samples differ more than chance explains, by at least min_change percent."""
+        """Whether the runs differ more than chance explains (p < alpha, or with replicates an interval that excludes 1),
+        by at least min_change percent."""
         factor = 1 + self.min_change / 100
-        return bool(self.p_value < self.alpha) and not (1 / factor < self.ratio < factor)
+        beyond_chance = not self.interval[0] <= 1 <= self.interval[1] if self.interval else bool(self.p_value < self.alpha)
+        return beyond_chance and not (1 / factor < self.ratio < factor)
 
     @property
     def verdict(self) -> str:
@@ -56,8 +64,31 @@ def mann_whitney_p(base: list[float] | None, new: list[float] | None) -> float:
     return float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
 
 
+def replicate_medians(replicates) -> list[float]:
+    """The medians of a benchmark's replicate processes (empty for a run without replicates)."""
+    return [entry["median"] for entry in replicates] if isinstance(replicates, list) else []
+
+
+def ratio_interval(base: list[float], new: list[float], confidence: float = CONFIDENCE) -> tuple[float, float, tuple[float, float], float]:
+    """From replicate medians: the geometric means of base and new, the ratio's confidence interval and the two-sided
+    p-value, by Welch's t on the logarithms (timings are positive and their noise multiplicative)."""
+    log_base, log_new = np.log(base), np.log(new)
+    difference = log_new.mean() - log_base.mean()
+    variances = log_base.var(ddof=1) / len(base), log_new.var(ddof=1) / len(new)
+    error = np.sqrt(sum(variances))
+    if error == 0:  # identical replicates: no spread to estimate, the difference is exact
+        return float(np.exp(log_base.mean())), float(np.exp(log_new.mean())), (np.exp(difference),) * 2, float(difference == 0)
+    # Welch-Satterthwaite degrees of freedom
+    freedom = error**4 / (variances[0] ** 2 / (len(base) - 1) + variances[1] ** 2 / (len(new) - 1))
+    half = t.ppf((1 + confidence) / 2, freedom) * error
+    p_value = float(ttest_ind(log_new, log_base, equal_var=False).pvalue)
+    interval = (float(np.exp(difference - half)), float(np.exp(difference + half)))
+    return float(np.exp(log_base.mean())), float(np.exp(log_new.mean())), interval, p_value
+
+
 def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE) -> list[Comparison]:
-    """Every benchmark present in both runs, matched by group and implementation."""
+    """Every benchmark present in both runs, matched by group and implementation: on replicate medians where both runs
+    have at least two replicates of it, else by Mann-Whitney on the raw samples."""
     key = ["group", "implementation"]
     merged = base.benchmarks.merge(new.benchmarks, on=key, suffixes=("_base", "_new"))
     if merged.empty:
@@ -65,10 +96,34 @@ def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: 
             f"{new.path}: no benchmark in common with {base.path} (base has "
             f"{', '.join(sorted(base.benchmarks['implementation']))}; new has {', '.join(sorted(new.benchmarks['implementation']))})"
         )
-    return [Comparison(row.group, row.implementation, row.median_base, row.median_new,
-                       mann_whitney_p(row.data_base, row.data_new), alpha, min_change) for row in merged.itertuples()]
+    comparisons = []
+    for row in merged.itertuples():
+        replicated = [replicate_medians(getattr(row, f"replicates_{side}", None)) for side in ("base", "new")]
+        common = Comparison(row.group, row.implementation, row.median_base, row.median_new, float("nan"), alpha, min_change,
+                            replicates=(len(replicated[0]), len(replicated[1])))
+        if min(map(len, replicated)) >= 2:
+            base_mean, new_mean, interval, p_value = ratio_interval(*replicated)
+            comparisons.append(replace(common, base_median=base_mean, new_median=new_mean, p_value=p_value, method=REPLICATES,
+                                       interval=interval))
+        else:
+            comparisons.append(replace(common, p_value=mann_whitney_p(row.data_base, row.data_new)))
+    return comparisons
 
 
 def regressions(comparisons: list[Comparison], fail_above_percent: float) -> list[Comparison]:
     """The benchmarks significantly slower than the base by more than the given percentage."""
     return [c for c in comparisons if c.verdict == "slower" and c.ratio > 1 + fail_above_percent / 100]
+
+
+def slowed(run: Run, factor: float, implementation: str | None = None) -> Run:
+    """The run as if its code had been `factor` times slower (one implementation, or all): every sample, median and
+    replicate median scaled. Real noise, a known slowdown: what the gate's calibration injects."""
+    benchmarks = run.benchmarks.copy()
+    rows = benchmarks["implementation"] == implementation if implementation else np.ones(len(benchmarks), dtype=bool)
+    for column in ("min", "max", "median", "q1", "q3", "iqr", "ld15iqr", "hd15iqr"):
+        benchmarks.loc[rows, column] = benchmarks.loc[rows, column] * factor
+    benchmarks.loc[rows, "data"] = benchmarks.loc[rows, "data"].map(lambda data: None if data is None else [x * factor for x in data])
+    if "replicates" in benchmarks:
+        benchmarks.loc[rows, "replicates"] = benchmarks.loc[rows, "replicates"].map(
+            lambda entries: [entry | {"median": entry["median"] * factor} for entry in entries] if isinstance(entries, list) else entries)
+    return replace(run, benchmarks=benchmarks)

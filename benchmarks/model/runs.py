@@ -101,13 +101,6 @@ def newest_run(results_dir: str | Path) -> Path:
     return runs[-1]
 
 
-def machine_name(machine_info: dict) -> str:
-    """The machine a run was measured on, in a few words: its name, CPU and core count."""
-    cpu = machine_info.get("cpu", {})
-    return (f"{machine_info.get('node', '?')} ({cpu.get('brand_raw') or machine_info.get('processor') or 'unknown CPU'}, "
-            f"{cpu.get('count', '?')} cores)")
-
-
 def describe(run: Run) -> dict[str, str]:
     """What a run was measured on and with, the CPU first: machine, versions, threads and process mode, as short strings
     (not the host's name, which a container or a CI runner changes without changing the machine)."""
@@ -135,9 +128,12 @@ def differences(runs: list[Run]) -> dict[str, list[str]]:
 
 
 def labels(runs: list[Run]) -> list[str]:
-    """A short, distinct label per run: what differs between the runs, else the run's name."""
+    """A short, distinct label per run: the fewest of what differs between the runs (the CPU first) that tells them apart,
+    else the run's name."""
     differing = differences(runs)
-    if not differing:
-        return [run.label for run in runs]
-    texts = [", ".join(f"{key} {column[index]}" for key, column in differing.items()) for index in range(len(runs))]
-    return texts if len(set(texts)) == len(texts) else [f"{run.label}: {text}" for run, text in zip(runs, texts, strict=True)]
+    for count in range(1, len(differing) + 1):
+        keys = list(differing)[:count]
+        texts = [", ".join(f"{key} {differing[key][index]}" for key in keys) for index in range(len(runs))]
+        if len(set(texts)) == len(texts):
+            return texts
+    return [run.label for run in runs]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.model.compare import Comparison
-from benchmarks.model.machines import machine_changes
+from benchmarks.model.calibration import Calibration
+from benchmarks.model.compare import MANN_WHITNEY, REPLICATES, Comparison
+from benchmarks.model.machines import cpu_words, machine_changes
 from benchmarks.model.runs import Run, differences
 
 from .formatting import format_seconds
@@ -21,12 +22,31 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
         lines += [f"  {key}: {before} -> {after}" for key, (before, after) in differing.items()]
     width = max(14, *(len(c.implementation) for c in comparisons))
     for group in dict.fromkeys(c.group for c in comparisons):
-        lines += ["", group, f"{'implementation':<{width}}  {'base':>10}  {'new':>10}  {'ratio':>7}  {'p-value':>8}  verdict"]
+        lines += ["", group, f"{'implementation':<{width}}  {'base':>10}  {'new':>10}  {'ratio [95% CI]':<22}  {'p-value':>8}  verdict"]
         lines += [f"{c.implementation:<{width}}  {format_seconds(c.base_median):>10}  {format_seconds(c.new_median):>10}"
-                  f"  {c.ratio:>6.3f}×  {c.p_value:>8.2g}  {c.verdict}" for c in comparisons if c.group == group]
-    lines += ["", f"Significant: p < {alpha} in a two-sided Mann-Whitney U test on the raw samples of each benchmark, "
-                  f"and medians {min_change:g}% or more apart (asv's rule)."]
+                  f"  {ratio_text(c):<22}  {c.p_value:>8.2g}  {c.verdict}" for c in comparisons if c.group == group]
+    lines.append("")
+    methods = {c.method for c in comparisons}
+    if REPLICATES in methods:
+        counts = sorted({c.replicates for c in comparisons if c.method == REPLICATES})
+        lines.append(f"With replicates ({', '.join(f'{base} and {new}' for base, new in counts)} fresh processes per benchmark): base "
+                     "and new are the geometric means of the replicates' medians, and the 95% confidence interval of their ratio "
+                     f"comes from {REPLICATES} (exact under log-normal noise between processes). Significant: the interval "
+                     f"excludes 1, and the ratio is {min_change:g}% or more from 1.")
+    if MANN_WHITNEY in methods:
+        lines.append(f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, "
+                     f"as one process's samples miss the variation between processes. Significant: p < {alpha} in a two-sided "
+                     f"{MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
+                     "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on.")
     return lines
+
+
+def ratio_text(comparison: Comparison) -> str:
+    """The ratio, with its confidence interval where it has one: 1.03× [0.98, 1.08]."""
+    if comparison.interval is None:
+        return f"{comparison.ratio:.3f}×"
+    low, high = comparison.interval
+    return f"{comparison.ratio:.2f}× [{low:.2f}, {high:.2f}]"
 
 
 MACHINE_KEYS = ("CPU", "machine id")  # what different_machines says in full
@@ -45,3 +65,18 @@ def failure_lines(slower: list[Comparison], fail_above: float) -> list[str]:
     """One line per benchmark significantly slower than allowed."""
     return [f"FAIL: {c.implementation} ({c.group}) is {c.ratio - 1:.1%} slower, significantly, above the {fail_above:g}% allowed"
             for c in slower]
+
+
+def calibration_lines(calibration: Calibration, run: Run, fail_above: float) -> list[str]:
+    """The gate's false alarms and detections, as `backprop-bench calibrate` prints them."""
+    c = calibration
+    measured = f"{c.replicates} replicate processes per benchmark" if c.replicates else "one process per run (no replicates)"
+    lines = [f"`compare --fail-above {fail_above:g}` on {c.runs} runs of identical code from one machine "
+             f"({run.fingerprint['id']}: {cpu_words(run.fingerprint)}), {measured}: {c.pairs} ordered pairs of {c.benchmarks} benchmarks",
+             f"false alarms: {c.false_alarm_pairs} of {c.pairs} pairs failed the gate ({c.false_alarm_rate:.1%}); "
+             f"{c.false_alarm_benchmarks} of {c.pairs * c.benchmarks} benchmarks called slower ({c.per_benchmark_false_alarm_rate:.1%})"]
+    lines += [f"{slowdown:g}% slowdown of one benchmark: caught {count} of {c.pairs * c.benchmarks} ({c.detection_rate(slowdown):.1%})"
+              for slowdown, count in c.caught.items()]
+    lines += ["A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, median "
+              "and replicate medians): real noise, a known change. The pairs share runs, so they are not independent trials."]
+    return lines

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.model.files import atomic_write_text
+from benchmarks.model.machines import machine_changes
 from benchmarks.model.runs import Run, differences, labels
 
 from .figures import plot_loss_curves, plot_training_time
@@ -24,6 +25,18 @@ from .tables import (
     summary,
     variants_legend,
 )
+from .tidy import write_csv
+
+
+def machine_warning(runs: list[Run], names: list[str]) -> list[str]:
+    """The first warning of a report of runs from different machines: what changed from the first run's, the CPU first."""
+    first = runs[0].fingerprint
+    changed = [f"- {name} ({run.fingerprint['id']}): " + "; ".join(changes) for run, name in zip(runs[1:], names[1:], strict=True)
+               if (changes := machine_changes(first, run.fingerprint))]
+    if not changed:
+        return []
+    return [f"⚠ **Different machines**: the ratios measure the machines as much as the code. Changes from {names[0]}'s "
+            f"machine ({first['id']}):", "", *changed, ""]
 
 
 def write_report(runs: list[Run], out_dir: Path) -> Path:
@@ -41,6 +54,7 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += ["## Fairness", "", fairness_table(run.benchmarks), ""]
     else:
         lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
+        lines += machine_warning(runs, names)
         differing = differences(runs)
         lines += ["What differs between the runs: " + "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) + ".", ""]
     for index, (group, benchmarks) in enumerate(combined.groupby("group", sort=False)):
@@ -75,6 +89,9 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += [f"## Where the time goes{f' ({name})' if len(runs) > 1 else ''}", "",
                       "Pieces of one epoch of the notebook's problem (float64 unless named), timed apart.", "",
                       probes_table(run.probes), ""]
+    write_csv(runs, names, out_dir / "report.csv")
+    lines += ["Every benchmark of this report as one row (implementation, dtype, sizes, median, IQR, replicates, machine id): "
+              "[report.csv](report.csv).", ""]
     text = "\n".join(lines)
     markdown = atomic_write_text(out_dir / "report.md", text)
     write_html(markdown, text, lines[0].removeprefix("# "))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.model.runs import Run, machine_name
+from benchmarks.model.machines import cpu_words
+from benchmarks.model.runs import Run
 from implementations.agreement import tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, SPEED_OF_LIGHT
 
@@ -123,12 +124,26 @@ def pool_summary(threads: dict) -> str:
                      + f": {pool['threads']} threads" for pool in threads.get("pools", []))
 
 
+def machine_words(fingerprint: dict) -> str:
+    """A fingerprint in a line: CPU, id, ISA, caches, CPUs, memory, virtualization, kernel (what the record holds)."""
+    parts = [f"{cpu_words(fingerprint)}{f' ({name})' if (name := fingerprint.get('model_name')) else ''}, machine id {fingerprint['id']}"]
+    if fingerprint.get("isa"):
+        parts.append("ISA " + " ".join(fingerprint["isa"]))
+    if fingerprint.get("caches"):
+        parts.append("caches per core " + ", ".join(f"{level} {size}" for level, size in fingerprint["caches"].items()))
+    memory = f", {fingerprint['memory_gib']} GiB" if fingerprint.get("memory_gib") else ""
+    parts.append(f"{fingerprint.get('logical_cpus', '?')} logical CPUs{memory}")
+    parts += [f"{label}{fingerprint[key]}" for key, label in (("virtualization", ""), ("governor", "governor "),
+                                                              ("blas_kernel", "BLAS kernel "), ("kernel", "kernel ")) if fingerprint.get(key)]
+    return "; ".join(parts)
+
+
 def environment_rows(run: Run) -> dict[str, str]:
     """Where and how the run was measured, one entry per aspect."""
     info, threads = run.machine_info, run.machine_info.get("threads", {})
     framework_threads = {key: value for key, value in threads.items() if key not in ("requested", "cpus", "pools", "xla_flags")}
     return {
-        "machine": f"{machine_name(info)}; {info.get('machine', '?')}, {info.get('system', '?')} {info.get('release', '')}".rstrip(),
+        "machine": machine_words(run.fingerprint) + f"; host {info.get('node', '?')}, {info.get('machine', '?')}, {info.get('system', '?')}",
         "threads": f"{threads.get('requested', '?')} requested; CPUs {threads.get('cpus', '?')}"
                    + "".join(f"; {key.replace('_', ' ')} {value}" for key, value in framework_threads.items()),
         "BLAS and OpenMP pools": pool_summary(threads) or "?",

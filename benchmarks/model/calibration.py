@@ -1,0 +1,70 @@
+"""How far to trust `compare --fail-above` on one machine: its false alarms on runs of identical code, and the share
+of known slowdowns it catches, the slowdowns injected into real runs by scaling their timings."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from .compare import compare_runs, regressions, slowed
+from .errors import BadInput
+from .machines import machine_changes
+from .runs import Run
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The gate's error rates over every ordered pair of runs of identical code."""
+
+    runs: int
+    pairs: int
+    benchmarks: int  # per run, compared in every pair
+    replicates: int  # per benchmark in each run (0: one process, pytest-benchmark's rounds)
+    false_alarm_pairs: int  # pairs in which the gate failed (any benchmark)
+    false_alarm_benchmarks: int  # (pair, benchmark) flagged
+    caught: dict[float, int]  # slowdown -> (pair, benchmark) with that benchmark alone slowed, flagged
+
+    @property
+    def false_alarm_rate(self) -> float:
+        """The share of pairs of identical code that the gate fails."""
+        return self.false_alarm_pairs / self.pairs
+
+    @property
+    def per_benchmark_false_alarm_rate(self) -> float:
+        """The share of benchmarks, over all pairs, that the gate calls slower."""
+        return self.false_alarm_benchmarks / (self.pairs * self.benchmarks)
+
+    def detection_rate(self, slowdown: float) -> float:
+        """The share of injected slowdowns of this size that the gate calls slower."""
+        return self.caught[slowdown] / (self.pairs * self.benchmarks)
+
+
+def replicate_count(run: Run) -> int:
+    """How many replicate processes each benchmark of the run had (0 without --replicates)."""
+    return int(run.machine_info.get("replicates", {}).get("count", 0))
+
+
+def calibrate(runs: list[Run], fail_above: float, slowdowns: list[float], alpha: float, min_change: float) -> Calibration:
+    """The gate on every ordered pair of the runs, as they are (false alarms) and with each benchmark of the second run
+    slowed by each factor in turn (detections)."""
+    if len(runs) < 2:
+        raise BadInput("calibrate: expected at least two runs of identical code, got " + str(len(runs)))
+    for run in runs[1:]:
+        if changes := machine_changes(runs[0].fingerprint, run.fingerprint):
+            raise BadInput(f"{run.path}: measured on another machine than {runs[0].path} ({changes[0]}); calibrate one machine at a time")
+        if replicate_count(run) != replicate_count(runs[0]):
+            raise BadInput(f"{run.path}: {replicate_count(run)} replicates, {runs[0].path} {replicate_count(runs[0])}; "
+                           "calibrate runs measured alike")
+    pairs = list(itertools.permutations(runs, 2))
+    false_pairs = false_benchmarks = 0
+    caught = dict.fromkeys(slowdowns, 0)
+    benchmarks = set.intersection(*(set(zip(run.benchmarks["group"], run.benchmarks["implementation"], strict=True)) for run in runs))
+    names = {name for _, name in benchmarks}
+    for base, new in pairs:
+        flagged = regressions(compare_runs(base, new, alpha, min_change), fail_above)
+        false_pairs += bool(flagged)
+        false_benchmarks += len(flagged)
+        for slowdown, name in itertools.product(slowdowns, names):
+            comparisons = compare_runs(base, slowed(new, 1 + slowdown / 100, name), alpha, min_change)
+            caught[slowdown] += sum(c.implementation == name for c in regressions(comparisons, fail_above))  # each dtype's
+    return Calibration(len(runs), len(pairs), len(benchmarks), replicate_count(runs[0]), false_pairs, false_benchmarks, caught)
