@@ -148,6 +148,21 @@ def calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def history(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML page of every implementation's median over the saved runs, by machine."""
+    from .model.runs import RunFileError, load_run, saved_runs
+    from .presentation.history_page import write_history
+
+    paths = [Path(run) for run in args.runs] or saved_runs(args.results)
+    if not paths:
+        raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
+    runs = [load_run(path) for path in paths]
+    out = write_history(runs, Path(args.out) if args.out else Path(args.results) / "history.html")
+    machines = len({run.fingerprint["id"] for run in runs})
+    print(f"history of {len(runs)} runs from {machines} machine{'s' * (machines > 1)} written to {out}")
+    return 0
+
+
 def add_output_options(command: argparse.ArgumentParser, out_help: str) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", help=out_help)
@@ -216,6 +231,14 @@ def parser() -> argparse.ArgumentParser:
                                 help="let --fail-above gate runs measured on different machines (refused otherwise)")
     add_significance_options(compare_parser)
     compare_parser.set_defaults(handler=compare)
+
+    history_parser = commands.add_parser(
+        "history", help="write one HTML page of every implementation's median over the saved runs, by machine",
+        description="Write one self-contained HTML page: every implementation's median over the saved runs in the order saved, "
+                    "one panel per machine (runs from different machines are never joined in one line), version changes marked.")
+    history_parser.add_argument("runs", nargs="*", metavar="RUN.json", help="saved runs; default: every run under --results")
+    add_output_options(history_parser, "the HTML file to write (default: RESULTS/history.html)")
+    history_parser.set_defaults(handler=history)
 
     calibrate_parser = commands.add_parser(
         "calibrate", help="measure how often compare --fail-above fails identical code, and how often it catches a slowdown",

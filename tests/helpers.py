@@ -3,6 +3,7 @@ and ways to run the suite's commands and pytest in another process."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def sigmoid(z):
@@ -105,3 +107,12 @@ def short_notebook_problem(path: Path, epochs: int = 20) -> Path:
     seed = seed_problem()
     return write(path, {"inputs": seed.inputs.tolist(), "targets": seed.targets.tolist(), "weights_hidden": seed.weights_hidden.tolist(),
                         "weights_output": seed.weights_output.tolist(), "learning_rate": seed.learning_rate, "epochs": epochs})
+
+
+def rendered_dom(page: Path, folder: Path) -> str:
+    """The DOM of a local page after headless Chromium has loaded it and run its scripts (a profile kept in folder)."""
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={folder / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,9 +16,7 @@ from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
 from implementations.registry import REFERENCE, REGISTRY
-from tests.helpers import ROOT, saved_run, short_notebook_problem, write
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.helpers import CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
 
 
 def test_parity_of_every_implementation_passes_and_writes_its_report(tmp_path, capsys):
@@ -102,7 +99,7 @@ def test_list_json_describes_every_implementation(capsys):
         assert entry == expected
 
 
-@pytest.mark.parametrize("command", ["list", "parity", "report", "compare"])
+@pytest.mark.parametrize("command", ["list", "parity", "report", "compare", "calibrate", "history"])
 def test_every_command_explains_itself(command, capsys):
     with pytest.raises(SystemExit) as exit:
         main([command, "--help"])
@@ -116,11 +113,7 @@ def test_the_html_report_renders_in_a_real_browser_with_every_row_and_figure(tmp
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
     page = tmp_path / "report" / "report.html"
     assert "src=\"data:image/png;base64," in page.read_text() and "http" not in page.read_text().split("<footer>")[0]
-    dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120).stdout
+    dom = rendered_dom(page, tmp_path)
     assert "<title>backprop-bench: 0001_run</title>" in dom
     for name in ("numpy", "torch", "native"):
         assert re.search(rf"<tr>\s*<td><code>{name}</code></td>", dom), name

@@ -47,14 +47,18 @@ window.addEventListener("load", () => {{
 """
 
 
-def write_html(markdown_path: Path, text: str, title: str) -> Path:
-    """report.html beside report.md: the same content in one file, figures embedded, readable offline."""
+def html_page(text: str, title: str, figures_dir: Path, source: str) -> str:
+    """Markdown as one self-contained page: the PNG figures it names, read from figures_dir, embedded."""
     body = markdown.markdown(text, extensions=["tables"])
 
     def embed(match: re.Match) -> str:
-        figure = markdown_path.parent / html.unescape(match.group(1))
+        figure = figures_dir / html.unescape(match.group(1))
         return f'src="data:image/png;base64,{base64.b64encode(figure.read_bytes()).decode()}"'
 
     body = re.sub(r'src="([^"]+\.png)"', embed, body)
-    page = PAGE.format(title=html.escape(title), body=body, source=html.escape(markdown_path.name))
-    return atomic_write_text(markdown_path.with_suffix(".html"), page)
+    return PAGE.format(title=html.escape(title), body=body, source=html.escape(source))
+
+
+def write_html(markdown_path: Path, text: str, title: str) -> Path:
+    """report.html beside report.md: the same content in one file, figures embedded, readable offline."""
+    return atomic_write_text(markdown_path.with_suffix(".html"), html_page(text, title, markdown_path.parent, markdown_path.name))
