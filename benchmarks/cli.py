@@ -118,14 +118,19 @@ def compare(args: argparse.Namespace) -> int:
         raise BadInput(f"--fail-above: {base.path} and {new.path} were measured on different machines ({changes[0]}), and a "
                        "slowdown gate across two machines judges the machines, not the code; gate runs from one machine, "
                        "or pass --across-machines to gate anyway")
-    comparisons = compare_runs(base, new, args.alpha, args.min_change)
-    print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change)))
+    comparisons = compare_runs(base, new, args.alpha, args.min_change, args.set_aside)
+    print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change, args.set_aside)))
     if args.fail_above is None:
         return 0
     slower = regressions(comparisons, args.fail_above)
     for line in failure_lines(slower, args.fail_above):
         print(line)
     return 1 if slower else 0
+
+
+def percent_or_off(text: str) -> float | None:
+    """A percentage, or off (None)."""
+    return None if text == "off" else percent(text)
 
 
 def percentages(text: str) -> list[float]:
@@ -143,7 +148,7 @@ def calibrate(args: argparse.Namespace) -> int:
     from .presentation.comparison import calibration_lines
 
     runs = [load_run(path) for path in args.runs]
-    result = calibrated(runs, args.fail_above, args.slowdowns, args.alpha, args.min_change)
+    result = calibrated(runs, args.fail_above, args.slowdowns, args.alpha, args.min_change, args.set_aside)
     print("\n".join(calibration_lines(result, runs[0], args.fail_above)))
     return 0
 
@@ -156,8 +161,11 @@ def history(args: argparse.Namespace) -> int:
     paths = [Path(run) for run in args.runs] or saved_runs(args.results)
     if not paths:
         raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
+    out = Path(args.out) if args.out else Path(args.results) / "history.html"
+    if out.is_dir():
+        raise BadInput(f"--out {out}: a folder; expected the HTML file to write")
     runs = [load_run(path) for path in paths]
-    out = write_history(runs, Path(args.out) if args.out else Path(args.results) / "history.html")
+    out = write_history(runs, out)
     machines = len({run.fingerprint["id"] for run in runs})
     print(f"history of {len(runs)} runs from {machines} machine{'s' * (machines > 1)} written to {out}")
     return 0
@@ -171,12 +179,15 @@ def add_output_options(command: argparse.ArgumentParser, out_help: str) -> None:
 
 def add_significance_options(command: argparse.ArgumentParser) -> None:
     """--alpha and --min-change: what counts as a significant change."""
-    from .model.compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE
+    from .model.compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE, DEFAULT_SET_ASIDE
 
     command.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                          help="significance threshold for the Mann-Whitney p-value, without replicates (default: %(default)s, as asv)")
     command.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",
                          help="smallest difference of medians that counts as a change (default: %(default)g%%, as asv)")
+    command.add_argument("--set-aside", type=percent_or_off, default=DEFAULT_SET_ASIDE, metavar="PCT|off",
+                         help="with replicates, set aside as disturbed a replicate more than PCT percent slower than the fastest "
+                              "of its benchmark in the same run (default: %(default)g%%; off keeps every replicate)")
 
 
 def parser() -> argparse.ArgumentParser:

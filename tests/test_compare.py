@@ -154,9 +154,28 @@ jax                   9 ms     9.07 ms  1.01× [0.98, 1.04]          0.49  no si
 
 With replicates (3 and 3 fresh processes per benchmark): base and new are the geometric means of the replicates' medians, \
 and the 95% confidence interval of their ratio comes from Welch's t on the logarithms of the replicate medians (exact under \
-log-normal noise between processes). Significant: the interval excludes 1, and the ratio is 10% or more from 1.
+log-normal noise between processes). Significant: the interval excludes 1, and the ratio is 10% or more from 1. A replicate \
+more than 15% slower than the fastest of its benchmark in the same run is set aside as a disturbed process, and counted after the \
+verdict (--set-aside).
 FAIL: torch (notebook problem, float64) is 25.1% slower, significantly, above the 10% allowed
 """
+
+
+def test_a_disturbed_replicate_is_set_aside_and_counted(tmp_path, capsys):
+    base_medians = {"numpy": [0.0140, 0.0142, 0.0139]}
+    new_medians = {"numpy": [0.0170, 0.0171, 0.0300]}  # 20% slower, and one process disturbed to twice that
+    base = write(tmp_path / "base.json", saved_run({"numpy": 0.014}, replicates=base_medians))
+    new = write(tmp_path / "new.json", saved_run({"numpy": 0.017}, replicates=new_medians))
+    (kept,) = compare_runs(load_run(base), load_run(new))
+    welch = ttest_ind(np.log([0.0170, 0.0171]), np.log(base_medians["numpy"]), equal_var=False)
+    assert kept.set_aside == (0, 1) and kept.interval == pytest.approx(tuple(np.exp(welch.confidence_interval(0.95))))
+    assert kept.verdict == "slower"
+    (every,) = compare_runs(load_run(base), load_run(new), set_aside=None)  # the disturbed process widens the interval past 1
+    assert every.set_aside == (0, 0) and every.interval[0] < 1 and every.verdict == "no significant change"
+    assert main(["compare", str(base), str(new)]) == 0
+    assert "  slower (0 of 3 base and 1 of 3 new replicates set aside)\n" in capsys.readouterr().out
+    assert main(["compare", str(base), str(new), "--set-aside", "off"]) == 0
+    assert "no significant change\n" in (out := capsys.readouterr().out) and "Every replicate is kept (--set-aside off)." in out
 
 
 def test_without_replicates_in_both_runs_compare_falls_back_to_mann_whitney_and_says_so(tmp_path, capsys):
@@ -178,6 +197,7 @@ def test_calibration_counts_false_alarms_and_caught_slowdowns(tmp_path):
     runs = [load_run(path) for path in calibration_runs(tmp_path)]
     result = calibrate(runs, fail_above=10, slowdowns=[5, 20], alpha=DEFAULT_ALPHA, min_change=10)
     assert (result.runs, result.pairs, result.benchmarks, result.replicates) == (4, 12, 3, 3)
+    assert list(result.false_alarms) == [("notebook problem, float64", name) for name in MEDIANS]
     assert result.false_alarm_rate == 0  # 1% noise never looks like 10%
     assert result.detection_rate(5) == 0  # under the 10% the gate allows: never its business
     assert result.detection_rate(20) == 1  # 20% against 1% noise: always
@@ -195,6 +215,12 @@ def test_the_calibrate_command_prints_the_rates(tmp_path, capsys):
 false alarms: 0 of 12 pairs failed the gate (0.0%); 0 of 36 benchmarks called slower (0.0%)
 5% slowdown of one benchmark: caught 0 of 36 (0.0%)
 20% slowdown of one benchmark: caught 36 of 36 (100.0%)
+
+benchmark                          false alarms   5% caught  20% caught
+numpy (notebook problem, float64)          0.0%        0.0%      100.0%
+torch (notebook problem, float64)          0.0%        0.0%      100.0%
+jax (notebook problem, float64)            0.0%        0.0%      100.0%
+
 A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, median and replicate \
 medians): real noise, a known change. The pairs share runs, so they are not independent trials.
 """

@@ -16,6 +16,9 @@ from .runs import Run, RunFileError
 DEFAULT_ALPHA = 0.002
 DEFAULT_MIN_CHANGE = 10.0  # percent
 CONFIDENCE = 0.95  # of the interval around a ratio of replicate medians
+# a replicate this much slower (percent) than the fastest replicate of the same benchmark in the same run is set aside as a
+# disturbed process: on a shared machine noise only adds time, and a disturbed process is slow for all its rounds
+DEFAULT_SET_ASIDE = 15.0
 MANN_WHITNEY, REPLICATES = "Mann-Whitney U on the raw samples", "Welch's t on the logarithms of the replicate medians"
 
 
@@ -33,6 +36,7 @@ class Comparison:
     method: str = MANN_WHITNEY
     interval: tuple[float, float] | None = None  # the ratio's 95% confidence interval, with replicates
     replicates: tuple[int, int] = (0, 0)  # in the base and the new run
+    set_aside: tuple[int, int] = (0, 0)  # of those, the disturbed ones left out of the interval
 
     @property
     def ratio(self) -> float:
@@ -69,6 +73,13 @@ def replicate_medians(replicates) -> list[float]:
     return [entry["median"] for entry in replicates] if isinstance(replicates, list) else []
 
 
+def undisturbed(medians: list[float], set_aside: float | None) -> list[float]:
+    """The replicate medians within set_aside percent of the fastest (all of them when set_aside is None)."""
+    if set_aside is None or not medians:
+        return medians
+    return [median for median in medians if median <= min(medians) * (1 + set_aside / 100)]
+
+
 def ratio_interval(base: list[float], new: list[float], confidence: float = CONFIDENCE) -> tuple[float, float, tuple[float, float], float]:
     """From replicate medians: the geometric means of base and new, the ratio's confidence interval and the two-sided
     p-value, by Welch's t on the logarithms (timings are positive and their noise multiplicative)."""
@@ -86,9 +97,10 @@ def ratio_interval(base: list[float], new: list[float], confidence: float = CONF
     return float(np.exp(log_base.mean())), float(np.exp(log_new.mean())), interval, p_value
 
 
-def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE) -> list[Comparison]:
+def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE,
+                 set_aside: float | None = DEFAULT_SET_ASIDE) -> list[Comparison]:
     """Every benchmark present in both runs, matched by group and implementation: on replicate medians where both runs
-    have at least two replicates of it, else by Mann-Whitney on the raw samples."""
+    have at least two undisturbed replicates of it, else by Mann-Whitney on the raw samples."""
     key = ["group", "implementation"]
     merged = base.benchmarks.merge(new.benchmarks, on=key, suffixes=("_base", "_new"))
     if merged.empty:
@@ -99,14 +111,16 @@ def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: 
     comparisons = []
     for row in merged.itertuples():
         replicated = [replicate_medians(getattr(row, f"replicates_{side}", None)) for side in ("base", "new")]
+        kept = [undisturbed(medians, set_aside) for medians in replicated]
         common = Comparison(row.group, row.implementation, row.median_base, row.median_new, float("nan"), alpha, min_change,
-                            replicates=(len(replicated[0]), len(replicated[1])))
-        if min(map(len, replicated)) >= 2:
-            base_mean, new_mean, interval, p_value = ratio_interval(*replicated)
+                            replicates=(len(replicated[0]), len(replicated[1])),
+                            set_aside=(len(replicated[0]) - len(kept[0]), len(replicated[1]) - len(kept[1])))
+        if min(map(len, kept)) >= 2:
+            base_mean, new_mean, interval, p_value = ratio_interval(*kept)
             comparisons.append(replace(common, base_median=base_mean, new_median=new_mean, p_value=p_value, method=REPLICATES,
                                        interval=interval))
         else:
-            comparisons.append(replace(common, p_value=mann_whitney_p(row.data_base, row.data_new)))
+            comparisons.append(replace(common, p_value=mann_whitney_p(row.data_base, row.data_new), set_aside=(0, 0)))
     return comparisons
 
 

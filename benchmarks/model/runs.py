@@ -105,10 +105,9 @@ def describe(run: Run) -> dict[str, str]:
     """What a run was measured on and with, the CPU first: machine, versions, threads and process mode, as short strings
     (not the host's name, which a container or a CI runner changes without changing the machine)."""
     info = run.machine_info
-    fingerprint = fingerprint_of(info)
     described = {
-        "CPU": cpu_words(fingerprint),
-        "machine id": fingerprint["id"],
+        "CPU": cpu_words(run.fingerprint),
+        "machine id": run.fingerprint["id"],
         "threads": str(info.get("threads", {}).get("requested", "?")),
         "process mode": info.get("process_mode", "?"),
     }

@@ -2,7 +2,8 @@
 
 It adds the suite's options, sets one thread count for every framework before any is imported, selects
 what runs (the benchmarks with --benchmark-only, the sweep with --sweep), runs benchmarks in fresh processes
-with --isolate, and saves every run atomically under results/ with what it was measured on.
+with --isolate or --replicates, and saves every run atomically under results/ with what it was measured on (the
+machine's fingerprint among it).
 """
 
 import random
@@ -139,7 +140,7 @@ def replicating(config: pytest.Config) -> bool:
 def pytest_runtestloop(session):
     """With --replicates, every replicate runs before pytest's own loop, which then records each benchmark's results."""
     config = session.config
-    if replicating(config) and not session.testsfailed:
+    if replicating(config) and not session.testsfailed:  # after a collection error pytest runs nothing
         config.replicate_seed = random.randrange(2**32)  # saved with the run: its orders can be replayed
         config.replicate_results = run_replicates(session, config.getoption("replicates"), needed_environment, config.replicate_seed)
 
@@ -154,9 +155,9 @@ def pytest_runtest_setup(item):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
-    """With --replicates, the parent records the results of the replicates instead of calling the benchmark; with
-    --isolate, it runs each benchmark in a child process instead; so it does, always,
-    for an implementation that needs an environment this process lacks (Keras's backend), started with it."""
+    """The parent does not call a benchmark measured elsewhere: with --replicates it records the replicates' results;
+    with --isolate, and always for an implementation needing an environment this process lacks (Keras's backend),
+    it runs the benchmark in a child process started with that environment."""
     config, benchmark = pyfuncitem.config, pyfuncitem.funcargs.get("benchmark")
     if benchmark is None or config.getoption("isolated_child") or not benchmark.enabled:
         return None

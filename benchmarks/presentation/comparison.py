@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from benchmarks.model.calibration import Calibration
-from benchmarks.model.compare import MANN_WHITNEY, REPLICATES, Comparison
+from benchmarks.model.compare import DEFAULT_SET_ASIDE, MANN_WHITNEY, REPLICATES, Comparison
 from benchmarks.model.machines import cpu_words, machine_changes
 from benchmarks.model.runs import Run, differences
 
 from .formatting import format_seconds
 
 
-def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: float, min_change: float) -> list[str]:
+def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: float, min_change: float,
+                     set_aside: float | None = DEFAULT_SET_ASIDE) -> list[str]:
     """Warnings first, then one table per group of benchmarks, then how significance was decided."""
     lines = [f"base: {base.path}", f"new:  {new.path}", *different_machines(base, new)]
     for run in (base, new):
@@ -24,7 +25,7 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
     for group in dict.fromkeys(c.group for c in comparisons):
         lines += ["", group, f"{'implementation':<{width}}  {'base':>10}  {'new':>10}  {'ratio [95% CI]':<22}  {'p-value':>8}  verdict"]
         lines += [f"{c.implementation:<{width}}  {format_seconds(c.base_median):>10}  {format_seconds(c.new_median):>10}"
-                  f"  {ratio_text(c):<22}  {c.p_value:>8.2g}  {c.verdict}" for c in comparisons if c.group == group]
+                  f"  {ratio_text(c):<22}  {c.p_value:>8.2g}  {c.verdict}{set_aside_text(c)}" for c in comparisons if c.group == group]
     lines.append("")
     methods = {c.method for c in comparisons}
     if REPLICATES in methods:
@@ -32,13 +33,24 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
         lines.append(f"With replicates ({', '.join(f'{base} and {new}' for base, new in counts)} fresh processes per benchmark): base "
                      "and new are the geometric means of the replicates' medians, and the 95% confidence interval of their ratio "
                      f"comes from {REPLICATES} (exact under log-normal noise between processes). Significant: the interval "
-                     f"excludes 1, and the ratio is {min_change:g}% or more from 1.")
+                     f"excludes 1, and the ratio is {min_change:g}% or more from 1. "
+                     + (f"A replicate more than {set_aside:g}% slower than the fastest of its benchmark in the same run is set aside "
+                        "as a disturbed process, and counted after the verdict (--set-aside)." if set_aside is not None
+                        else "Every replicate is kept (--set-aside off)."))
     if MANN_WHITNEY in methods:
         lines.append(f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, "
                      f"as one process's samples miss the variation between processes. Significant: p < {alpha} in a two-sided "
                      f"{MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
                      "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on.")
     return lines
+
+
+def set_aside_text(comparison: Comparison) -> str:
+    """How many replicates of each run were set aside as disturbed, where any were."""
+    base, new = comparison.set_aside
+    if not base and not new:
+        return ""
+    return f" ({base} of {comparison.replicates[0]} base and {new} of {comparison.replicates[1]} new replicates set aside)"
 
 
 def ratio_text(comparison: Comparison) -> str:
@@ -68,15 +80,21 @@ def failure_lines(slower: list[Comparison], fail_above: float) -> list[str]:
 
 
 def calibration_lines(calibration: Calibration, run: Run, fail_above: float) -> list[str]:
-    """The gate's false alarms and detections, as `backprop-bench calibrate` prints them."""
+    """The gate's false alarms and detections, in all and per benchmark, as `backprop-bench calibrate` prints them."""
     c = calibration
     measured = f"{c.replicates} replicate processes per benchmark" if c.replicates else "one process per run (no replicates)"
     lines = [f"`compare --fail-above {fail_above:g}` on {c.runs} runs of identical code from one machine "
              f"({run.fingerprint['id']}: {cpu_words(run.fingerprint)}), {measured}: {c.pairs} ordered pairs of {c.benchmarks} benchmarks",
              f"false alarms: {c.false_alarm_pairs} of {c.pairs} pairs failed the gate ({c.false_alarm_rate:.1%}); "
-             f"{c.false_alarm_benchmarks} of {c.pairs * c.benchmarks} benchmarks called slower ({c.per_benchmark_false_alarm_rate:.1%})"]
-    lines += [f"{slowdown:g}% slowdown of one benchmark: caught {count} of {c.pairs * c.benchmarks} ({c.detection_rate(slowdown):.1%})"
-              for slowdown, count in c.caught.items()]
-    lines += ["A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, median "
+             f"{sum(c.false_alarms.values())} of {c.pairs * c.benchmarks} benchmarks called slower ({c.per_benchmark_false_alarm_rate:.1%})"]
+    lines += [f"{slowdown:g}% slowdown of one benchmark: caught {sum(caught.values())} of {c.pairs * c.benchmarks} ({c.detection_rate(slowdown):.1%})"
+              for slowdown, caught in c.caught.items()]
+    names = [f"{name} ({group})" for group, name in c.false_alarms]
+    width = max(len("benchmark"), *map(len, names))
+    lines += ["", f"{'benchmark':<{width}}  {'false alarms':>12}" + "".join(f"  {f'{slowdown:g}% caught':>10}" for slowdown in c.caught)]
+    for label, benchmark in zip(names, c.false_alarms, strict=True):
+        lines.append(f"{label:<{width}}  {c.false_alarms[benchmark] / c.pairs:>12.1%}"
+                     + "".join(f"  {caught[benchmark] / c.pairs:>10.1%}" for caught in c.caught.values()))
+    lines += ["", "A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, median "
               "and replicate medians): real noise, a known change. The pairs share runs, so they are not independent trials."]
     return lines
