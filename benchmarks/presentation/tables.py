@@ -106,7 +106,8 @@ def parity_summary(benchmarks: pd.DataFrame) -> str:
     allowed = tolerance(first["dtype"], first["epochs"], exact)
     own_bound = tolerance(first["dtype"], first["epochs"], exact, exact=False)
     causes = benchmarks.get("float64_cause", pd.Series(None, index=benchmarks.index))
-    not_exact = {row.implementation for row, cause in zip(benchmarks.itertuples(), causes, strict=True) if isinstance(cause, str)}
+    # in the run's order, so that the report reads the same every time it is written
+    not_exact = list(dict.fromkeys(row.implementation for row, cause in zip(benchmarks.itertuples(), causes, strict=True) if isinstance(cause, str)))
     gaps = {row.implementation: float(np.max(np.abs(np.asarray(row.loss_history, dtype=np.float64) - exact)))
             for row in benchmarks.itertuples() if row.implementation != REFERENCE}
     failing = [name for name, gap in gaps.items() if gap > (own_bound if name in not_exact else allowed)]
