@@ -226,7 +226,7 @@ medians): real noise, a known change. The pairs share runs, so they are not inde
 """
 
 
-def test_calibrate_refuses_one_run_and_runs_from_two_machines(tmp_path, capsys):
+def test_calibrate_refuses_one_run_runs_from_two_machines_and_runs_of_other_code(tmp_path, capsys):
     first, second, *_ = calibration_runs(tmp_path)
     assert main(["calibrate", str(first)]) == 2
     assert capsys.readouterr().err == "backprop-bench calibrate: error: calibrate: expected at least two runs of identical code, got 1\n"
@@ -234,6 +234,9 @@ def test_calibrate_refuses_one_run_and_runs_from_two_machines(tmp_path, capsys):
     elsewhere = write(tmp_path / "elsewhere.json", other)
     assert main(["calibrate", str(first), str(elsewhere)]) == 2
     one_line_error(capsys, "calibrate", elsewhere)
+    other_code = write(tmp_path / "other_code.json", saved_run(MEDIANS) | {"commit_info": {"id": "f7f1ae8"}})
+    assert main(["calibrate", str(first), str(other_code)]) == 2
+    assert "calibrate needs runs of identical code" in one_line_error(capsys, "calibrate", other_code)
 
 
 def test_runs_with_no_implementation_in_common_are_refused(tmp_path, capsys):

@@ -59,6 +59,9 @@ def calibrate(runs: list[Run], fail_above: float, slowdowns: list[float], alpha:
     for run in runs[1:]:
         if changes := machine_changes(runs[0].fingerprint, run.fingerprint):
             raise BadInput(f"{run.path}: measured on another machine than {runs[0].path} ({changes[0]}); calibrate one machine at a time")
+        if run.commit_info.get("id") != runs[0].commit_info.get("id"):
+            raise BadInput(f"{run.path}: commit {run.commit_info.get('id')}, {runs[0].path} {runs[0].commit_info.get('id')}; "
+                           "calibrate needs runs of identical code")
         if replicate_count(run) != replicate_count(runs[0]):
             raise BadInput(f"{run.path}: {replicate_count(run)} replicates, {runs[0].path} {replicate_count(runs[0])}; "
                            "calibrate runs measured alike")
