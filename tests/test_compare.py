@@ -8,7 +8,7 @@ from scipy.stats import ttest_ind
 
 from benchmarks.cli import main
 from benchmarks.model.calibration import calibrate
-from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, compare_runs, mann_whitney_p
+from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, REPLICATES, compare_runs, mann_whitney_p
 from benchmarks.model.machines import cpu_words, fingerprint_id
 from benchmarks.model.runs import RunFileError, load_run
 from tests.helpers import MACHINE_INFO, fingerprint, one_line_error, saved_run, write
@@ -172,6 +172,10 @@ def test_a_disturbed_replicate_is_set_aside_and_counted(tmp_path, capsys):
     assert kept.verdict == "slower"
     (every,) = compare_runs(load_run(base), load_run(new), set_aside=None)  # the disturbed process widens the interval past 1
     assert every.set_aside == (0, 0) and every.interval[0] < 1 and every.verdict == "no significant change"
+    # two of three disturbed: too few left to tell which, so every replicate is kept and the interval widens
+    (unclear,) = compare_runs(load_run(base), load_run(write(tmp_path / "two.json", saved_run(
+        {"numpy": 0.017}, replicates={"numpy": [0.0170, 0.0300, 0.0310]}))))
+    assert unclear.set_aside == (0, 0) and unclear.method == REPLICATES and unclear.verdict == "no significant change"
     assert main(["compare", str(base), str(new)]) == 0
     assert "  slower (0 of 3 base and 1 of 3 new replicates set aside)\n" in capsys.readouterr().out
     assert main(["compare", str(base), str(new), "--set-aside", "off"]) == 0

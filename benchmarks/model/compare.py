@@ -74,10 +74,12 @@ def replicate_medians(replicates) -> list[float]:
 
 
 def undisturbed(medians: list[float], set_aside: float | None) -> list[float]:
-    """The replicate medians within set_aside percent of the fastest (all of them when set_aside is None)."""
-    if set_aside is None or not medians:
+    """The replicate medians within set_aside percent of the fastest; all of them when set_aside is None, or when fewer
+    than two would be left (then the replicates disagree too much to tell the disturbed ones, and the interval says so)."""
+    if set_aside is None:
         return medians
-    return [median for median in medians if median <= min(medians) * (1 + set_aside / 100)]
+    kept = [median for median in medians if median <= min(medians) * (1 + set_aside / 100)]
+    return kept if len(kept) >= 2 else medians
 
 
 def ratio_interval(base: list[float], new: list[float], confidence: float = CONFIDENCE) -> tuple[float, float, tuple[float, float], float]:
