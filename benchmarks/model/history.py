@@ -14,10 +14,11 @@ def history_table(runs: list[Run]) -> pd.DataFrame:
     rows = []
     for order, run in enumerate(sorted(runs, key=lambda run: run.datetime)):
         for bench in run.benchmarks.itertuples():
+            versions = getattr(bench, "versions", None)
             rows.append({"order": order, "run": run.label, "number": run.label.split("_")[0], "saved": run.datetime[:16],
                          "machine": run.fingerprint["id"], "cpu": cpu_words(run.fingerprint), "group": bench.group,
                          "implementation": bench.implementation, "median": bench.median,
-                         "versions": getattr(bench, "versions", None) if isinstance(getattr(bench, "versions", None), dict) else {}})
+                         "versions": versions if isinstance(versions, dict) else {}})
     if not rows:
         raise RunFileError(f"{runs[0].path}: no training-loop benchmarks in the runs, nothing to draw a history of")
     table = pd.DataFrame(rows)

@@ -96,7 +96,3 @@ def _words(value) -> str:
         return ", ".join(f"{key} {size}" for key, size in value.items())
     return str(value)
 
-
-def same_machine(first_info: dict, second_info: dict) -> bool:
-    """Whether two runs (their machine_info) were measured on the same kind of machine."""
-    return fingerprint_id(fingerprint_of(first_info)) == fingerprint_id(fingerprint_of(second_info))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +35,7 @@ class Run:
         """A short name for the run: its file name without the extension."""
         return self.path.stem
 
-    @property
+    @cached_property  # read for every comparison, label and row: derived once per run
     def fingerprint(self) -> dict:
         """The machine it was measured on (benchmarks.model.machines)."""
         return fingerprint_of(self.machine_info)

@@ -142,7 +142,9 @@ def pytest_runtestloop(session):
     config = session.config
     if replicating(config) and not session.testsfailed:  # after a collection error pytest runs nothing
         config.replicate_seed = random.randrange(2**32)  # saved with the run: its orders can be replayed
-        config.replicate_results = run_replicates(session, config.getoption("replicates"), needed_environment, config.replicate_seed)
+        # an unavailable implementation's benchmark carries a skip mark (benchmarks.plugin.parameters): pytest skips it
+        items = [item for item in session.items if is_benchmark(item) and not item.get_closest_marker("skip")]
+        config.replicate_results = run_replicates(session, items, config.getoption("replicates"), needed_environment, config.replicate_seed)
 
 
 def pytest_runtest_setup(item):

@@ -10,11 +10,9 @@ import pytest
 from .isolation import FreshProcessFailed, fresh_process_entry
 
 
-def run_replicates(session: pytest.Session, replicates: int, environment_of, seed: int) -> dict[str, list[dict] | str]:
-    """Every runnable benchmark of the session `replicates` times, each replicate in its own shuffled order: per node id,
-    the children's entries, or the failure that ended one. The order of every replicate goes into session.config."""
-    # an unavailable implementation's benchmark carries a skip mark (benchmarks.plugin.parameters): pytest skips it
-    items = [item for item in session.items if "benchmark" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("skip")]
+def run_replicates(session: pytest.Session, items: list[pytest.Item], replicates: int, environment_of, seed: int) -> dict[str, list[dict] | str]:
+    """The benchmarks `items` `replicates` times, each replicate in its own shuffled order: per node id, the children's
+    entries, or the failure that ended one. The order of every replicate goes into session.config."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     shuffle = random.Random(seed).shuffle
     results: dict[str, list[dict] | str] = {item.nodeid: [] for item in items}
