@@ -9,8 +9,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
+# any JSON value, nested a little: what a malformed file may hold where something else belongs
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                           max_leaves=12)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -63,7 +68,7 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
                  "data": data.tolist()}
         extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
                  "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
-                 "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": [0.3, 0.2, 0.1]}
+                 "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": np.geomspace(0.3, 0.1, 1000).tolist()}
         if replicates:
             extra["replicates"] = [{"pid": 100 + index, "median": value, "rounds": rounds} for index, value in enumerate(replicates[name])]
         benchmarks.append({"name": f"test_training_loop[{name}-float64]", "group": "notebook problem, float64",

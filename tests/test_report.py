@@ -43,7 +43,8 @@ def test_newest_run_is_the_latest_saved_not_the_latest_named(tmp_path):
         ('{"machine_info": {}, "benchmarks": [', "not valid JSON .* truncated"),
         ('{"hello": "world"}', "not a pytest-benchmark run"),
         ('{"machine_info": {}, "benchmarks": []}', "the run holds no training-loop benchmarks"),
-        ('{"machine_info": {}, "benchmarks": [{"name": "test_other", "stats": {}}]}', "benchmark 'test_other' was not saved by backprop-bench"),
+        ('{"machine_info": {}, "benchmarks": [{"name": "test_other", "group": null, "stats": {}, "extra_info": {}}]}',
+         re.escape("benchmarks[0].extra_info: not saved by backprop-bench (no implementation")),
     ],
 )
 def test_unreadable_runs_are_refused_naming_the_file(tmp_path, content, message):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import schema
 from .errors import BadInput
 from .machines import cpu_words, fingerprint_of
 
@@ -58,13 +59,12 @@ def load_run(path: str | Path) -> Run:
         raise RunFileError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); truncated?") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunFileError(f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')")
-    kinds: dict[str, list[dict]] = {"loop": [], "probe": [], "sweep": [], "peak": []}
+    if found := schema.problem(data, schema.RUN):
+        raise RunFileError(f"{path}: {found}")
+    kinds: dict[str, list[dict]] = {kind: [] for kind in schema.KINDS}
     for bench in data["benchmarks"]:
-        extra = bench.get("extra_info", {})
-        kind = extra.get("kind") or ("probe" if "probe" in extra else "loop" if "implementation" in extra else None)
-        if kind not in kinds or "stats" not in bench:
-            raise RunFileError(f"{path}: benchmark {bench.get('name', '?')!r} was not saved by backprop-bench (no implementation recorded)")
-        kinds[kind].append({**extra, "name": bench["name"], "group": bench.get("group"), **_stats(bench["stats"])})
+        extra = bench["extra_info"]
+        kinds[schema.kind_of(extra)].append({**extra, "name": bench["name"], "group": bench["group"], **_stats(bench["stats"])})
     if not kinds["loop"] and not kinds["sweep"]:
         raise RunFileError(f"{path}: the run holds no training-loop benchmarks")
     return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}),
@@ -87,10 +87,11 @@ def saved_runs(results_dir: str | Path) -> list[Path]:
     runs = []
     for path in Path(results_dir).glob("*/[0-9][0-9][0-9][0-9]_*.json"):
         try:
-            saved_at = json.loads(path.read_text()).get("datetime", "")
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue  # an unreadable file is never the newest run; naming it explicitly gives the error
-        runs.append((saved_at, str(path), path))
+        saved_at = data.get("datetime") if isinstance(data, dict) else None
+        runs.append((saved_at if isinstance(saved_at, str) else "", str(path), path))
     return [path for *_, path in sorted(runs)]
 
 

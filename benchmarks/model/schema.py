@@ -1,0 +1,165 @@
+"""What a saved run must hold for the reports to read it, written once: the readers rely on it, and a file that breaks it
+is refused with one line naming the file and the key path (`benchmarks[3].stats.median: expected ...`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from implementations.problem import DTYPES
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A single value: what it must be, in words, and the test."""
+
+    expected: str
+    accepts: Callable[[object], bool]
+
+
+@dataclass(frozen=True)
+class Nullable:
+    """The shape, or null."""
+
+    shape: object
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list whose every item has the shape."""
+
+    item: object
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """An object with any keys, every value of the shape."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Record:
+    """An object with these keys (other keys are allowed: pytest-benchmark writes more than the reports read), and rules
+    across its keys, each returning what is wrong or None."""
+
+    required: dict[str, object]
+    optional: dict[str, object] = field(default_factory=dict)
+    rules: tuple[Callable[[dict], str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class ByKind:
+    """An object whose shape depends on the kind of benchmark it describes."""
+
+    kinds: dict[str, Record]
+
+
+def _number(value) -> bool:
+    try:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # a JSON integer too large for a float
+        return False
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+ANY = Leaf("anything", lambda value: True)
+TEXT = Leaf("a string", lambda value: isinstance(value, str))
+FLAG = Leaf("true or false", lambda value: isinstance(value, bool))
+INTEGER = Leaf("a whole number", _whole)
+COUNT = Leaf("a whole number >= 1", lambda value: _whole(value) and value >= 1)
+NUMBER = Leaf("a finite number", _number)
+POSITIVE = Leaf("a finite number > 0", lambda value: _number(value) and value > 0)
+SECONDS = Leaf("a duration in seconds > 0", lambda value: _number(value) and value > 0)
+ELAPSED = Leaf("a duration in seconds >= 0", lambda value: _number(value) and value >= 0)
+DTYPE = Leaf(f"one of {', '.join(DTYPES)}", lambda value: value in DTYPES)
+
+
+def _one_loss_per_epoch(extra: dict) -> str | None:
+    if len(extra["loss_history"]) != extra["epochs"]:
+        return f"loss_history: expected one loss per epoch ({extra['epochs']}), got {len(extra['loss_history'])}"
+    return None
+
+
+# what every benchmark of a problem (the notebook's or a user's) and of the sweep records
+_TRAINING = {"implementation": TEXT, "dtype": DTYPE, "epochs": COUNT, "n_hidden": COUNT, "batch": COUNT}
+_DESCRIBED = {"framework": TEXT, "variant": TEXT, "gradients": TEXT, "compiled": FLAG, "versions": MapOf(Nullable(TEXT)),
+              "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED, "n_in": COUNT, "n_out": COUNT}
+REPLICATES = ListOf(Record({"median": SECONDS}, {"pid": INTEGER, "rounds": COUNT}))
+
+LOOP = Record(
+    _TRAINING | {"n_in": COUNT, "n_out": COUNT, "first_call_s": ELAPSED, "loss_history": ListOf(NUMBER),
+                 "versions": MapOf(Nullable(TEXT))},
+    _DESCRIBED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
+                  "replicates": REPLICATES},
+    rules=(_one_loss_per_epoch,))
+SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS}, _DESCRIBED | {"replicates": REPLICATES})
+PEAK = Record({"library": TEXT, "size": COUNT, "flops": POSITIVE}, {"replicates": REPLICATES})
+PROBE = Record({"probe": TEXT, "framework": TEXT, "unit": TEXT}, {"replicates": REPLICATES})
+KINDS = {"loop": LOOP, "probe": PROBE, "sweep": SWEEP, "peak": PEAK}
+
+STATS = Record(dict.fromkeys(("min", "max", "median", "q1", "q3", "ld15iqr", "hd15iqr"), SECONDS) | {"iqr": ELAPSED, "rounds": COUNT},
+               {"data": Nullable(ListOf(ELAPSED))})
+BENCHMARK = Record({"name": TEXT, "extra_info": ByKind(KINDS), "group": TEXT, "stats": STATS})
+
+POOL = Record({"library": TEXT}, {"version": Nullable(TEXT), "architecture": Nullable(TEXT), "threads": ANY})
+FINGERPRINT = Record({"id": TEXT}, {"vendor": Nullable(TEXT), "model_name": Nullable(TEXT), "family": Nullable(INTEGER),
+                                    "model": Nullable(INTEGER), "microarchitecture": Nullable(TEXT), "isa": ListOf(TEXT),
+                                    "caches": MapOf(TEXT)})
+# pytest-benchmark's record of the CPU (py-cpuinfo), which a run saved before fingerprints is identified by
+CPU = Record({}, {"vendor_id_raw": Nullable(TEXT), "brand_raw": Nullable(TEXT), "family": Nullable(INTEGER),
+                  "model": Nullable(INTEGER), "flags": ListOf(TEXT)})
+MACHINE_INFO = Record({}, {
+    "cpu": CPU, "fingerprint": FINGERPRINT, "process_mode": TEXT, "interrupted": FLAG,
+    "threads": Record({}, {"pools": ListOf(POOL), "xla_flags": Nullable(TEXT)}),
+    "versions": MapOf(Nullable(TEXT)), "environment": MapOf(TEXT), "replicates": Record({"count": COUNT}),
+})
+RUN = Record({"machine_info": MACHINE_INFO, "benchmarks": ListOf(BENCHMARK)},
+             {"datetime": TEXT, "commit_info": Record({}, {"id": Nullable(TEXT), "dirty": FLAG})})
+
+
+def kind_of(extra_info: dict) -> str | None:
+    """Which kind of benchmark an extra_info describes (runs saved before kinds were recorded tell it by their keys)."""
+    return extra_info.get("kind") or ("probe" if "probe" in extra_info else "loop" if "implementation" in extra_info else None)
+
+
+def problem(value, shape, where: str = "") -> str | None:
+    """The first thing in value that does not have the shape, as `key path: expected ..., got ...`; None if all is well."""
+    if isinstance(shape, Leaf):
+        return None if shape.accepts(value) else _expected(where, shape.expected, value)
+    if isinstance(shape, Nullable):
+        return None if value is None else problem(value, shape.shape, where)
+    if isinstance(shape, ListOf):
+        if not isinstance(value, list):
+            return _expected(where, "a list", value)
+        return next(filter(None, (problem(item, shape.item, f"{where}[{index}]") for index, item in enumerate(value))), None)
+    if not isinstance(value, dict):
+        return _expected(where, "an object", value)
+    if isinstance(shape, MapOf):
+        return next(filter(None, (problem(item, shape.value, _key(where, key)) for key, item in value.items())), None)
+    if isinstance(shape, ByKind):
+        kind = kind_of(value)
+        if not isinstance(kind, str) or kind not in shape.kinds:
+            recorded = f"kind {kind!r}" if "kind" in value else "no implementation"
+            return f"{where}: not saved by backprop-bench ({recorded}; expected kind {', '.join(shape.kinds)})"
+        return problem(value, shape.kinds[kind], where)
+    for key in shape.required:
+        if key not in value:
+            return f"{where or 'the file'}: missing {key!r}"
+    for key, item_shape in (shape.required | shape.optional).items():
+        if key in value and (found := problem(value[key], item_shape, _key(where, key))):
+            return found
+    return next(filter(None, (_key(where, found) if found else None for found in (rule(value) for rule in shape.rules))), None)
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _expected(where: str, expected: str, value) -> str:
+    shown = repr(value)
+    return f"{where or 'the file'}: expected {expected}, got {type(value).__name__} {shown[:40]}{'...' * (len(shown) > 40)}"
