@@ -52,6 +52,9 @@ def load_problem(path: str | Path) -> Problem:
     if unknown:
         raise ProblemFileError(f"{path}: unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
                                f"expected {', '.join(REQUIRED + OPTIONAL)}")
+    if mistyped := next(filter(None, (_not_a_number(field, data[field], field in REQUIRED) for field in (*REQUIRED, "learning_rate")
+                                      if field in data)), None):
+        raise ProblemFileError(f"{path}: {mistyped}")
     numbers = sum(np.size(np.asarray(data[field], dtype=object)) for field in REQUIRED)
     if numbers > MAX_NUMBERS:
         raise ProblemFileError(f"{path}: the problem holds {numbers:,} numbers; at most {MAX_NUMBERS:,}")
@@ -62,6 +65,16 @@ def load_problem(path: str | Path) -> Problem:
         return Problem(**data)
     except ValueError as error:
         raise ProblemFileError(f"{path}: {error}") from None
+
+
+def _not_a_number(where: str, value, array: bool) -> str | None:
+    """Where a field (an array of numbers, or a number) holds something other than a number, in JSON's and TOML's sense:
+    true, false and "0.1" are not numbers."""
+    if array and isinstance(value, list):
+        return next(filter(None, (_not_a_number(f"{where}[{index}]", item, True) for index, item in enumerate(value))), None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return None
+    return f"{where} must be {'an array of numbers' if array and where.isidentifier() else 'a number'}, got {type(value).__name__} {value!r:.40}"
 
 
 def problem_to_json(problem: Problem) -> str:
