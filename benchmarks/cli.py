@@ -5,11 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 from implementations import UnavailableImplementation
+from implementations.registry import REFERENCE
 
 from .model.errors import BadInput
+from .options import (
+    implementation_names,
+    output_file,
+    output_folder,
+    percent,
+    percent_or_off,
+    percentages,
+    positive_number,
+    significance_level,
+)
+
+# the exit statuses of every command (README, "The command line")
+SUCCESS, FINDING, BAD_INPUT, BUG = 0, 1, 2, 3
 
 
 def report(args: argparse.Namespace) -> int:
@@ -20,7 +37,7 @@ def report(args: argparse.Namespace) -> int:
     paths = [Path(run) for run in args.runs] or [newest_run(args.results)]
     runs = [load_run(path) for path in paths]
     default_name = runs[0].label if len(runs) == 1 else "+".join(run.label.split("_")[0] for run in runs)
-    out_dir = Path(args.out) if args.out else Path(args.results) / "reports" / default_name
+    out_dir = args.out or Path(args.results) / "reports" / default_name
     markdown = write_report(runs, out_dir)
     print(f"report of {', '.join(map(str, paths))} written to {markdown}")
     return 0
@@ -77,7 +94,12 @@ def parity(args: argparse.Namespace) -> int:
     from .presentation.parity_report import write_parity_report
 
     problem = load_problem(args.problem) if args.problem else seed_problem(args.dtype)
-    names = args.implementations.split(",") if args.implementations else available()
+    names = args.implementations or available()
+    if len(names) == 1:  # one implementation is checked against the reference
+        if names == [REFERENCE]:
+            raise BadInput(f"--implementations: {REFERENCE} alone has nothing to be compared with; name two or more, "
+                           f"or one other, which is compared with {REFERENCE}")
+        names = [REFERENCE, *names]
     for name in names:
         get(name)  # an unknown or unavailable name is bad input: refuse it before training anything
     try:
@@ -86,24 +108,14 @@ def parity(args: argparse.Namespace) -> int:
         print(f"backprop-bench parity: {error}", file=sys.stderr)
         return 1
     source = str(args.problem) if args.problem else f"the notebook's problem ({args.dtype})"
-    out_dir = Path(args.out) if args.out else Path(args.results) / "parity" / (Path(args.problem).stem if args.problem else f"notebook-{args.dtype}")
+    out_dir = args.out or Path(args.results) / "parity" / (Path(args.problem).stem if args.problem else f"notebook-{args.dtype}")
     markdown = write_parity_report(result, source, out_dir)
     worst = result.pairs.sort_values("largest").iloc[-1]
     verdict = "PASS" if result.passes else "FAIL"
     print(f"{verdict}: largest difference {worst['largest']:.1e} ({worst['first']} vs {worst['second']}), "
-          f"tolerance {result.tolerance:.1e}, {len(result.pairs)} pairs of {len(names)} implementations; report: {markdown}")
+          f"tolerance {result.tolerance:.1e}, {len(result.pairs)} pair{'s' * (len(result.pairs) > 1)} of {len(names)} implementations; "
+          f"report: {markdown}")
     return 0 if result.passes else 1
-
-
-def percent(text: str) -> float:
-    """A percentage given as 10 or 10%."""
-    try:
-        value = float(text.removesuffix("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage such as 10 or 10%, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
-    return value
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -128,19 +140,6 @@ def compare(args: argparse.Namespace) -> int:
     return 1 if slower else 0
 
 
-def percent_or_off(text: str) -> float | None:
-    """A percentage, or off (None)."""
-    return None if text == "off" else percent(text)
-
-
-def percentages(text: str) -> list[float]:
-    """Comma-separated percentages, each above 0: 5,10,20."""
-    values = [percent(part) for part in text.split(",")]
-    if not all(values):
-        raise argparse.ArgumentTypeError(f"expected percentages above 0 such as 5,10,20, got {text!r}")
-    return values
-
-
 def calibrate(args: argparse.Namespace) -> int:
     """Print the false alarms of `compare --fail-above` on runs of identical code, and the injected slowdowns it catches."""
     from .model.calibration import calibrate as calibrated
@@ -161,9 +160,9 @@ def history(args: argparse.Namespace) -> int:
     paths = [Path(run) for run in args.runs] or saved_runs(args.results)
     if not paths:
         raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
-    out = Path(args.out) if args.out else Path(args.results) / "history.html"
+    out = args.out or Path(args.results) / "history.html"
     if out.is_dir():
-        raise BadInput(f"--out {out}: a folder; expected the HTML file to write")
+        raise BadInput(f"{out}: a folder; expected the HTML file to write (--out)")
     runs = [load_run(path) for path in paths]
     out = write_history(runs, out)
     machines = len({run.fingerprint["id"] for run in runs})
@@ -171,9 +170,9 @@ def history(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_output_options(command: argparse.ArgumentParser, out_help: str) -> None:
+def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
-    command.add_argument("--out", help=out_help)
+    command.add_argument("--out", type=out_type, help=out_help)
     command.add_argument("--results", default="results", help="where saved runs live, and reports by default (default: %(default)s)")
 
 
@@ -181,7 +180,7 @@ def add_significance_options(command: argparse.ArgumentParser) -> None:
     """--alpha and --min-change: what counts as a significant change."""
     from .model.compare import DEFAULT_ALPHA, DEFAULT_MIN_CHANGE, DEFAULT_SET_ASIDE
 
-    command.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+    command.add_argument("--alpha", type=significance_level, default=DEFAULT_ALPHA,
                          help="significance threshold for the Mann-Whitney p-value, without replicates (default: %(default)s, as asv)")
     command.add_argument("--min-change", type=percent, default=DEFAULT_MIN_CHANGE, metavar="PCT",
                          help="smallest difference of medians that counts as a change (default: %(default)g%%, as asv)")
@@ -190,12 +189,26 @@ def add_significance_options(command: argparse.ArgumentParser) -> None:
                               "of its benchmark in the same run (default: %(default)g%%; off keeps every replicate)")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error told in one line (the usage is one --help away), exit status 2."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(BAD_INPUT)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    main_parser = argparse.ArgumentParser(
-        prog="backprop-bench", description=__doc__,
-        epilog="Benchmarks themselves run under pytest: pytest --benchmark-only [--sweep] [--problem FILE] [--isolate] [--threads N].")
-    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on a bug (exit status 3), show the traceback instead of saving it to a file")
+    main_parser = OneLineParser(
+        prog="backprop-bench", description=__doc__, parents=[debug],
+        epilog="Exit status: 0 success, 1 a finding (parity FAIL, divergence, a regression above --fail-above), 2 bad input, "
+               "3 a bug. Benchmarks themselves run under pytest: pytest --benchmark-only [--sweep] [--problem FILE] [--isolate] "
+               "[--threads N].")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                          parser_class=lambda **kwargs: OneLineParser(parents=[debug], **kwargs))
 
     list_parser = commands.add_parser(
         "list", help="list the implementations, available or not and why, with framework versions",
@@ -213,8 +226,9 @@ def parser() -> argparse.ArgumentParser:
     parity_parser.add_argument("--problem", metavar="FILE", help="a problem file (.json or .toml) with the fields of Problem")
     parity_parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                                help="dtype of the notebook's problem when no --problem is given (default: %(default)s)")
-    parity_parser.add_argument("--implementations", metavar="A,B,...", help="compare only these (default: all available)")
-    parity_parser.add_argument("--tolerance", type=float, help="largest difference allowed (default: 1e-12 in float64; "
+    parity_parser.add_argument("--implementations", type=implementation_names, metavar="A,B,...",
+                               help=f"compare only these; one alone is compared with {REFERENCE} (default: all available)")
+    parity_parser.add_argument("--tolerance", type=positive_number, help="largest difference allowed (default: 1e-12 in float64; "
                                "in float32, epochs x eps32 x the largest weight)")
     add_output_options(parity_parser, "folder for the parity report (default: RESULTS/parity/<problem>)")
     parity_parser.set_defaults(handler=parity)
@@ -248,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
         description="Write one self-contained HTML page: every implementation's median over the saved runs in the order saved, "
                     "one panel per machine (runs from different machines are never joined in one line), version changes marked.")
     history_parser.add_argument("runs", nargs="*", metavar="RUN.json", help="saved runs; default: every run under --results")
-    add_output_options(history_parser, "the HTML file to write (default: RESULTS/history.html)")
+    add_output_options(history_parser, "the HTML file to write (default: RESULTS/history.html)", output_file)
     history_parser.set_defaults(handler=history)
 
     calibrate_parser = commands.add_parser(
@@ -266,13 +280,32 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; bad input ends with a one-line error and exit status 2."""
+    """Run one command: 0 success, 1 a finding, 2 bad input (one line naming it), 3 a bug (one line saying where its
+    traceback was saved; --debug shows it instead)."""
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (BadInput, UnavailableImplementation) as error:
         print(f"backprop-bench {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"backprop-bench {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if getattr(args, "debug", False):
+            raise
+        saved = save_traceback(args.command)
+        print(f"backprop-bench {args.command}: internal error ({type(error).__name__}: {str(error)[:200]}), a bug: "
+              f"the traceback is in {saved}; --debug shows it instead", file=sys.stderr)
+        return BUG
+
+
+def save_traceback(command: str) -> Path:
+    """The traceback of the exception being handled, written to a new file in the temporary folder."""
+    descriptor, path = tempfile.mkstemp(prefix=f"backprop-bench-{command}-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt")
+    with open(descriptor, "w") as file:
+        file.write(traceback.format_exc())
+    return Path(path)
 
 
 if __name__ == "__main__":

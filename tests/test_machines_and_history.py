@@ -62,11 +62,12 @@ def test_replicates_run_every_benchmark_in_fresh_processes_in_shuffled_orders(tm
         assert row and float(row.group(1)) <= 1 <= float(row.group(2)), done.stdout
 
 
-@pytest.mark.parametrize(("options", "message"), [(["--benchmark-only", "--replicates=0"], "got 0"),
-                                                  (["--replicates=2"], "got 2 without --benchmark-only")])
+@pytest.mark.parametrize(("options", "message"), [
+    (["--benchmark-only", "--replicates=0"], "argument --replicates: expected a whole number >= 1, got '0'"),
+    (["--replicates=2"], "--replicates runs benchmarks in child processes: use it with --benchmark-only")])
 def test_a_bad_replicate_count_is_a_usage_error(options, message):
     done = run_pytest(*options, "--co", "-q", timeout=120)
-    assert done.returncode == 4 and f"--replicates: expected a whole number >= 1, with --benchmark-only; {message}" in done.stderr
+    assert done.returncode == 4 and message in done.stderr
 
 
 def two_machine_runs(tmp_path):

@@ -1,14 +1,16 @@
 """The conditions of a measurement: the thread knob reaches every framework, and --isolate really isolates."""
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from benchmarks.model.runs import load_run
-from benchmarks.plugin.environment import ALLOWED_CPUS_ENV, THREADS_ENV
+from benchmarks.plugin.environment import ALLOWED_CPUS_ENV, THREADS_ENV, allowed_cpus, requested_threads, thread_count
 from implementations import available
 from implementations.registry import REGISTRY, requirement_names
 from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
@@ -49,12 +51,8 @@ def probe(threads: int) -> dict:
     return json.loads(done.stdout)
 
 
-def allowed_cpus() -> int:
-    return len(os.environ.get(ALLOWED_CPUS_ENV, "").split(",") or os.sched_getaffinity(0))
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("threads", sorted({1, min(2, allowed_cpus())}))
+@pytest.mark.parametrize("threads", sorted({1, min(2, len(allowed_cpus()))}))
 def test_the_thread_knob_reaches_every_framework(threads):
     info = probe(threads)
     assert info["requested"] == threads
@@ -72,10 +70,21 @@ def test_the_thread_knob_reaches_every_framework(threads):
             assert info[measured] > 1.3, info  # the framework really used more than one
 
 
-def test_a_bad_thread_count_is_a_usage_error():
-    done = run_pytest("--threads=0", "--co", "-q", timeout=120)
+def test_more_threads_than_usable_cpus_is_a_usage_error():
+    done = run_pytest(f"--threads={len(allowed_cpus()) + 1}", "--co", "-q", timeout=120)
     assert done.returncode == 4
-    assert "thread count must be an integer >= 1, got 0" in done.stderr
+    assert f"argument --threads: expected a whole number of threads from 1 to {len(allowed_cpus())} (the CPUs this process may use), " \
+           f"got '{len(allowed_cpus()) + 1}'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "two", "1.5", str(os.cpu_count() + 1)])
+def test_a_thread_count_is_a_whole_number_of_usable_cpus(text, monkeypatch):
+    monkeypatch.setenv(ALLOWED_CPUS_ENV, ",".join(map(str, range(os.cpu_count()))))
+    with pytest.raises(argparse.ArgumentTypeError, match=f"from 1 to {os.cpu_count()} .*got '{re.escape(text)}'"):
+        thread_count(text)
+    monkeypatch.setenv(THREADS_ENV, text)  # the same check for the environment variable
+    with pytest.raises(ValueError, match=f"^\\${THREADS_ENV}: expected"):
+        requested_threads()
 
 
 @pytest.mark.slow

@@ -13,10 +13,11 @@ from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_tag
 
 from benchmarks.model.problem_file import ProblemFileError, load_problem
+from benchmarks.options import count, positive_number
 from implementations import available, get
 from implementations.registry import REGISTRY, runs_here
 
-from .environment import configure_threads, enforce_threads, relevant_environment, requested_threads, threads_in_force, versions
+from .environment import configure_threads, enforce_threads, relevant_environment, requested_threads, thread_count, threads_in_force, versions
 from .fingerprint import machine_fingerprint
 from .isolation import record_samples, run_in_fresh_process
 from .replicates import run_replicates
@@ -28,12 +29,12 @@ INTERRUPTED: list[bool] = []
 
 def pytest_addoption(parser):
     group = parser.getgroup("backprop-bench")
-    group.addoption("--threads", type=int, default=None,
+    group.addoption("--threads", type=thread_count, default=None,
                     help="threads for NumPy's BLAS, PyTorch and XLA, and CPUs the process may use "
                          "(default: $BACKPROP_BENCH_THREADS, else 1)")
     group.addoption("--isolate", action="store_true", default=False,
                     help="run each benchmark in its own fresh Python process and merge the results into one run")
-    group.addoption("--replicates", type=int, default=None, metavar="N",
+    group.addoption("--replicates", type=count, default=None, metavar="N",
                     help="run the whole selection N times, every benchmark in a fresh process each time, in a shuffled order "
                          "per replicate; each benchmark saves every replicate's pid and median (extra_info['replicates'])")
     group.addoption("--isolated-child", action="store_true", default=False, help="(internal) this is an --isolate child")
@@ -44,7 +45,7 @@ def pytest_addoption(parser):
                          "the notebook's problem")
     group.addoption("--sweep-points", default=None, metavar="WxB,...",
                     help="sweep these sizes, hidden width x batch (default: 3..2048 wide, batch 1..1024)")
-    group.addoption("--sweep-budget", type=float, default=600.0, metavar="SECONDS",
+    group.addoption("--sweep-budget", type=positive_number, default=600.0, metavar="SECONDS",
                     help="refuse, before starting, a sweep estimated to take longer (default: %(default)s)")
 
 
@@ -71,9 +72,8 @@ def pytest_configure(config):
         raise pytest.UsageError(f"sweep refused: {refusal}") from None
     if option.isolate and not option.benchmark_only:
         raise pytest.UsageError("--isolate runs benchmarks in child processes: use it with --benchmark-only")
-    if option.replicates is not None and (option.replicates < 1 or not option.benchmark_only):
-        raise pytest.UsageError(f"--replicates: expected a whole number >= 1, with --benchmark-only; got {option.replicates}"
-                                + ("" if option.benchmark_only else " without --benchmark-only"))
+    if option.replicates is not None and not option.benchmark_only:
+        raise pytest.UsageError("--replicates runs benchmarks in child processes: use it with --benchmark-only")
     if option.benchmark_only and not (option.isolated_child or option.collectonly):
         option.benchmark_autosave = option.benchmark_autosave or get_tag()
         if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -22,16 +23,34 @@ _pool_limits = []  # threadpoolctl keeps a limit only while its object lives
 _framework_threads: dict[str, object] = {}  # what each framework's own set_threads last reported
 
 
-def requested_threads(option: int | None = None) -> int:
-    """The thread count asked for: the option, else $BACKPROP_BENCH_THREADS, else 1."""
-    value = option if option is not None else os.environ.get(THREADS_ENV, "1")
+def allowed_cpus() -> list[int]:
+    """The CPUs this process may use (for a child process: those its first process could, passed on)."""
+    allowed = os.environ.get(ALLOWED_CPUS_ENV)
+    return [int(cpu) for cpu in allowed.split(",")] if allowed else sorted(os.sched_getaffinity(0))
+
+
+def thread_count(text: str) -> int:
+    """A thread count: a whole number from 1 to the CPUs this process may use (more threads than CPUs would time their
+    contention, not the framework)."""
+    cpus = len(allowed_cpus())
     try:
-        threads = int(value)
+        threads = int(text)
     except ValueError:
         threads = 0
-    if threads < 1:
-        raise ValueError(f"thread count must be an integer >= 1, got {value!r} (from --threads or ${THREADS_ENV})")
+    if not 1 <= threads <= cpus:
+        raise argparse.ArgumentTypeError(f"expected a whole number of threads from 1 to {cpus} (the CPUs this process may use), "
+                                         f"got {text!r}")
     return threads
+
+
+def requested_threads(option: int | None = None) -> int:
+    """The thread count asked for: the option (checked by its parser), else $BACKPROP_BENCH_THREADS, else 1."""
+    if option is not None:
+        return option
+    try:
+        return thread_count(os.environ.get(THREADS_ENV, "1"))
+    except argparse.ArgumentTypeError as error:
+        raise ValueError(f"${THREADS_ENV}: {error}") from None
 
 
 def configure_threads(threads: int) -> None:
@@ -39,9 +58,8 @@ def configure_threads(threads: int) -> None:
     if "jax" in sys.modules:
         raise RuntimeError("configure_threads must run before jax is imported: XLA reads its flags once")
     os.environ[THREADS_ENV] = str(threads)  # child processes (isolated runs) inherit the same setting
-    allowed = os.environ.get(ALLOWED_CPUS_ENV) or ",".join(map(str, sorted(os.sched_getaffinity(0))))
-    os.environ[ALLOWED_CPUS_ENV] = allowed
-    cpus = [int(cpu) for cpu in allowed.split(",")]
+    cpus = allowed_cpus()
+    os.environ[ALLOWED_CPUS_ENV] = ",".join(map(str, cpus))
     # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
     # single-threaded runs off Eigen's intra-op pool
     for thread in os.listdir("/proc/self/task"):  # every thread, also those a library started at import

@@ -1,0 +1,124 @@
+"""Option values, typed and range-checked where they are parsed: each takes the text a user typed and returns the value, or
+raises argparse.ArgumentTypeError saying what was expected (the command line's and pytest's parsers both use them)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+from implementations.registry import REGISTRY
+
+
+def _finite(text: str, expected: str) -> float:
+    """The text as a finite number, or an error saying what was expected."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A finite number > 0: a tolerance, a budget in seconds."""
+    value = _finite(text, "a finite number > 0")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def significance_level(text: str) -> float:
+    """A probability strictly between 0 and 1."""
+    value = _finite(text, "a significance level between 0 and 1, such as 0.002")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a significance level between 0 and 1, such as 0.002, got {text!r}")
+    return value
+
+
+def percent(text: str) -> float:
+    """A percentage >= 0, given as 10 or 10%."""
+    value = _finite(text.removesuffix("%"), "a percentage such as 10 or 10%")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
+    return value
+
+
+def percent_or_off(text: str) -> float | None:
+    """A percentage, or off (None)."""
+    return None if text == "off" else percent(text)
+
+
+def percentages(text: str) -> list[float]:
+    """Comma-separated percentages, each above 0 and named once: 5,10,20."""
+    values = [percent(part) for part in text.split(",")]
+    if not all(values) or len(set(values)) < len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct percentages above 0 such as 5,10,20, got {text!r}")
+    return values
+
+
+def count(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def implementation_names(text: str) -> list[str]:
+    """Comma-separated names of registered implementations, at least one, each named once."""
+    names = text.split(",")
+    if unknown := [name for name in names if name not in REGISTRY]:
+        raise argparse.ArgumentTypeError(f"unknown implementation {unknown[0]!r}; expected names from: {', '.join(REGISTRY)}")
+    if repeated := [name for index, name in enumerate(names) if name in names[:index]]:
+        raise argparse.ArgumentTypeError(f"{repeated[0]!r} is named twice; expected each implementation once")
+    return names
+
+
+def _writable_from(path: Path, what: str) -> Path:
+    """The path, if it can be made: its nearest existing folder is a folder this process may write in."""
+    above = path.absolute().parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise argparse.ArgumentTypeError(f"expected {what} that can be created, but {above} is a file")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"expected {what} that can be created, but this user may not write in {above}")
+    return path
+
+
+def _usable_path(text: str) -> Path:
+    """The text as a path this system accepts."""
+    try:
+        path = Path(text)
+        path.exists()
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be used as a path ({error})") from None
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """A folder to write into: an existing folder, or one that can be created (it is created only when writing)."""
+    path = _usable_path(text)
+    if path.exists():
+        if not path.is_dir():
+            raise argparse.ArgumentTypeError(f"expected a folder, but {text!r} is a file")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"expected a folder this user may write in, got {text!r}")
+        return path
+    return _writable_from(path, "a folder")
+
+
+def output_file(text: str) -> Path:
+    """A file to write: an existing file, or one whose folder can be created."""
+    path = _usable_path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file to write, but {text!r} is a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"expected a file this user may write, got {text!r}")
+    return _writable_from(path, "a file")
