@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,9 +11,10 @@ from hypothesis import strategies as st
 from benchmarks.cli import main
 from benchmarks.model import problem_file
 from benchmarks.model.problem_file import ProblemFileError, load_problem, problem_to_json
+from benchmarks.model.runs import saved_runs
 from implementations import seed_problem
 from implementations.registry import REGISTRY
-from tests.helpers import one_line_error, write
+from tests.helpers import JSON_VALUES, ROOT, one_line_error, saved_run, write
 
 NOTEBOOK = json.loads(problem_to_json(seed_problem()))
 
@@ -32,6 +34,11 @@ BAD_PROBLEMS = {
     "fractional epochs": (NOTEBOOK | {"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
     "unknown dtype": (NOTEBOOK | {"dtype": "float16"}, "dtype must be one of float64, float32, got 'float16'"),
     "absurd epochs": (NOTEBOOK | {"epochs": 10**12}, "epochs must be at most 10,000,000"),
+    "true is no number": (NOTEBOOK | {"learning_rate": True}, "learning_rate must be a number, got bool True"),
+    "a string is no number": (NOTEBOOK | {"learning_rate": "0.1"}, "learning_rate must be a number, got str '0.1'"),
+    "a string in an array": (NOTEBOOK | {"inputs": [0.5, "0.9", -0.3]}, "inputs[1] must be a number, got str '0.9'"),
+    "false in a matrix": (NOTEBOOK | {"weights_output": [[-3.0, False, 1.0], [1.0, 1.0, 1.0]]},
+                          "weights_output[0][1] must be a number, got bool False"),
     "empty": ("", "not valid JSON (Expecting value at line 1"),
 }
 
@@ -58,10 +65,67 @@ def test_an_absurdly_large_problem_is_refused_before_it_is_built(tmp_path, capsy
     assert "the problem holds 2,015 numbers; at most 1,000" in one_line_error(capsys, "parity", path)
 
 
-def test_an_unknown_implementation_name(capsys):
-    assert main(["parity", "--implementations", "numpy,no-such-framework"]) == 2
-    assert capsys.readouterr().err == ("backprop-bench parity: error: unknown implementation 'no-such-framework'; "
-                                       f"expected one of: {', '.join(REGISTRY)}\n")
+@pytest.mark.parametrize(("argv", "message"), [
+    (["parity", "--implementations", "numpy,no-such-framework"],
+     f"argument --implementations: unknown implementation 'no-such-framework'; expected names from: {', '.join(REGISTRY)}"),
+    (["parity", "--implementations", "numpy,python,numpy"], "argument --implementations: 'numpy' is named twice; expected each implementation once"),
+    (["parity", "--tolerance", "nan"], "argument --tolerance: expected a finite number > 0, got 'nan'"),
+    (["parity", "--tolerance", "inf"], "argument --tolerance: expected a finite number > 0, got 'inf'"),
+    (["parity", "--tolerance", "-1"], "argument --tolerance: expected a finite number > 0, got '-1'"),
+    (["parity", "--out", "README.md"], "argument --out: expected a folder, but 'README.md' is a file"),
+    (["report", "--out", "README.md"], "argument --out: expected a folder, but 'README.md' is a file"),
+    (["report", "--out", "README.md/report"], f"argument --out: expected a folder that can be created, but {ROOT / 'README.md'} is a file"),
+    (["history", "--out", "results"], "argument --out: expected a file to write, but 'results' is a folder"),
+    (["compare", "a.json", "b.json", "--alpha", "1"], "argument --alpha: expected a significance level between 0 and 1, such as 0.002, got '1'"),
+    (["compare", "a.json", "b.json", "--min-change", "nan%"], "argument --min-change: expected a percentage such as 10 or 10%, got 'nan'"),
+    (["calibrate", "a.json", "--slowdowns", "5,5"], "argument --slowdowns: expected distinct percentages above 0 such as 5,10,20, got '5,5'"),
+])
+def test_a_bad_option_is_refused_by_its_parser_in_one_line(capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(ROOT)
+    before = [*ROOT.iterdir(), *(ROOT / "results").rglob("*")]
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == f"backprop-bench {argv[0]}: error: {message} (see backprop-bench {argv[0]} --help)\n"
+    assert [*ROOT.iterdir(), *(ROOT / "results").rglob("*")] == before
+
+
+def test_numpy_alone_has_nothing_to_be_compared_with(capsys):
+    assert main(["parity", "--implementations", "numpy"]) == 2
+    assert capsys.readouterr().err == ("backprop-bench parity: error: --implementations: numpy alone has nothing to be compared with; "
+                                       "name two or more, or one other, which is compared with numpy\n")
+
+
+def test_one_implementation_is_compared_with_numpy(tmp_path, capsys):
+    assert main(["parity", "--implementations", "python", "--out", str(tmp_path / "parity")]) == 0
+    assert "1 pair of 2 implementations" in capsys.readouterr().out
+    assert "| `numpy` – `python` |" in (tmp_path / "parity" / "parity.md").read_text()
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "history", "calibrate"])
+def test_a_run_whose_benchmarks_are_strings_is_refused_naming_the_key_path(tmp_path, capsys, command):
+    path = write(tmp_path / "run.json", saved_run({"numpy": 0.01}) | {"benchmarks": ["test_training_loop[numpy-float64]"]})
+    argv = {"report": [str(path), "--out", str(tmp_path / "report")], "compare": [str(path), str(path)],
+            "history": [str(path), "--out", str(tmp_path / "history.html")], "calibrate": [str(path), str(path)]}[command]
+    assert main([command, *argv]) == 2
+    assert one_line_error(capsys, command, path) == (
+        f"backprop-bench {command}: error: {path}: benchmarks[0]: expected an object, got str 'test_training_loop[numpy-float64]'\n")
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_a_bug_is_one_line_naming_the_saved_traceback(capsys, monkeypatch):
+    def broken(run):
+        raise KeyError("median")
+
+    monkeypatch.setattr("benchmarks.presentation.report.write_report", lambda runs, out_dir: broken(runs))
+    assert main(["report", str(saved_runs(ROOT / "results")[0]), "--out", "unused"]) == 3
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and message.startswith("backprop-bench report: internal error (KeyError: 'median'), a bug: the traceback is in ")
+    saved = Path(message.split("the traceback is in ")[1].split(";")[0])
+    assert "raise KeyError(\"median\")" in saved.read_text() and message.endswith("; --debug shows it instead\n")
+    saved.unlink()
+    with pytest.raises(KeyError, match="median"):  # --debug: the exception itself, with its traceback
+        main(["report", "--debug", str(saved_runs(ROOT / "results")[0]), "--out", "unused"])
 
 
 @pytest.mark.parametrize(("content", "message"), [("", "the file is empty"), ('{"machine_info": {}, "bench', "truncated?"),
@@ -79,12 +143,9 @@ def test_a_toml_problem_file_works_like_json(tmp_path):
     assert problem.sizes == seed_problem().sizes and problem.epochs == 1000
 
 
+
+
 # any JSON value where a field should be: loading either gives a valid Problem or a ProblemFileError, nothing else
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-                           max_leaves=12)
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(st.sampled_from([*NOTEBOOK, "extra"]), JSON_VALUES, min_size=1, max_size=3),
        dropped=st.sets(st.sampled_from(list(NOTEBOOK)), max_size=2))
