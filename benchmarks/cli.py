@@ -173,7 +173,8 @@ def history(args: argparse.Namespace) -> int:
 def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", type=out_type, help=out_help)
-    command.add_argument("--results", default="results", help="where saved runs live, and reports by default (default: %(default)s)")
+    command.add_argument("--results", type=output_folder, default="results",
+                         help="where saved runs live, and reports by default (default: %(default)s)")
 
 
 def add_significance_options(command: argparse.ArgumentParser) -> None:

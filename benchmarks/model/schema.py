@@ -92,8 +92,8 @@ _DESCRIBED = {"framework": TEXT, "variant": TEXT, "gradients": TEXT, "compiled":
 REPLICATES = ListOf(Record({"median": SECONDS}, {"pid": INTEGER, "rounds": COUNT}))
 
 LOOP = Record(
-    _TRAINING | {"n_in": COUNT, "n_out": COUNT, "first_call_s": ELAPSED, "loss_history": ListOf(NUMBER),
-                 "versions": MapOf(Nullable(TEXT))},
+    _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
+                 "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT))},
     _DESCRIBED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
                   "replicates": REPLICATES},
     rules=(_one_loss_per_epoch,))
@@ -106,7 +106,7 @@ STATS = Record(dict.fromkeys(("min", "max", "median", "q1", "q3", "ld15iqr", "hd
                {"data": Nullable(ListOf(ELAPSED))})
 BENCHMARK = Record({"name": TEXT, "extra_info": ByKind(KINDS), "group": TEXT, "stats": STATS})
 
-POOL = Record({"library": TEXT}, {"version": Nullable(TEXT), "architecture": Nullable(TEXT), "threads": ANY})
+POOL = Record({"library": TEXT, "threads": ANY}, {"version": Nullable(TEXT), "architecture": Nullable(TEXT)})
 FINGERPRINT = Record({"id": TEXT}, {"vendor": Nullable(TEXT), "model_name": Nullable(TEXT), "family": Nullable(INTEGER),
                                     "model": Nullable(INTEGER), "microarchitecture": Nullable(TEXT), "isa": ListOf(TEXT),
                                     "caches": MapOf(TEXT)})

@@ -19,14 +19,16 @@ WITHIN_FASTEST = 2.0  # the crossover: from which size on an implementation stay
 
 
 def sweep_paths(sweep: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The sweep's points split into paths a line can follow: width grows, batch grows, both grow."""
+    """The sweep's points split into paths a line can follow: width grows, batch grows, both grow (or, where no size
+    grows, every point in one panel)."""
     paths = {
         "hidden width grows, batch 1": sweep[sweep["batch"] == 1],
         "batch grows, width 3": sweep[sweep["n_hidden"] == 3],
         "width and batch grow together": sweep[((sweep["batch"] > 1) & (sweep["n_hidden"] > 3))
                                                | ((sweep["batch"] == 1) & (sweep["n_hidden"] == 3))],
     }
-    return {title: points for title, points in paths.items() if points["flops_per_epoch"].nunique() > 1}
+    growing = {title: points for title, points in paths.items() if points["flops_per_epoch"].nunique() > 1}
+    return growing or {"every size swept": sweep}  # a sweep of one size, or of sizes on no path, still has its points
 
 
 def peak_rate(peak: pd.DataFrame) -> tuple[float, str]:
@@ -44,7 +46,7 @@ def plot_sweep(sweep: pd.DataFrame, peak: pd.DataFrame, path: Path) -> None:
         for name, line in points.groupby("implementation", sort=False):
             line = line.sort_values("flops_per_epoch")
             native = name == SPEED_OF_LIGHT
-            ax.plot(line["flops_per_epoch"], line["time_per_epoch_s"], "--" if native else "-o", color=color_of(name),
+            ax.plot(line["flops_per_epoch"], line["time_per_epoch_s"], "--o" if native else "-o", color=color_of(name),
                     linewidth=2.5 if native else 1.5, markersize=3, label=name + (" (speed of light)" if native else ""))
         if len(peak):
             rate, source = peak_rate(peak)
