@@ -25,8 +25,8 @@ from .options import (
     significance_level,
 )
 
-# the exit statuses of every command (README, "The command line")
-SUCCESS, FINDING, BAD_INPUT, BUG = 0, 1, 2, 3
+# the exit statuses of every command (README, "The command line"); Ctrl-C ends as a shell reports SIGINT, 128 + 2
+SUCCESS, FINDING, BAD_INPUT, BUG, INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def report(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def report(args: argparse.Namespace) -> int:
     out_dir = args.out or Path(args.results) / "reports" / default_name
     markdown = write_report(runs, out_dir)
     print(f"report of {', '.join(map(str, paths))} written to {markdown}")
-    return 0
+    return SUCCESS
 
 
 def list_implementations(args: argparse.Namespace) -> int:
@@ -66,7 +66,7 @@ def list_implementations(args: argparse.Namespace) -> int:
         entries.append(entry | {"card": constants["CARD"]})
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
-        return 0
+        return SUCCESS
     width = max(len("implementation"), *map(len, REGISTRY))
     print(f"{'implementation':<{width}} {'status':<12} details")
     for entry in entries:
@@ -82,7 +82,7 @@ def list_implementations(args: argparse.Namespace) -> int:
         print("\nNot float64-exact (held to float32's drift bound instead of 1e-12), and why:")
         for entry in inexact:
             print(f"{entry['name']:<{width}} {entry['cause']}")
-    return 0
+    return SUCCESS
 
 
 def parity(args: argparse.Namespace) -> int:
@@ -106,7 +106,7 @@ def parity(args: argparse.Namespace) -> int:
         result = check_parity(problem, names, args.tolerance)
     except Diverged as error:
         print(f"backprop-bench parity: {error}", file=sys.stderr)
-        return 1
+        return FINDING
     source = str(args.problem) if args.problem else f"the notebook's problem ({args.dtype})"
     out_dir = args.out or Path(args.results) / "parity" / (Path(args.problem).stem if args.problem else f"notebook-{args.dtype}")
     markdown = write_parity_report(result, source, out_dir)
@@ -115,7 +115,7 @@ def parity(args: argparse.Namespace) -> int:
     print(f"{verdict}: largest difference {worst['largest']:.1e} ({worst['first']} vs {worst['second']}), "
           f"tolerance {result.tolerance:.1e}, {len(result.pairs)} pair{'s' * (len(result.pairs) > 1)} of {len(names)} implementations; "
           f"report: {markdown}")
-    return 0 if result.passes else 1
+    return SUCCESS if result.passes else FINDING
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -133,11 +133,11 @@ def compare(args: argparse.Namespace) -> int:
     comparisons = compare_runs(base, new, args.alpha, args.min_change, args.set_aside)
     print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change, args.set_aside)))
     if args.fail_above is None:
-        return 0
+        return SUCCESS
     slower = regressions(comparisons, args.fail_above)
     for line in failure_lines(slower, args.fail_above):
         print(line)
-    return 1 if slower else 0
+    return FINDING if slower else SUCCESS
 
 
 def calibrate(args: argparse.Namespace) -> int:
@@ -149,7 +149,7 @@ def calibrate(args: argparse.Namespace) -> int:
     runs = [load_run(path) for path in args.runs]
     result = calibrated(runs, args.fail_above, args.slowdowns, args.alpha, args.min_change, args.set_aside)
     print("\n".join(calibration_lines(result, runs[0], args.fail_above)))
-    return 0
+    return SUCCESS
 
 
 def history(args: argparse.Namespace) -> int:
@@ -167,7 +167,7 @@ def history(args: argparse.Namespace) -> int:
     out = write_history(runs, out)
     machines = len({run.fingerprint["id"] for run in runs})
     print(f"history of {len(runs)} runs from {machines} machine{'s' * (machines > 1)} written to {out}")
-    return 0
+    return SUCCESS
 
 
 def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT
     except KeyboardInterrupt:
         print(f"backprop-bench {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except Exception as error:
         if getattr(args, "debug", False):
             raise

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -90,8 +91,12 @@ def test_a_thread_count_is_a_whole_number_of_usable_cpus(text, monkeypatch):
 @pytest.mark.slow
 def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_path):
     problem = short_notebook_problem(tmp_path / "short.json")
-    done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=3",
-                      "--benchmark-max-time=0.02", "-k", "float64", f"--problem={problem}")
+    # what each implementation loads when imported alone, found meanwhile, on the CPU the isolated run leaves free
+    with ThreadPoolExecutor(max_workers=1) as meanwhile:
+        loaded_alone = meanwhile.map(loaded_by_importing, available())
+        done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=3",
+                          "--benchmark-max-time=0.02", "-k", "float64", f"--problem={problem}")
+        expected = dict(zip(available(), loaded_alone, strict=True))
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     run = load_run(saved)  # one pytest-benchmark run, readable like any other
@@ -104,15 +109,15 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     for name in available():
         loaded = benchmarks.loc[name, "frameworks_loaded"]
         assert set(loaded) >= {"numpy", *requirement_names([name])}, name
-        assert loaded == loaded_by_importing(name), name
+        assert loaded == expected[name], name
         assert len(benchmarks.loc[name, "data"]) == benchmarks.loc[name, "rounds"] >= 3
 
 
 def loaded_by_importing(name: str) -> list[str]:
     """The registry's frameworks loaded in a fresh interpreter, started with the environment the implementation
-    needs, that imports that implementation and nothing else."""
-    code = ("import json, sys; from implementations.registry import frameworks_loaded, get; "
-            "get(sys.argv[1]); print(json.dumps(frameworks_loaded()))")
+    needs, that imports that implementation and nothing else (on any CPU the suite may use)."""
+    code = ("import json, os, sys; from implementations.registry import frameworks_loaded, get; "
+            f"os.sched_setaffinity(0, {allowed_cpus()}); get(sys.argv[1]); print(json.dumps(frameworks_loaded()))")
     done = subprocess.run([sys.executable, "-c", code, name], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env=os.environ | REGISTRY[name].environment)
     assert done.returncode == 0, done.stderr[-2000:]

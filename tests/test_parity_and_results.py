@@ -161,14 +161,20 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
 
     earlier = write(tmp_path / "Linux-CPython-3.11-64bit" / "0001_earlier.json", saved_run({"numpy": 0.014}))
     before = earlier.read_bytes()
+    # Ctrl-C as at a terminal, however the suite was started: a shell starts a background job with SIGINT ignored
     run = subprocess.Popen([sys.executable, "-m", "pytest", "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
                             "-p", "no:cacheprovider", "-k", "test_training_loop", "-v"], env=os.environ | {"PYTHONUNBUFFERED": "1"},
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in run.stdout:  # once the first benchmark has passed, the second is inside its timed rounds
-        if " PASSED" in line:
-            break
-    run.send_signal(getattr(signal, signal_name))
-    output = run.communicate(timeout=120)[0]
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in run.stdout:  # once the first benchmark has passed, the second is inside its timed rounds
+            if " PASSED" in line:
+                break
+        run.send_signal(getattr(signal, signal_name))
+        output = run.communicate(timeout=120)[0]
+    finally:
+        run.kill()  # a run the signal did not stop must not go on timing benchmarks beside the rest of the suite
+        run.wait()
     assert earlier.read_bytes() == before, output[-2000:]
     leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path != earlier]
     assert not [path for path in leftovers if path.name.startswith(".")], leftovers  # no half-written file

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from benchmarks.cli import main
 from benchmarks.model import problem_file
 from benchmarks.model.problem_file import ProblemFileError, load_problem, problem_to_json
-from benchmarks.model.runs import saved_runs
 from implementations import seed_problem
 from implementations.registry import REGISTRY
 from tests.helpers import JSON_VALUES, ROOT, one_line_error, saved_run, write
@@ -113,19 +112,29 @@ def test_a_run_whose_benchmarks_are_strings_is_refused_naming_the_key_path(tmp_p
     assert sorted(tmp_path.iterdir()) == [path]
 
 
-def test_a_bug_is_one_line_naming_the_saved_traceback(capsys, monkeypatch):
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    def interrupted(runs, out_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("benchmarks.presentation.report.write_report", interrupted)
+    assert main(["report", str(write(tmp_path / "run.json", saved_run({"numpy": 0.01}))), "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == "backprop-bench report: interrupted\n"
+
+
+def test_a_bug_is_one_line_naming_the_saved_traceback(tmp_path, capsys, monkeypatch):
     def broken(run):
         raise KeyError("median")
 
     monkeypatch.setattr("benchmarks.presentation.report.write_report", lambda runs, out_dir: broken(runs))
-    assert main(["report", str(saved_runs(ROOT / "results")[0]), "--out", "unused"]) == 3
+    run = write(tmp_path / "run.json", saved_run({"numpy": 0.01}))
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 3
     message = capsys.readouterr().err
     assert message.count("\n") == 1 and message.startswith("backprop-bench report: internal error (KeyError: 'median'), a bug: the traceback is in ")
     saved = Path(message.split("the traceback is in ")[1].split(";")[0])
     assert "raise KeyError(\"median\")" in saved.read_text() and message.endswith("; --debug shows it instead\n")
     saved.unlink()
     with pytest.raises(KeyError, match="median"):  # --debug: the exception itself, with its traceback
-        main(["report", "--debug", str(saved_runs(ROOT / "results")[0]), "--out", "unused"])
+        main(["report", "--debug", str(run), "--out", str(tmp_path / "out")])
 
 
 @pytest.mark.parametrize(("content", "message"), [("", "the file is empty"), ('{"machine_info": {}, "bench', "truncated?"),
