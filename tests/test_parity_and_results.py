@@ -161,11 +161,12 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
 
     earlier = write(tmp_path / "Linux-CPython-3.11-64bit" / "0001_earlier.json", saved_run({"numpy": 0.014}))
     before = earlier.read_bytes()
-    # Ctrl-C as at a terminal, however the suite was started: a shell starts a background job with SIGINT ignored
-    run = subprocess.Popen([sys.executable, "-m", "pytest", "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
+    # Ctrl-C as at a terminal, however the suite was started (a shell starts a background job with SIGINT ignored, which
+    # a child inherits): pytest with Python's own SIGINT handler put back
+    as_at_a_terminal = "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())"
+    run = subprocess.Popen([sys.executable, "-c", as_at_a_terminal, "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
                             "-p", "no:cacheprovider", "-k", "test_training_loop", "-v"], env=os.environ | {"PYTHONUNBUFFERED": "1"},
-                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in run.stdout:  # once the first benchmark has passed, the second is inside its timed rounds
             if " PASSED" in line:
