@@ -11,36 +11,31 @@ from pathlib import Path
 from implementations.registry import REGISTRY
 
 
-def _finite(text: str, expected: str) -> float:
-    """The text as a finite number, or an error saying what was expected."""
+def checked(text: str, parse, expected: str, accepts=lambda value: True):
+    """The text parsed (by int or float) to a finite value that `accepts` takes, or an error saying what was expected."""
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
+        value = parse(text)
+        usable = math.isfinite(value) and accepts(value)
+    except (ValueError, OverflowError):  # not a number, or an integer too large for a float
+        usable = False
+    if not usable:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 
 def positive_number(text: str) -> float:
     """A finite number > 0: a tolerance, a budget in seconds."""
-    value = _finite(text, "a finite number > 0")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+    return checked(text, float, "a finite number > 0", lambda value: value > 0)
 
 
 def significance_level(text: str) -> float:
     """A probability strictly between 0 and 1."""
-    value = _finite(text, "a significance level between 0 and 1, such as 0.002")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a significance level between 0 and 1, such as 0.002, got {text!r}")
-    return value
+    return checked(text, float, "a significance level between 0 and 1, such as 0.002", lambda value: 0 < value < 1)
 
 
 def percent(text: str) -> float:
     """A percentage >= 0, given as 10 or 10%."""
-    value = _finite(text.removesuffix("%"), "a percentage such as 10 or 10%")
+    value = checked(text.removesuffix("%"), float, "a percentage such as 10 or 10%")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
     return value
@@ -61,13 +56,7 @@ def percentages(text: str) -> list[float]:
 
 def count(text: str) -> int:
     """A whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+    return checked(text, int, "a whole number >= 1", lambda value: value >= 1)
 
 
 def implementation_names(text: str) -> list[str]:

@@ -77,6 +77,18 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
             "benchmarks": benchmarks, "version": "5.3.1"}
 
 
+def committed_run(kind: str) -> dict:
+    """The newest run committed under results/ that holds a benchmark of this kind (loop, probe, sweep or peak), as JSON."""
+    from benchmarks.model.runs import saved_runs
+    from benchmarks.model.schema import kind_of
+
+    for path in reversed(saved_runs(ROOT / "results")):
+        run = json.loads(path.read_text())
+        if any(kind_of(bench["extra_info"]) == kind for bench in run["benchmarks"]):
+            return run
+    raise LookupError(f"no committed run holds a {kind} benchmark")
+
+
 def write(path: Path, content) -> Path:
     """Write a run, a problem (any JSON value) or text to path, making its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)

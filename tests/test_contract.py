@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 
 from benchmarks.cli import main, parser
 from benchmarks.model.problem_file import problem_to_json
-from benchmarks.model.runs import saved_runs
 from benchmarks.model.schema import kind_of
 from implementations import seed_problem
-from tests.helpers import JSON_VALUES, ROOT, write
+from tests.helpers import JSON_VALUES, committed_run, write
 
 FUZZ = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -25,18 +24,17 @@ FUZZ = settings(deadline=None, database=None, suppress_health_check=[HealthCheck
 def small_real_run() -> dict:
     """A run made of real saved records, few of them: two training loops and a probe of the newest committed run with
     loops, two implementations at three sizes and a peak of the committed sweep, under the loops' machine record."""
-    runs = [json.loads(path.read_text()) for path in saved_runs(ROOT / "results")]
-    loops = next(run for run in reversed(runs) if any(bench["extra_info"].get("implementation") for bench in run["benchmarks"]))
-    sweep = next(run for run in runs if any(bench["extra_info"].get("kind") == "sweep" for bench in run["benchmarks"]))
-    quickest_probe = min((bench for bench in loops["benchmarks"] if "probe" in bench["extra_info"]), key=lambda bench: bench["stats"]["rounds"])
+    loops, sweep = committed_run("loop"), committed_run("sweep")
+    quickest_probe = min((bench for bench in loops["benchmarks"] if kind_of(bench["extra_info"]) == "probe"),
+                         key=lambda bench: bench["stats"]["rounds"])
 
     def kept(bench):
-        extra = bench["extra_info"]
-        if extra.get("kind") == "sweep":
+        extra, kind = bench["extra_info"], kind_of(bench["extra_info"])
+        if kind == "sweep":
             return extra["implementation"] in ("numpy", "native") and (extra["n_hidden"], extra["batch"]) in ((3, 1), (8, 1), (3, 4))
-        if extra.get("kind") == "peak":
+        if kind == "peak":
             return extra["library"] == "numpy"
-        if "probe" in extra:
+        if kind == "probe":
             return bench is quickest_probe
         return extra["implementation"] in ("numpy", "python") and extra["dtype"] == "float64"
 

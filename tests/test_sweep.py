@@ -1,16 +1,15 @@
 """The scaling sweep: the work it counts, the plans it refuses up front, and a small sweep run end to end."""
 
-import json
 import re
 
 import numpy as np
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.model.runs import load_run, saved_runs
+from benchmarks.model.runs import load_run
 from benchmarks.plugin.sweep_plan import NOT_SWEPT, SweepPoint, SweepRefused, check_plan, default_points, parse_points
 from implementations import available
-from tests.helpers import ROOT, output_of, run_pytest, write
+from tests.helpers import committed_run, output_of, run_pytest, write
 
 
 def test_multiply_adds_count_forward_backward_and_updates():
@@ -79,11 +78,10 @@ def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
 
 
 def test_a_sweep_of_one_size_is_reported_in_one_panel(tmp_path):
-    runs = [json.loads(path.read_text()) for path in saved_runs(ROOT / "results")]
-    (sweep,) = [run for run in runs if any(bench["extra_info"].get("kind") == "sweep" for bench in run["benchmarks"])]
-    sweep["benchmarks"] = [bench for bench in sweep["benchmarks"] if bench["extra_info"]["kind"] == "peak" or
-                           (bench["extra_info"]["n_hidden"], bench["extra_info"]["batch"]) == (3, 1)]
-    run = write(tmp_path / "one-size.json", sweep)  # as `pytest --benchmark-only --sweep --sweep-points 3x1` saves it
+    sweep = committed_run("sweep")
+    one_size = [bench for bench in sweep["benchmarks"] if bench["extra_info"]["kind"] == "peak" or
+                (bench["extra_info"]["n_hidden"], bench["extra_info"]["batch"]) == (3, 1)]
+    run = write(tmp_path / "one-size.json", sweep | {"benchmarks": one_size})  # as `--sweep --sweep-points 3x1` saves it
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
     assert "![Scaling sweep](sweep_0.png)" in (tmp_path / "report" / "report.md").read_text()
     assert (tmp_path / "report" / "sweep_0.png").stat().st_size > 10_000

@@ -11,6 +11,7 @@ import numpy as np
 from implementations import Problem
 
 from .errors import BadInput
+from .schema import is_number
 
 REQUIRED = ("inputs", "targets", "weights_hidden", "weights_output")
 OPTIONAL = ("learning_rate", "epochs", "dtype")
@@ -72,7 +73,7 @@ def _not_a_number(where: str, value, array: bool) -> str | None:
     true, false and "0.1" are not numbers."""
     if array and isinstance(value, list):
         return next(filter(None, (_not_a_number(f"{where}[{index}]", item, True) for index, item in enumerate(value))), None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         return None
     return f"{where} must be {'an array of numbers' if array and where.isidentifier() else 'a number'}, got {type(value).__name__} {value!r:.40}"
 

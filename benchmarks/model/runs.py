@@ -78,8 +78,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 def _stats(stats: dict) -> dict:
     """The statistics the reports use, in seconds, with the raw samples when the run saved them."""
-    keys = ("min", "max", "median", "q1", "q3", "iqr", "rounds", "ld15iqr", "hd15iqr")
-    return {key: stats[key] for key in keys} | {"data": stats.get("data")}
+    return {key: stats[key] for key in schema.STATS.required} | {"data": stats.get("data")}
 
 
 def saved_runs(results_dir: str | Path) -> list[Path]:

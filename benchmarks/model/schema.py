@@ -56,9 +56,14 @@ class ByKind:
     kinds: dict[str, Record]
 
 
+def is_number(value) -> bool:
+    """Whether a JSON value is a number: true and false are not, nor is "0.1"."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _number(value) -> bool:
     try:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return is_number(value) and math.isfinite(value)
     except OverflowError:  # a JSON integer too large for a float
         return False
 

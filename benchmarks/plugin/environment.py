@@ -8,6 +8,7 @@ import platform
 import sys
 from importlib import metadata
 
+from benchmarks.options import checked
 from implementations.registry import loaded_modules, requirement_names
 
 THREADS_ENV = "BACKPROP_BENCH_THREADS"
@@ -33,14 +34,8 @@ def thread_count(text: str) -> int:
     """A thread count: a whole number from 1 to the CPUs this process may use (more threads than CPUs would time their
     contention, not the framework)."""
     cpus = len(allowed_cpus())
-    try:
-        threads = int(text)
-    except ValueError:
-        threads = 0
-    if not 1 <= threads <= cpus:
-        raise argparse.ArgumentTypeError(f"expected a whole number of threads from 1 to {cpus} (the CPUs this process may use), "
-                                         f"got {text!r}")
-    return threads
+    return checked(text, int, f"a whole number of threads from 1 to {cpus} (the CPUs this process may use)",
+                   lambda threads: 1 <= threads <= cpus)
 
 
 def requested_threads(option: int | None = None) -> int:
