@@ -81,6 +81,7 @@ NUMBER = Leaf("a finite number", _number)
 POSITIVE = Leaf("a finite number > 0", lambda value: _number(value) and value > 0)
 SECONDS = Leaf("a duration in seconds > 0", lambda value: _number(value) and value > 0)
 ELAPSED = Leaf("a duration in seconds >= 0", lambda value: _number(value) and value >= 0)
+BYTES = Leaf("a whole number of bytes >= 0", lambda value: _whole(value) and value >= 0)
 DTYPE = Leaf(f"one of {', '.join(DTYPES)}", lambda value: value in DTYPES)
 
 
@@ -93,16 +94,18 @@ def _one_loss_per_epoch(extra: dict) -> str | None:
 # what every benchmark of a problem (the notebook's or a user's) and of the sweep records
 _TRAINING = {"implementation": TEXT, "dtype": DTYPE, "epochs": COUNT, "n_hidden": COUNT, "batch": COUNT}
 _DESCRIBED = {"framework": TEXT, "variant": TEXT, "gradients": TEXT, "compiled": FLAG, "versions": MapOf(Nullable(TEXT)),
-              "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED, "n_in": COUNT, "n_out": COUNT}
+              "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED, "n_in": COUNT, "n_out": COUNT,
+              "peak_memory_bytes": Nullable(BYTES)}
 REPLICATES = ListOf(Record({"median": SECONDS}, {"pid": INTEGER, "rounds": COUNT}))
 
 LOOP = Record(
     _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
                  "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT))},
     _DESCRIBED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
-                  "replicates": REPLICATES},
+                  "replicates": REPLICATES, "import_s": Nullable(SECONDS)},
     rules=(_one_loss_per_epoch,))
-SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS}, _DESCRIBED | {"replicates": REPLICATES})
+SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS},
+               _DESCRIBED | {"replicates": REPLICATES, "roofline_s": SECONDS, "roofline": Record({"bound": TEXT})})
 PEAK = Record({"library": TEXT, "size": COUNT, "flops": POSITIVE}, {"replicates": REPLICATES})
 PROBE = Record({"probe": TEXT, "framework": TEXT, "unit": TEXT}, {"replicates": REPLICATES})
 KINDS = {"loop": LOOP, "probe": PROBE, "sweep": SWEEP, "peak": PEAK}
@@ -122,6 +125,7 @@ MACHINE_INFO = Record({}, {
     "cpu": CPU, "fingerprint": FINGERPRINT, "process_mode": TEXT, "interrupted": FLAG,
     "threads": Record({}, {"pools": ListOf(POOL), "xla_flags": Nullable(TEXT)}),
     "versions": MapOf(Nullable(TEXT)), "environment": MapOf(TEXT), "replicates": Record({"count": COUNT}),
+    "sweep_ranges": MapOf(Record({"why": TEXT})),
 })
 RUN = Record({"machine_info": MACHINE_INFO, "benchmarks": ListOf(BENCHMARK)},
              {"datetime": TEXT, "commit_info": Record({}, {"id": Nullable(TEXT), "dirty": FLAG})})

@@ -6,6 +6,7 @@ with --isolate or --replicates, and saves every run atomically under results/ wi
 machine's fingerprint among it).
 """
 
+import math
 import random
 
 import pytest
@@ -22,7 +23,7 @@ from .fingerprint import machine_fingerprint
 from .isolation import record_samples, run_in_fresh_process
 from .replicates import run_replicates
 from .storage import AtomicFileStorage
-from .sweep_plan import NOT_SWEPT, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
+from .sweep_plan import SWEEP_DTYPES, SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
 
 INTERRUPTED: list[bool] = []
 
@@ -45,6 +46,8 @@ def pytest_addoption(parser):
                          "the notebook's problem")
     group.addoption("--sweep-points", default=None, metavar="WxB,...",
                     help="sweep these sizes, hidden width x batch (default: 3..2048 wide, batch 1..1024)")
+    group.addoption("--sweep-dtype", choices=SWEEP_DTYPES, default=SWEEP_DTYPES[0],
+                    help="the dtype the sweep computes in (default: %(default)s)")
     group.addoption("--sweep-budget", type=positive_number, default=600.0, metavar="SECONDS",
                     help="refuse, before starting, a sweep estimated to take longer (default: %(default)s)")
 
@@ -66,8 +69,7 @@ def pytest_configure(config):
     try:
         config.sweep_points = parse_points(option.sweep_points) if option.sweep_points else default_points()
         if option.sweep and not option.isolated_child:
-            swept = [name for name in available() if name not in NOT_SWEPT]
-            config.sweep_estimate_s = check_plan(config.sweep_points, swept, option.sweep_budget)
+            config.sweep_estimate_s = check_plan(config.sweep_points, available(), option.sweep_budget)
     except SweepRefused as refusal:
         raise pytest.UsageError(f"sweep refused: {refusal}") from None
     if option.isolate and not option.benchmark_only:
@@ -106,6 +108,9 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["environment"] = relevant_environment()
     machine_info["threads"] = threads_in_force()
     machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
+    if config.option.sweep:  # which implementations were timed at which sizes, and why, for the report to say
+        machine_info["sweep_ranges"] = {name: {"from": low, "up_to": None if math.isinf(high) else high, "why": why}
+                                        for name, (low, high, why) in SWEEP_RANGES.items()}
     machine_info["process_mode"] = "replicated" if replicating(config) else "isolated" if config.getoption("isolate") else "shared"
     if replicating(config):
         machine_info["replicates"] = {"count": config.getoption("replicates"), "seed": config.replicate_seed,

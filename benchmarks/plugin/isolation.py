@@ -20,6 +20,7 @@ FORWARDED_OPTIONS = {
     "benchmark_warmup_iterations": "--benchmark-warmup-iterations",
     "problem": "--problem",
     "sweep_points": "--sweep-points",
+    "sweep_dtype": "--sweep-dtype",
 }
 
 

@@ -18,11 +18,11 @@ def implementation_params(exclude=()) -> list:
     return [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY if name not in exclude]
 
 
-def implementation_times(values, label, exclude=()) -> list:
-    """Every registered implementation (but those excluded) with every value, as (name, value) parameters whose id is
+def implementation_times(values, label, wanted=lambda name, value: True) -> list:
+    """Every registered implementation with every value it is `wanted` at, as (name, value) parameters whose id is
     the implementation's name first, then the value's label: the stable benchmark names the README documents."""
     return [pytest.param(name, value, id=f"{name}-{label(value)}", marks=skip_unless_available(name))
-            for name in REGISTRY if name not in exclude for value in values]
+            for name in REGISTRY for value in values if wanted(name, value)]
 
 
 def implementation_pair_params() -> list:

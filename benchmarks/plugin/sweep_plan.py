@@ -12,12 +12,17 @@ N_IN, N_OUT = 3, 2  # the notebook's input and output sizes; the sweep grows the
 WIDTHS = (3, 8, 32, 128, 512, 2048)
 BATCHES = (1, 4, 16, 64, 256, 1024)
 SEED = 2024
-SWEEP_DTYPE = "float64"
-# not swept: the scalar-Python oracle, eager tinygrad, and Keras, whose fit() cost per epoch hides how its backend scales
-KERAS_NOT_SWEPT = "model.fit adds milliseconds per epoch to its backend, whose own rows show how the math scales"
-NOT_SWEPT = {"python": "the plain-Python oracle: its scalar loops take seconds per epoch at the largest sizes",
-             "tinygrad": "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): tinygrad-jit shows how it scales",
-             **{name: KERAS_NOT_SWEPT for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"}}
+SWEEP_DTYPES = ("float64", "float32")  # the first is the default
+# Which implementations sweep which sizes, by an epoch's multiply-adds: (from, up to, why); the rest sweep every size.
+# Past these, a point would cost minutes of overhead and show nothing about how the math scales.
+KERAS_RANGE = (10**6, math.inf, "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own "
+                                "(seconds to start): timed where an epoch is milliseconds of math and 10 epochs run")
+SWEEP_RANGES = {
+    "python": (0, 10**4, "the plain-Python oracle: its scalar loops take seconds per epoch past small sizes"),
+    "tinygrad": (10**6, math.inf, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where "
+                                  "an epoch is milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)"),
+    **{name: KERAS_RANGE for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"},
+}
 TARGET_SECONDS_PER_POINT = 0.3  # timed rounds per point are sized to about this
 MIN_ROUNDS, MAX_ROUNDS = 3, 30
 
@@ -38,6 +43,9 @@ COST_MODEL = {
     "mlx": (200e-6, 5e9, 0.0),
     "mlx-compile": (80e-6, 5e9, 0.1),
     "tinygrad-jit": (800e-6, 1e9, 1.5),
+    "python": (40e-6, 2e7, 0.0),
+    "tinygrad": (40e-3, 1e9, 1.0),
+    **{name: (5e-3, 2e9, 8.0) for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"},  # 8 s: its own process
 }
 UNKNOWN_COST = (200e-6, 1e9, 3.0)  # for an implementation added later, before its costs are known
 
@@ -108,6 +116,12 @@ def parse_points(text: str) -> list[SweepPoint]:
     return points
 
 
+def swept_at(implementation: str, point: SweepPoint) -> bool:
+    """Whether the implementation is timed at this size (see SWEEP_RANGES)."""
+    low, high, _ = SWEEP_RANGES.get(implementation, (0, math.inf, ""))
+    return low <= point.multiply_adds <= high
+
+
 def estimated_seconds(point: SweepPoint, implementation: str) -> float:
     """Rough time to prepare, check and time one implementation at one point."""
     overhead, rate, compile_s = COST_MODEL.get(implementation, UNKNOWN_COST)
@@ -134,7 +148,7 @@ def check_plan(points: list[SweepPoint], implementations: list[str], budget_s: f
         worst = max(too_big, key=lambda point: point.bytes_needed)
         raise SweepRefused(f"sweep point {worst.label} needs about {worst.bytes_needed / 2**30:.1f} GiB per implementation, "
                            f"more than half of the {free / 2**30:.1f} GiB free; choose smaller sizes")
-    per_point = {point: sum(estimated_seconds(point, name) for name in implementations) for point in points}
+    per_point = {point: sum(estimated_seconds(point, name) for name in implementations if swept_at(name, point)) for point in points}
     total = sum(per_point.values())
     if total > budget_s:
         slowest = sorted(per_point, key=per_point.get, reverse=True)[:3]

@@ -21,6 +21,16 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_bytes(count: float | None) -> str:
+    """A size in bytes with a binary unit, 3 significant digits ("–": not measured)."""
+    if count is None or count != count:
+        return "–"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count:.0f} B"
+
+
 def format_ratio(ratio: float) -> str:
     """A ratio with 3 significant digits, without exponents."""
     if ratio != ratio:

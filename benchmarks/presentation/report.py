@@ -9,6 +9,7 @@ import pandas as pd
 from benchmarks.model.files import atomic_write_text
 from benchmarks.model.machines import machine_changes
 from benchmarks.model.runs import Run, differences, labels
+from benchmarks.model.time_to_result import time_to_result
 
 from .figures import plot_loss_curves, plot_training_time
 from .formatting import UNRELIABLE_SPREAD
@@ -23,6 +24,7 @@ from .tables import (
     runs_table,
     side_by_side_table,
     summary,
+    time_to_result_table,
     variants_legend,
 )
 from .tidy import write_csv
@@ -68,7 +70,9 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             table = summary(benchmarks)
             lines += [markdown_table(table), "", parity_summary(benchmarks), "",
                       "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
-                      "implementations only) and the first call are measured once, outside the timed rounds."
+                      "implementations only) and the first call are measured once, outside the timed rounds. Peak "
+                      "memory: how far the process's resident set rose, from after prepare() through the first call and "
+                      "the timed rounds, every framework's allocations counted (the kernel's high-water mark, reset)."
                       + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter "
                          "machine." if (table["spread"] > UNRELIABLE_SPREAD).any() else "")
                       + (" (slow loop): timed in fewer rounds than pytest-benchmark's minimum, at least 5, to keep the "
@@ -77,6 +81,13 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += [side_by_side_table(benchmarks, names), "",
                       f"Median of the timed rounds (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}). "
                       "For significance, use `backprop-bench compare`.", ""]
+        if len(runs) == 1 and group.startswith("notebook problem") and len(time_to_result(benchmarks)):
+            lines += [f"### Time to result, {group}", "",
+                      "What a user waits for from a fresh interpreter: importing the implementation (its framework "
+                      "with it, in a fresh process), preparing and compiling the loop, the first call's one-time extra, "
+                      "then the epochs at the timed rate per epoch (10 and 100,000 epochs extrapolated from the timed "
+                      f"{first['epochs']:,}). The shortest wait of each column is in bold.", "",
+                      time_to_result_table(benchmarks), ""]
         time_figure, loss_figure = f"training_time_{index}.png", f"loss_curves_{index}.png"
         plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
         plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)

@@ -7,10 +7,11 @@ import pandas as pd
 
 from benchmarks.model.machines import cpu_words
 from benchmarks.model.runs import Run
+from benchmarks.model.time_to_result import EPOCH_COUNTS, break_even, time_to_result
 from implementations.agreement import tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, SPEED_OF_LIGHT
 
-from .formatting import format_ratio, format_seconds, format_spread
+from .formatting import format_bytes, format_ratio, format_seconds, format_spread
 
 
 def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
@@ -24,6 +25,7 @@ def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
         "per_epoch": benchmarks["median"] / benchmarks["epochs"],
         "compile": benchmarks["compile_s"].where(benchmarks.get("compiled", False), np.nan),
         "first_call": benchmarks["first_call_s"],
+        "peak_memory": benchmarks["peak_memory_bytes"] if "peak_memory_bytes" in benchmarks else np.nan,
     })
     table["spread"] = table["iqr"] / table["median"]
     for column, name in (("vs_numpy", REFERENCE), ("vs_native", SPEED_OF_LIGHT)):
@@ -54,14 +56,36 @@ def fairness_table(benchmarks: pd.DataFrame) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The summary as a GitHub markdown table."""
-    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call"]
+    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call",
+              "peak memory"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples():
         ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
         rounds = f"{row.rounds}{' (slow loop)' if row.few_rounds else ''}"
         cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), rounds,
-                 format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call)]
+                 format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call),
+                 format_bytes(row.peak_memory)]
         cells[2] += f" ({format_spread(row.iqr, row.median)})"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def time_to_result_table(benchmarks: pd.DataFrame) -> str:
+    """The wait for 10, 1,000 and 100,000 epochs per implementation, the shortest of each in bold, and from how many
+    epochs on each compiled implementation overtakes NumPy."""
+    table = time_to_result(benchmarks)
+    overtaking = break_even(table)
+    header = ["implementation", "import", "prepare", "first call's extra", "per epoch",
+              *(f"{epochs:,} epochs" for epochs in EPOCH_COUNTS), "overtakes NumPy from"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
+    fastest = {epochs: table[epochs].min() for epochs in EPOCH_COUNTS}
+    for row in table.itertuples(index=False):
+        waits = [format_seconds(wait) for wait in row[-len(EPOCH_COUNTS):]]
+        waits = [f"**{text}**" if wait == fastest[epochs] else text
+                 for text, wait, epochs in zip(waits, row[-len(EPOCH_COUNTS):], EPOCH_COUNTS, strict=True)]
+        cells = [f"`{row.implementation}`", format_seconds(row.import_s), format_seconds(row.prepare_s),
+                 format_seconds(row.first_call_extra_s), format_seconds(row.per_epoch_s), *waits,
+                 overtaking.get(row.implementation, "– (not compiled)" if not row.compiled else "–")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from implementations import get, seed_problem
 from implementations.agreement import result_tolerance
 from implementations.registry import frameworks_loaded
 
-from .loops import assert_agrees, dtypes_computed, loop_info, prepare_loop, reference_result
+from .loops import assert_agrees, dtypes_computed, import_seconds, loop_info, prepare_loop, reference_result
 
 # the timed rounds of a loop too slow for pytest-benchmark's minimum in this many seconds are cut down to fit
 # it, but never below SLOW_LOOP_ROUNDS; the report marks them
@@ -43,6 +43,7 @@ def test_training_loop(benchmark, name, dtype, pytestconfig):
         result = benchmark.pedantic(loop.train, rounds=rounds, iterations=1)
     else:
         result = benchmark(loop.train)
+    peak_memory_bytes = loop.peak_memory_bytes()  # before the checks below allocate
 
     if user_problem:
         reference = reference_result(problem)
@@ -50,7 +51,8 @@ def test_training_loop(benchmark, name, dtype, pytestconfig):
     else:
         check_notebook_result(result, implementation.float64_exact)
     benchmark.extra_info.update(
-        **loop_info(benchmark, implementation, problem, loop, threads),
+        **loop_info(benchmark, implementation, problem, loop, threads, peak_memory_bytes),
+        import_s=import_seconds(name) if benchmark.enabled else None,
         few_rounds=benchmark.enabled and benchmark.stats.stats.rounds < min_rounds,
         dtype_computed=dtypes_computed(result),
         float64_cause=implementation.float64_cause,

@@ -1,0 +1,54 @@
+"""What a user waits for: importing the framework, preparing (compiling) the loop, and training for some epochs.
+
+The wait for N epochs is import + prepare + the first call's one-time extra (the first call less a timed round) +
+N x the timed time per epoch, each measured on the notebook's problem; N other than the run's epochs is extrapolated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from implementations.registry import REFERENCE
+
+EPOCH_COUNTS = (10, 1_000, 100_000)
+
+
+def time_to_result(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Per implementation with a measured import: its one-time costs, time per epoch, and the wait for each of
+    EPOCH_COUNTS epochs, fastest wait first at the middle count."""
+    if "import_s" not in benchmarks:  # a run saved before imports were timed
+        return pd.DataFrame()
+    rows = benchmarks[benchmarks["import_s"].notna()]
+    per_epoch = rows["median"] / rows["epochs"]
+    table = pd.DataFrame({
+        "implementation": rows["implementation"],
+        "compiled": rows["compiled"].astype(bool),
+        "import_s": rows["import_s"].astype(float),
+        "prepare_s": rows["compile_s"].fillna(0.0),
+        "first_call_extra_s": (rows["first_call_s"] - rows["median"]).clip(lower=0.0),
+        "per_epoch_s": per_epoch,
+    })
+    table["one_time_s"] = table["import_s"] + table["prepare_s"] + table["first_call_extra_s"]
+    for epochs in EPOCH_COUNTS:
+        table[epochs] = table["one_time_s"] + epochs * table["per_epoch_s"]
+    return table.sort_values(EPOCH_COUNTS[1]).reset_index(drop=True)
+
+
+def overtakes(one_time_s: float, per_epoch_s: float, reference_one_time_s: float, reference_per_epoch_s: float) -> str:
+    """From how many epochs on a loop's whole wait is shorter than the reference's, in words."""
+    if per_epoch_s >= reference_per_epoch_s:
+        return "never" if one_time_s >= reference_one_time_s else "from the first epoch, until the per-epoch cost catches up"
+    epochs = max(1, math.floor((one_time_s - reference_one_time_s) / (reference_per_epoch_s - per_epoch_s)) + 1)
+    return f"{epochs:,} epochs"
+
+
+def break_even(table: pd.DataFrame) -> dict[str, str]:
+    """For each compiled implementation: from how many epochs on it overtakes NumPy (the reference) in time to result."""
+    reference = table[table["implementation"] == REFERENCE]
+    if not len(reference):
+        return {}
+    ref = reference.iloc[0]
+    return {row.implementation: overtakes(row.one_time_s, row.per_epoch_s, ref.one_time_s, ref.per_epoch_s)
+            for row in table.itertuples() if row.compiled}
