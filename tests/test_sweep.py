@@ -74,8 +74,14 @@ def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "## Scaling sweep" in markdown and (tmp_path / "report" / "sweep_0.png").read_bytes().startswith(b"\x89PNG")
     for name in swept:
-        assert re.search(rf"^\| `{name}` \| (width \d+, batch \d+ \([\d,]+ flop\)|never) \| [\d.]+ [mµn]?s \| [\d.]+ \| [\d.]+% \|$",
-                         markdown, re.MULTILINE), name
+        assert re.search(rf"^\| `{name}` \| (width \d+, batch \d+ \([\d,]+ flop\)|never) \| 64x32 \| [\d.]+ [mµn]?s \| [\d.]+ \| "
+                         r"[\d.]+% \| [\d.]+% \| ([\d.]+ [KMG]iB|\d+ B) \|$", markdown, re.MULTILINE), name
+    # every point held to its roofline, its peak memory measured
+    assert (run.sweep["time_per_epoch_s"] >= run.sweep["roofline_s"]).all()
+    assert (run.sweep["min"] / run.sweep["epochs"] >= run.sweep["roofline_s"]).all()
+    assert run.sweep["peak_memory_bytes"].notna().all() and (run.sweep["peak_memory_bytes"] >= 0).all()
+    assert (tmp_path / "report" / "sweep_memory_0.png").read_bytes().startswith(b"\x89PNG")
+    assert "is within 1.25× of the fastest at every size swept" in markdown or "is more than 1.25× the fastest at" in markdown
 
 
 def test_a_sweep_of_one_size_is_reported_in_one_panel(tmp_path):

@@ -41,7 +41,7 @@ def overtakes(one_time_s: float, per_epoch_s: float, reference_one_time_s: float
     if per_epoch_s >= reference_per_epoch_s:
         return "never" if one_time_s >= reference_one_time_s else "from the first epoch, until the per-epoch cost catches up"
     epochs = max(1, math.floor((one_time_s - reference_one_time_s) / (reference_per_epoch_s - per_epoch_s)) + 1)
-    return f"{epochs:,} epochs"
+    return f"{epochs:,} epoch{'s' if epochs > 1 else ''}"
 
 
 def break_even(table: pd.DataFrame) -> dict[str, str]:
