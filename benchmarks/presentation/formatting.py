@@ -15,6 +15,8 @@ def format_seconds(seconds: float) -> str:
     """A duration with a unit that keeps 3 significant digits readable."""
     if seconds != seconds:  # NaN: not measured
         return "–"
+    if seconds >= 1000:
+        return f"{seconds:,.0f} s"
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if abs(seconds) >= scale or unit == "ns":
             return f"{seconds / scale:.3g} {unit}"

@@ -12,7 +12,8 @@ from benchmarks.model.machines import cpu_words
 from benchmarks.model.runs import Run
 
 COLUMNS = ["run", "saved", "machine_id", "cpu", "kind", "group", "benchmark", "implementation", "dtype", "n_in", "n_hidden",
-           "n_out", "batch", "epochs", "median_s", "iqr_s", "rounds", "time_per_epoch_s", "replicates", "replicate_medians_s"]
+           "n_out", "batch", "epochs", "median_s", "iqr_s", "rounds", "time_per_epoch_s", "roofline_s", "compile_s", "first_call_s",
+           "import_s", "peak_memory_bytes", "replicates", "replicate_medians_s"]
 
 
 def tidy_rows(run: Run, name: str) -> pd.DataFrame:
@@ -28,6 +29,8 @@ def tidy_rows(run: Run, name: str) -> pd.DataFrame:
             rows[column] = table.get(column)
         rows["median_s"], rows["iqr_s"], rows["rounds"] = table["median"], table["iqr"], table["rounds"]
         rows["time_per_epoch_s"] = table["median"] / table["epochs"] if "epochs" in table else None
+        for column in ("roofline_s", "compile_s", "first_call_s", "import_s", "peak_memory_bytes"):
+            rows[column] = table.get(column)
         medians = table["replicates"].map(replicate_medians) if "replicates" in table else pd.Series([[]] * len(table), index=table.index)
         rows["replicates"] = medians.map(len)
         rows["replicate_medians_s"] = medians.map(lambda values: " ".join(f"{value:.6g}" for value in values))
