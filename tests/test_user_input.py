@@ -112,6 +112,14 @@ def test_a_run_whose_benchmarks_are_strings_is_refused_naming_the_key_path(tmp_p
     assert sorted(tmp_path.iterdir()) == [path]
 
 
+def test_a_run_path_below_a_file_is_bad_input_not_a_bug(tmp_path, capsys):
+    # found by the contract's generated arguments: `report problem.json/below` ended in NotADirectoryError (exit 3)
+    below = write(tmp_path / "problem.json", "{}") / "below"
+    assert main(["report", str(below), "--out", str(tmp_path / "report")]) == 2
+    assert "cannot be read" in one_line_error(capsys, "report", below)
+    assert not (tmp_path / "report").exists()
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
     def interrupted(runs, out_dir):
         raise KeyboardInterrupt

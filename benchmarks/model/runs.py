@@ -49,7 +49,7 @@ def load_run(path: str | Path) -> Run:
         text = path.read_text()
     except FileNotFoundError:
         raise RunFileError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+    except (IsADirectoryError, NotADirectoryError, PermissionError, UnicodeDecodeError) as error:
         raise RunFileError(f"{path}: cannot be read ({error})") from None
     if not text.strip():
         raise RunFileError(f"{path}: the file is empty; expected a pytest-benchmark JSON run")
