@@ -33,7 +33,7 @@ class EpochWork:
 class Rates:
     """The fastest this machine was measured to go at one thread count and dtype."""
 
-    sigmoids_per_s: float  # a vectorized sigmoid over an array in the L1 cache
+    sigmoids_per_s: float  # a vectorized sigmoid over an array in the L2 cache
     multiply_adds_per_s: float  # a large matrix product (BLAS)
     # per level of the memory hierarchy (L2, L3, memory): {"bytes": what it holds (memory: None), "bytes_per_s": a
     # STREAM triad's rate there}

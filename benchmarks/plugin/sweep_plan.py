@@ -15,13 +15,14 @@ SEED = 2024
 SWEEP_DTYPES = ("float64", "float32")  # the first is the default
 # Which implementations sweep which sizes, by an epoch's multiply-adds: (from, up to, why); the rest sweep every size.
 # Past these, a point would cost minutes of overhead and show nothing about how the math scales.
+KERAS = [name for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"]
 KERAS_RANGE = (10**6, math.inf, "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own "
                                 "(seconds to start): timed where an epoch is milliseconds of math and 10 epochs run")
 SWEEP_RANGES = {
     "python": (0, 10**4, "the plain-Python oracle: its scalar loops take seconds per epoch past small sizes"),
     "tinygrad": (10**6, math.inf, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where "
                                   "an epoch is milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)"),
-    **{name: KERAS_RANGE for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"},
+    **dict.fromkeys(KERAS, KERAS_RANGE),
 }
 TARGET_SECONDS_PER_POINT = 0.3  # timed rounds per point are sized to about this
 MIN_ROUNDS, MAX_ROUNDS = 3, 30
@@ -45,7 +46,7 @@ COST_MODEL = {
     "tinygrad-jit": (800e-6, 1e9, 1.5),
     "python": (40e-6, 2e7, 0.0),
     "tinygrad": (40e-3, 1e9, 1.0),
-    **{name: (5e-3, 2e9, 8.0) for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"},  # 8 s: its own process
+    **dict.fromkeys(KERAS, (5e-3, 2e9, 8.0)),  # 8 s: its own process
 }
 UNKNOWN_COST = (200e-6, 1e9, 3.0)  # for an implementation added later, before its costs are known
 

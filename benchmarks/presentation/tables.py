@@ -79,10 +79,9 @@ def time_to_result_table(benchmarks: pd.DataFrame) -> str:
               *(f"{epochs:,} epochs" for epochs in EPOCH_COUNTS), "overtakes NumPy from"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
     fastest = {epochs: table[epochs].min() for epochs in EPOCH_COUNTS}
-    for row in table.itertuples(index=False):
-        waits = [format_seconds(wait) for wait in row[-len(EPOCH_COUNTS):]]
-        waits = [f"**{text}**" if wait == fastest[epochs] else text
-                 for text, wait, epochs in zip(waits, row[-len(EPOCH_COUNTS):], EPOCH_COUNTS, strict=True)]
+    for _, row in table.iterrows():
+        waits = [f"**{format_seconds(row[epochs])}**" if row[epochs] == fastest[epochs] else format_seconds(row[epochs])
+                 for epochs in EPOCH_COUNTS]
         cells = [f"`{row.implementation}`", format_seconds(row.import_s), format_seconds(row.prepare_s),
                  format_seconds(row.first_call_extra_s), format_seconds(row.per_epoch_s), *waits,
                  overtaking.get(row.implementation, "– (not compiled)" if not row.compiled else "–")]

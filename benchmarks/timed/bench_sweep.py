@@ -15,9 +15,8 @@ from implementations import get, random_problem
 from implementations.agreement import result_tolerance
 
 from .loops import assert_agrees, loop_info, prepare_loop, reference_result
-from .roofline import measured_rates
+from .roofline import MATMUL_SIZE, matmul, measured_rates
 
-PEAK_SIZE = 1024  # square matrices: large enough for BLAS to reach its steady rate, small enough for 2 cores
 # the reduction order differs (BLAS blocks, XLA, scalar loops) over up to 2048 x 1024 terms per weight
 SWEEP_AGREEMENT = 1e-10
 
@@ -66,24 +65,6 @@ def test_sweep(benchmark, sweep_point, name, pytestconfig):
             f"{limit['seconds']:.3g} s: the roofline's model misses a faster way to compute, see benchmarks/model/roofline.py")
 
 
-def matmul(library: str, dtype: str):
-    """A PEAK_SIZE x PEAK_SIZE matrix product in one library, waiting for its result."""
-    a = np.random.default_rng(SEED).uniform(-1, 1, (PEAK_SIZE, PEAK_SIZE)).astype(dtype)
-    if library == "numpy":
-        return lambda: a @ a
-    if library == "torch":
-        import torch
-
-        t = torch.from_numpy(a)
-        return lambda: t @ t
-    import jax
-
-    with jax.enable_x64(True):
-        j = jax.device_put(a)
-        product = jax.jit(lambda m: m @ m).lower(j).compile()
-    return lambda: product(j).block_until_ready()
-
-
 @pytest.mark.sweep
 @pytest.mark.parametrize("library", [pytest.param(name, marks=skip_unless_available(name)) for name in ("numpy", "torch", "jax")])
 def test_peak(benchmark, library, pytestconfig):
@@ -94,6 +75,6 @@ def test_peak(benchmark, library, pytestconfig):
     product()
     benchmark.group = f"peak, {dtype}"
     benchmark.pedantic(product, rounds=10, iterations=1, warmup_rounds=1)
-    benchmark.extra_info.update(kind="peak", library=library, size=PEAK_SIZE, dtype=dtype,
-                                flops=2 * PEAK_SIZE**3, threads=threads)
+    benchmark.extra_info.update(kind="peak", library=library, size=MATMUL_SIZE, dtype=dtype,
+                                flops=2 * MATMUL_SIZE**3, threads=threads)
 

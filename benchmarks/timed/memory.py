@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from functools import cache
 from pathlib import Path
 
 STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
@@ -23,9 +24,15 @@ def resident_kib(field: str) -> int:
     raise LookupError(f"{STATUS} has no {field}")
 
 
+@cache
+def c_library() -> ctypes.CDLL:
+    """The C library, found once: find_library runs ldconfig."""
+    return ctypes.CDLL(ctypes.util.find_library("c"))
+
+
 def release_free_memory() -> None:
     """Give glibc's free heap memory back to the kernel (nothing where the C library is not glibc)."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc = c_library()
     if hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
 

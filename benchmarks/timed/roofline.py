@@ -17,12 +17,13 @@ from numba import prange
 
 from benchmarks.model.roofline import Rates
 from benchmarks.plugin.fingerprint import caches
+from benchmarks.plugin.sweep_plan import SEED
 from implementations.with_numba import sigmoid
 
 TRIES = 5
 SIGMOID_ELEMENTS = 16_384  # per thread: large enough that a NumPy call's overhead is a few percent, small enough for L2
 SIGMOID_PASSES = 20
-MATMUL_SIZE = 1024  # square: BLAS reaches its steady rate
+MATMUL_SIZE = 1024  # square: large enough for BLAS to reach its steady rate, small enough for 2 cores
 MEMORY_BYTES = 128 * 2**20  # a triad array past any cache of this machine
 UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
 TRIAD_PASSES_IN_CACHE = 200
@@ -72,14 +73,28 @@ def numpy_sigmoids(z: np.ndarray, threads: int):
     return lambda: list(pool.map(rows, z))
 
 
+def matmul(library: str, dtype: str):
+    """A MATMUL_SIZE x MATMUL_SIZE matrix product in one library (numpy, torch or jax), waiting for its result."""
+    a = np.random.default_rng(SEED).uniform(-1, 1, (MATMUL_SIZE, MATMUL_SIZE)).astype(dtype)
+    if library == "numpy":
+        return lambda: a @ a
+    if library == "torch":
+        import torch
+
+        t = torch.from_numpy(a)
+        return lambda: t @ t
+    import jax
+
+    with jax.enable_x64(True):
+        j = jax.device_put(a)
+        product = jax.jit(lambda m: m @ m).lower(j).compile()
+    return lambda: product(j).block_until_ready()
+
+
 def matmul_rates(dtype: str) -> dict[str, float]:
-    """Multiply-adds per second of a large matrix product, per library loaded here that has BLAS."""
-    a = np.random.default_rng(0).uniform(-1, 1, (MATMUL_SIZE, MATMUL_SIZE)).astype(dtype)
-    products = {"numpy": lambda: a @ a}
-    if "torch" in sys.modules:
-        t = sys.modules["torch"].from_numpy(a)
-        products["torch"] = lambda: t @ t
-    return {f"{library} {MATMUL_SIZE}² matmul": MATMUL_SIZE**3 / fastest(product) for library, product in products.items()}
+    """Multiply-adds per second of a large matrix product, by NumPy and, where it is loaded here, PyTorch (BLAS)."""
+    libraries = ["numpy"] + ["torch"] * ("torch" in sys.modules)
+    return {f"{library} {MATMUL_SIZE}² matmul": MATMUL_SIZE**3 / fastest(matmul(library, dtype)) for library in libraries}
 
 
 def bandwidths(dtype: str, threads: int) -> dict[str, dict]:
@@ -102,9 +117,8 @@ def bandwidths(dtype: str, threads: int) -> dict[str, dict]:
 @cache
 def measured_rates(dtype: str, threads: int) -> Rates:
     """The rates at `threads` threads (the pools already set to it) and `dtype`."""
-    start = np.random.default_rng(0).uniform(-4, 4, (threads, SIGMOID_ELEMENTS)).astype(dtype)
+    z = np.random.default_rng(0).uniform(-4, 4, (threads, SIGMOID_ELEMENTS)).astype(dtype)
     sigmoids = threads * SIGMOID_ELEMENTS * SIGMOID_PASSES
-    z = start.copy()
     sigmoid_rates = {"NumPy 1/(1+exp(-z))": sigmoids / fastest(numpy_sigmoids(z, threads)),
                      "native's vectorized sigmoid": sigmoids / fastest(sigmoid_passes, z, SIGMOID_PASSES)}
     multiply_add_rates = matmul_rates(dtype)
