@@ -59,6 +59,18 @@ def count(text: str) -> int:
     return checked(text, int, "a whole number >= 1", lambda value: value >= 1)
 
 
+def replicate_of(text: str) -> tuple[int, int]:
+    """Which replicate of how many, written R/N with R counted from 0: 0/3 is the first of three."""
+    replicate, _, replicates = text.partition("/")
+    try:
+        value = int(replicate), int(replicates)
+    except ValueError:
+        value = (-1, 0)
+    if not 0 <= value[0] < value[1]:
+        raise argparse.ArgumentTypeError(f"expected R/N with 0 <= R < N, such as 0/3, got {text!r}")
+    return value
+
+
 def implementation_names(text: str) -> list[str]:
     """Comma-separated names of registered implementations, at least one, each named once."""
     names = text.split(",")

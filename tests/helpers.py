@@ -51,16 +51,33 @@ MACHINE_INFO = {"node": "test-machine", "cpu": {"brand_raw": "Test CPU", "count"
                 "threads": {"requested": 1}, "versions": {"python": "3.11.7", "numpy": "2.4.6"}, "fingerprint": fingerprint()}
 
 
+def projection(per_epoch_s: float, fixed_s: float, epochs: int = 1000, lengths=(1, 2, 4, 8), samples=5, noise=0.02, seed=0) -> dict:
+    """A loop timed at several lengths as the budget records it: timings of fixed + per_epoch x length, with multiplicative
+    noise, and the line fitted through them."""
+    from benchmarks.model.statistics import fit_epochs
+
+    rng = np.random.default_rng(seed)
+    timed = [length for _ in range(samples) for length in lengths]
+    seconds = [(fixed_s + per_epoch_s * length) * (1 + noise * rng.standard_normal()) for length in timed]
+    fit = fit_epochs(timed, seconds, epochs)
+    return {"epochs": timed, "seconds": seconds, "fixed_s": fit.fixed_s, "per_epoch_s": fit.per_epoch_s,
+            "per_epoch_interval": [fit.per_epoch.low, fit.per_epoch.high], "projected_s": fit.projected_s,
+            "projected_interval": [fit.projected.low, fit.projected.high], "confidence": fit.projected.coverage}
+
+
 def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=0.02, rounds=25, seed=0,
-              machine_info=None, replicates: dict[str, list[float]] | None = None) -> dict:
+              machine_info=None, replicates: dict[str, list[float]] | None = None, projected: dict[str, dict] | None = None) -> dict:
     """A pytest-benchmark run: per implementation, `rounds` samples spread evenly around the given median (s); with
-    `replicates`, the medians of each implementation's replicate processes, as --replicates saves them."""
+    `replicates`, the medians of each implementation's replicate processes, as --replicates saves them; with `projected`, the
+    projection (tests.helpers.projection) of each loop timed per epoch, whose median is its projected time."""
     rng = np.random.default_rng(seed)
     benchmarks = []
     machine_info = machine_info or MACHINE_INFO
     if replicates:
         machine_info = machine_info | {"process_mode": "replicated", "replicates": {"count": len(next(iter(replicates.values())))}}
     for name, median in medians.items():
+        fit = (projected or {}).get(name)
+        median = fit["projected_s"] if fit else median
         data = median * (1 + spread * rng.permutation(np.linspace(-1, 1, rounds)))
         q1, q3 = np.percentile(data, [25, 75])
         stats = {"min": data.min(), "max": data.max(), "median": float(np.median(data)), "q1": q1, "q3": q3,
@@ -68,9 +85,11 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
                  "data": data.tolist()}
         extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
                  "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
-                 "compile_s": 0.1, "first_call_s": 2 * median, "loss_history": np.geomspace(0.3, 0.1, 1000).tolist()}
+                 "compile_s": 0.1, "first_call_s": 2 * median, "import_s": 0.5, "loss_history": np.geomspace(0.3, 0.1, 1000).tolist()}
         if replicates:
             extra["replicates"] = [{"pid": 100 + index, "median": value, "rounds": rounds} for index, value in enumerate(replicates[name])]
+        if fit:
+            extra |= {"timing": "projected", "projection": fit, "loss_history": extra["loss_history"][:max(fit["epochs"])]}
         benchmarks.append({"name": f"test_training_loop[{name}-float64]", "group": "notebook problem, float64",
                            "stats": stats, "extra_info": extra})
     return {"machine_info": machine_info, "commit_info": {}, "datetime": saved_at,

@@ -21,8 +21,8 @@ EPOCHS = 20
 
 def benchmark_run(storage: Path, problem: Path, *selection: str):
     """Run the benchmarks (all, or the selected ones) in a fresh process, briefly, on a short problem, saving into `storage`."""
-    return run_pytest(*selection, "--benchmark-only", f"--benchmark-storage=file://{storage}", "--benchmark-min-rounds=2",
-                      "--benchmark-max-time=0.02", f"--problem={problem}", env=os.environ | {"PYTHONHASHSEED": "0"})
+    return run_pytest(*selection, "--benchmark-only", f"--benchmark-storage=file://{storage}", "--budget=0.02", f"--problem={problem}",
+                      env=os.environ | {"PYTHONHASHSEED": "0"})
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +73,20 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
     run = json.loads(saved[-1].read_text())
     run["benchmarks"] = [bench for bench in run["benchmarks"] if "implementation" in bench["extra_info"]]
     assert {bench["extra_info"]["implementation"] for bench in run["benchmarks"]} == set(available())
+    assert run["machine_info"]["budget"]["name"] == "default" and run["machine_info"]["budget"]["seconds"] == 0.02
     for bench in run["benchmarks"]:
+        info = bench["extra_info"]
         assert len(bench["stats"]["data"]) == bench["stats"]["rounds"] >= 2  # raw samples kept for statistics
-        assert len(bench["extra_info"]["loss_history"]) == bench["extra_info"]["epochs"] == EPOCHS
+        if info["timing"] == "projected":  # timed at shorter lengths: its loss history is its longest run's
+            assert len(info["loss_history"]) == max(info["projection"]["epochs"]) < info["epochs"] == EPOCHS
+        else:
+            assert info["timing"] == "measured" and len(info["loss_history"]) == info["epochs"] == EPOCHS
+            assert bench["stats"]["rounds"] >= 10  # the default budget's fewest samples
+        assert info["pilot_epochs"] == 10 and info["first_call_extra_s"] >= 0
+    timings = {bench["extra_info"]["implementation"]: bench["extra_info"]["timing"] for bench in run["benchmarks"]}
+    # decided per benchmark from its first call: a 20-epoch loop of eager tinygrad takes more than a tenth of the 0.1 s a loop
+    # of this budget may spend on its 10 calls at full length, NumPy's far less
+    assert timings["numpy"] == "measured" and timings.get("tinygrad", "projected") == "projected"
     jax = next(bench for bench in run["benchmarks"] if bench["extra_info"]["implementation"] == "jax")
     # compilation happened once, before the timed rounds, and costs more than one steady-state loop
     assert jax["extra_info"]["compiled"] and jax["extra_info"]["compile_s"] > 0
@@ -93,6 +104,19 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
             assert set(requirement_names([info["implementation"]])) <= set(info["frameworks_loaded"]) and info["pid"] != pids["numpy"]
 
 
+def test_the_run_says_how_far_it_has_got_and_where_it_saved(two_runs):
+    storage, _, _, second = two_runs
+    total = len(available()) + len(PROBES)
+    expected = rf"^backprop-bench: {total} benchmarks, default budget, shared processes: expected about \d+:\d\d \("
+    assert re.search(expected, second.stdout, re.MULTILINE), second.stdout
+    step = rf"^\[(\d+)/{total}\] (test_\w+\[[\w-]+\])( \(in a process with KERAS_BACKEND=\w+\))? · (\d+):(\d\d) elapsed · about \d+:\d\d left$"
+    steps = re.findall(step, second.stdout, re.MULTILINE)
+    assert [int(step[0]) for step in steps] == list(range(1, total + 1))  # every benchmark, in order, once
+    assert all(bool(environment) == ("keras" in name) for _, name, environment, *_ in steps)
+    saved = sorted(storage.rglob("*.json"))[-1]
+    assert second.stdout.count(f"saved {saved}; report it with: backprop-bench report {saved}") == 1
+
+
 def test_report_of_the_newest_run_writes_a_table_and_figures(two_runs, tmp_path, capsys):
     storage, *_ = two_runs
     assert main(["report", "--results", str(storage), "--out", str(tmp_path)]) == 0
@@ -100,7 +124,8 @@ def test_report_of_the_newest_run_writes_a_table_and_figures(two_runs, tmp_path,
     assert str(newest) in capsys.readouterr().out
     markdown = (tmp_path / "report.md").read_text()
     for name in available():
-        assert re.search(rf"^\| `{name}` \| [\d.]+ [mµ]?s \|", markdown, re.MULTILINE), name
+        assert re.search(rf"^\| `{name}` \| [\d.]+ [mµ]?s( \(projected\))? \| [\d.]+, [\d.]+ [mµ]?s \(\d+\.\d%", markdown, re.MULTILINE), name
+    assert "(projected)" in markdown and "### Timed per epoch" in markdown
     for figure in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
     assert len(re.findall(r"!\[", markdown)) == 2  # time and loss figures for the problem's one dtype

@@ -61,10 +61,10 @@ base: {path}
 new:  {path}
 
 notebook problem, float64
-implementation        base         new  ratio [95% CI]           p-value  verdict
-numpy                14 ms       14 ms  1.000×                         1  no significant change
-torch                65 ms       65 ms  1.000×                         1  no significant change
-jax                   9 ms        9 ms  1.000×                         1  no significant change
+implementation    base [95% interval]     new [95% interval]  ratio [95% CI]  p-value  verdict
+numpy           14 ms [13.9, 14.1 ms]  14 ms [13.9, 14.1 ms]  1.000×                1  no significant change
+torch           65 ms [64.5, 65.5 ms]  65 ms [64.5, 65.5 ms]  1.000×                1  no significant change
+jax              9 ms [8.92, 9.07 ms]   9 ms [8.92, 9.07 ms]  1.000×                1  no significant change
 
 {SIGNIFICANCE}
 """
@@ -80,10 +80,10 @@ base: {base}
 new:  {slower}
 
 notebook problem, float64
-implementation        base         new  ratio [95% CI]           p-value  verdict
-numpy                14 ms       14 ms  1.000×                         1  no significant change
-torch                65 ms     81.2 ms  1.250×                   1.4e-09  slower
-jax                   9 ms        9 ms  1.000×                         1  no significant change
+implementation    base [95% interval]       new [95% interval]  ratio [95% CI]  p-value  verdict
+numpy           14 ms [13.9, 14.1 ms]    14 ms [13.9, 14.1 ms]  1.000×                1  no significant change
+torch           65 ms [64.5, 65.5 ms]  81.2 ms [80.6, 81.9 ms]  1.250×          1.4e-09  slower
+jax              9 ms [8.92, 9.07 ms]     9 ms [8.92, 9.07 ms]  1.000×                1  no significant change
 
 {SIGNIFICANCE}
 FAIL: torch (notebook problem, float64) is 25.0% slower, significantly, above the 10% allowed
@@ -147,10 +147,10 @@ base: {base}
 new:  {new}
 
 notebook problem, float64
-implementation        base         new  ratio [95% CI]           p-value  verdict
-numpy                14 ms     14.1 ms  1.01× [0.98, 1.03]          0.47  no significant change
-torch                65 ms     81.3 ms  1.25× [1.20, 1.30]       0.00011  slower
-jax                   9 ms     9.07 ms  1.01× [0.98, 1.04]          0.49  no significant change
+implementation   base      new  ratio [95% CI]      p-value  verdict
+numpy           14 ms  14.1 ms  1.01× [0.98, 1.03]     0.47  no significant change
+torch           65 ms  81.3 ms  1.25× [1.20, 1.30]  0.00011  slower
+jax              9 ms  9.07 ms  1.01× [0.98, 1.04]     0.49  no significant change
 
 With replicates (3 and 3 fresh processes per benchmark): base and new are the geometric means of the replicates' medians, \
 and the 95% confidence interval of their ratio comes from Welch's t on the logarithms of the replicate medians (exact under \

@@ -56,10 +56,19 @@ def test_the_peak_memory_of_a_block_counts_the_pages_it_touches():
 
 
 def loops(**rows) -> pd.DataFrame:
-    """A run's loop benchmarks: per implementation (import, compile, first call, median of 1000 epochs, compiled)."""
+    """A run's loop benchmarks, timed at full length as a run saved before first calls at a few epochs read: per
+    implementation (import, compile, first call, median of 1000 epochs, compiled)."""
     return pd.DataFrame([{"implementation": name, "import_s": imported, "compile_s": compiled_s, "first_call_s": first,
-                          "median": median, "epochs": 1000, "compiled": compiled}
+                          "median": median, "epochs": 1000, "compiled": compiled, "per_epoch_s": median / 1000, "fixed_s": 0.0,
+                          "projected": False}
                          for name, (imported, compiled_s, first, median, compiled) in rows.items()])
+
+
+def test_a_projected_loop_waits_its_fixed_cost_and_its_epochs_at_the_fitted_rate():
+    projected = loops(keras=(3.0, 0.2, 0.0, 64.09, True)).assign(projected=True, per_epoch_s=0.064, fixed_s=0.09, first_call_extra_s=0.25)
+    keras = time_to_result(projected).set_index("implementation").loc["keras"]
+    assert keras["one_time_s"] == pytest.approx(3.0 + 0.2 + 0.25 + 0.09) and keras["projected"]
+    assert keras[10] == pytest.approx(keras["one_time_s"] + 0.64) and keras[100_000] == pytest.approx(keras["one_time_s"] + 6400)
 
 
 def test_time_to_result_adds_the_one_time_costs_to_the_epochs():

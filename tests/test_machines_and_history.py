@@ -35,10 +35,12 @@ def test_the_fingerprint_reads_the_same_cpu_as_py_cpuinfo():
 def test_replicates_run_every_benchmark_in_fresh_processes_in_shuffled_orders(tmp_path):
     problem = short_notebook_problem(tmp_path / "short.json")
     nodes = [f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in ("numpy", "native")]
-    done = run_pytest(*nodes, "--benchmark-only", "--replicates=3", f"--problem={problem}", "--benchmark-min-rounds=2",
-                      "--benchmark-max-time=0.02", f"--benchmark-storage=file://{tmp_path / 'results'}")
+    done = run_pytest(*nodes, "--benchmark-only", "--replicates=3", f"--problem={problem}", "--budget=0.02",
+                      f"--benchmark-storage=file://{tmp_path / 'results'}")
     assert done.returncode == 0, output_of(done)
-    assert "replicate 3/3, 2/2: test_training_loop[" in done.stdout  # progress
+    # the progress line: each benchmark of each replicate, n of N
+    assert re.search(r"^\[6/6\] test_training_loop\[(numpy|native)-float64\] \(replicate 3/3\) · \d+:\d\d elapsed · about \d+:\d\d left$",
+                     done.stdout, re.MULTILINE), done.stdout
     (path,) = (tmp_path / "results").rglob("*.json")
     saved = json.loads(path.read_text())
     info = saved["machine_info"]
@@ -64,7 +66,7 @@ def test_replicates_run_every_benchmark_in_fresh_processes_in_shuffled_orders(tm
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--benchmark-only", "--replicates=0"], "argument --replicates: expected a whole number >= 1, got '0'"),
-    (["--replicates=2"], "--replicates runs benchmarks in child processes: use it with --benchmark-only")])
+    (["--replicates=2"], "--isolate, --replicates and --rigorous run benchmarks in child processes: use them with --benchmark-only")])
 def test_a_bad_replicate_count_is_a_usage_error(options, message):
     done = run_pytest(*options, "--co", "-q", timeout=120)
     assert done.returncode == 4 and message in done.stderr

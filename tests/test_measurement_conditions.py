@@ -18,7 +18,7 @@ from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 PROBE = """
 import json, time
-from benchmarks.plugin.environment import configure_threads, enforce_threads, requested_threads
+from benchmarks.plugin.environment import ThreadKnob, configure_threads, requested_threads
 threads = requested_threads()
 configure_threads(threads)
 from implementations import available, get
@@ -26,7 +26,8 @@ for name in available():  # frameworks are loaded through the registry, as in th
     get(name)
 import jax.numpy as jnp
 import tensorflow as tf
-info = enforce_threads(threads)
+knob = ThreadKnob(threads)
+info = knob.enforce()
 
 def cpus_busy(multiply):
     multiply()
@@ -94,8 +95,8 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     # what each implementation loads when imported alone, found meanwhile, on the CPU the isolated run leaves free
     with ThreadPoolExecutor(max_workers=1) as meanwhile:
         loaded_alone = meanwhile.map(loaded_by_importing, available())
-        done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=3",
-                          "--benchmark-max-time=0.02", "-k", "float64", f"--problem={problem}")
+        done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", "-k", "float64",
+                          f"--problem={problem}")
         expected = dict(zip(available(), loaded_alone, strict=True))
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
@@ -130,7 +131,7 @@ def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
     problem.write_text(json.dumps({"inputs": [[0.5, 0.9, -0.3]] * 2, "targets": [[0.9, 0.3]] * 2, "epochs": 50,
                                    "weights_hidden": [[0.1, 0.2, 0.3]] * 4, "weights_output": [[0.1] * 4] * 2}))
     done = run_pytest("--benchmark-only", "--isolate", f"--problem={problem}", "-k", "numpy",
-                      f"--benchmark-storage=file://{tmp_path / 'runs'}", "--benchmark-min-rounds=2", timeout=300)
+                      f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", timeout=300)
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     (numpy,) = load_run(saved).benchmarks.itertuples()

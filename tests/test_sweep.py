@@ -61,7 +61,8 @@ def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
     # each implementation at the sizes of its range: python at 3x1 only (64x32 is past its 10^4 multiply-adds)
     pairs = [(name, point) for name in available() for point in (SweepPoint(3, 1), SweepPoint(64, 32)) if swept_at(name, point)]
     assert ("python", SweepPoint(3, 1)) in pairs and ("python", SweepPoint(64, 32)) not in pairs
-    assert f"sweep 1/{len(pairs)}: width 3, batch 1, 1000 epochs, {pairs[0][0]}" in done.stdout  # progress
+    assert re.search(rf"^\[1/{len(pairs) + 3}\] test_sweep\[{pairs[0][0]}-hidden3-batch1\] · 0:\d\d elapsed · about \d+:\d\d left$",
+                     done.stdout, re.MULTILINE), done.stdout  # progress
     (saved,) = tmp_path.rglob("*.json")
     run = load_run(saved)
     names = [f"test_sweep[{name}-{point.benchmark_id}]" for name, point in pairs]

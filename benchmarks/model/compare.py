@@ -9,17 +9,18 @@ import numpy as np
 from scipy.stats import mannwhitneyu, t, ttest_ind
 
 from .runs import Run, RunFileError
+from .statistics import CONFIDENCE, SEED, bootstrap_medians, percentile_interval, projected_times
 
 # asv's defaults: a difference is significant when its p-value is under 0.002 and the medians differ by
 # at least 10%; samples from one run miss the run-to-run variance (the README gives what identical runs
 # differed by here), so the p-value alone calls tiny differences significant
 DEFAULT_ALPHA = 0.002
 DEFAULT_MIN_CHANGE = 10.0  # percent
-CONFIDENCE = 0.95  # of the interval around a ratio of replicate medians
 # a replicate this much slower (percent) than the fastest replicate of the same benchmark in the same run is set aside as a
 # disturbed process: on a shared machine noise only adds time, and a disturbed process is slow for all its rounds
 DEFAULT_SET_ASIDE = 15.0
 MANN_WHITNEY, REPLICATES = "Mann-Whitney U on the raw samples", "Welch's t on the logarithms of the replicate medians"
+BOOTSTRAP = "a bootstrap of both times (a projected loop's fit resampled, a measured loop's median)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Comparison:
     interval: tuple[float, float] | None = None  # the ratio's 95% confidence interval, with replicates
     replicates: tuple[int, int] = (0, 0)  # in the base and the new run
     set_aside: tuple[int, int] = (0, 0)  # of those, the disturbed ones left out of the interval
+    projected: tuple[bool, bool] = (False, False)  # whether the base's and the new run's times are projections from shorter lengths
+    base_interval: tuple[float, float] = (float("nan"), float("nan"))  # each median's own 95% interval
+    new_interval: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def ratio(self) -> float:
@@ -99,10 +103,28 @@ def ratio_interval(base: list[float], new: list[float], confidence: float = CONF
     return float(np.exp(log_base.mean())), float(np.exp(log_new.mean())), interval, p_value
 
 
+def time_distribution(row, side: str, seed: int) -> np.ndarray:
+    """A bootstrap distribution of one run's time for a benchmark: its projected loop's fit resampled, or its samples' median."""
+    projection = getattr(row, f"projection_{side}", None)
+    if getattr(row, f"projected_{side}") and isinstance(projection, dict):
+        return projected_times(projection["epochs"], projection["seconds"], getattr(row, f"epochs_{side}"), seed=seed)
+    return bootstrap_medians(getattr(row, f"data_{side}"), seed=seed)
+
+
+def bootstrap_ratio(row) -> tuple[tuple[float, float], float]:
+    """The new/base ratio's 95% interval from independent bootstraps of both runs, and the two-sided bootstrap p-value of
+    no change (twice the share of resampled ratios on the other side of 1, at least one resample's worth)."""
+    ratios = time_distribution(row, "new", SEED + 1) / time_distribution(row, "base", SEED)
+    interval = percentile_interval(ratios, CONFIDENCE)
+    p_value = min(1.0, 2 * max(1 / len(ratios), min(np.mean(ratios <= 1), np.mean(ratios >= 1))))
+    return (interval.low, interval.high), float(p_value)
+
+
 def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE,
                  set_aside: float | None = DEFAULT_SET_ASIDE) -> list[Comparison]:
     """Every benchmark present in both runs, matched by group and implementation: on replicate medians where both runs
-    have at least two undisturbed replicates of it, else by Mann-Whitney on the raw samples."""
+    have at least two undisturbed replicates of it; else, where either time is a projection, by a bootstrap of both; else by
+    Mann-Whitney on the raw samples."""
     key = ["group", "implementation"]
     merged = base.benchmarks.merge(new.benchmarks, on=key, suffixes=("_base", "_new"))
     if merged.empty:
@@ -114,13 +136,18 @@ def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: 
     for row in merged.itertuples():
         replicated = [replicate_medians(getattr(row, f"replicates_{side}", None)) for side in ("base", "new")]
         kept = [undisturbed(medians, set_aside) for medians in replicated]
+        projected = (bool(getattr(row, "projected_base", False)), bool(getattr(row, "projected_new", False)))
         common = Comparison(row.group, row.implementation, row.median_base, row.median_new, float("nan"), alpha, min_change,
                             replicates=(len(replicated[0]), len(replicated[1])),
-                            set_aside=(len(replicated[0]) - len(kept[0]), len(replicated[1]) - len(kept[1])))
+                            set_aside=(len(replicated[0]) - len(kept[0]), len(replicated[1]) - len(kept[1])), projected=projected,
+                            base_interval=(row.ci_low_base, row.ci_high_base), new_interval=(row.ci_low_new, row.ci_high_new))
         if min(map(len, kept)) >= 2:
             base_mean, new_mean, interval, p_value = ratio_interval(*kept)
             comparisons.append(replace(common, base_median=base_mean, new_median=new_mean, p_value=p_value, method=REPLICATES,
                                        interval=interval))
+        elif any(projected):
+            interval, p_value = bootstrap_ratio(row)
+            comparisons.append(replace(common, p_value=p_value, method=BOOTSTRAP, interval=interval, set_aside=(0, 0)))
         else:
             comparisons.append(replace(common, p_value=mann_whitney_p(row.data_base, row.data_new), set_aside=(0, 0)))
     return comparisons
@@ -133,13 +160,23 @@ def regressions(comparisons: list[Comparison], fail_above_percent: float) -> lis
 
 def slowed(run: Run, factor: float, implementation: str | None = None) -> Run:
     """The run as if its code had been `factor` times slower (one implementation, or all): every sample, median and
-    replicate median scaled. Real noise, a known slowdown: what the gate's calibration injects."""
+    replicate median, and a projected loop's every timing, scaled. Real noise, a known slowdown: what the gate's calibration
+    injects."""
     benchmarks = run.benchmarks.copy()
     rows = benchmarks["implementation"] == implementation if implementation else np.ones(len(benchmarks), dtype=bool)
-    for column in ("min", "max", "median", "q1", "q3", "iqr", "ld15iqr", "hd15iqr"):
+    for column in ("min", "max", "median", "q1", "q3", "iqr", "ld15iqr", "hd15iqr", "ci_low", "ci_high", "per_epoch_s", "fixed_s"):
         benchmarks.loc[rows, column] = benchmarks.loc[rows, column] * factor
     benchmarks.loc[rows, "data"] = benchmarks.loc[rows, "data"].map(lambda data: None if data is None else [x * factor for x in data])
     if "replicates" in benchmarks:
         benchmarks.loc[rows, "replicates"] = benchmarks.loc[rows, "replicates"].map(
             lambda entries: [entry | {"median": entry["median"] * factor} for entry in entries] if isinstance(entries, list) else entries)
+    if "projection" in benchmarks:
+        benchmarks.loc[rows, "projection"] = benchmarks.loc[rows, "projection"].map(
+            lambda fit: {key: scaled(value, factor) if key not in ("epochs", "confidence") else value for key, value in fit.items()}
+            if isinstance(fit, dict) else fit)
     return replace(run, benchmarks=benchmarks)
+
+
+def scaled(value, factor: float):
+    """A time, or a list of times, `factor` times longer."""
+    return [item * factor for item in value] if isinstance(value, list) else value * factor

@@ -17,7 +17,7 @@ def history_table(runs: list[Run]) -> pd.DataFrame:
             versions = getattr(bench, "versions", None)
             rows.append({"order": order, "run": run.label, "number": run.label.split("_")[0], "saved": run.datetime[:16],
                          "machine": run.fingerprint["id"], "cpu": cpu_words(run.fingerprint), "group": bench.group,
-                         "implementation": bench.implementation, "median": bench.median,
+                         "implementation": bench.implementation, "median": bench.median, "projected": bool(bench.projected),
                          "versions": versions if isinstance(versions, dict) else {}})
     if not rows:
         raise RunFileError(f"{runs[0].path}: no training-loop benchmarks in the runs, nothing to draw a history of")

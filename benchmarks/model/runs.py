@@ -12,6 +12,7 @@ import pandas as pd
 from . import schema
 from .errors import BadInput
 from .machines import cpu_words, fingerprint_of
+from .statistics import CONFIDENCE, Interval, median_interval
 
 
 class RunFileError(BadInput):
@@ -64,7 +65,8 @@ def load_run(path: str | Path) -> Run:
     kinds: dict[str, list[dict]] = {kind: [] for kind in schema.KINDS}
     for bench in data["benchmarks"]:
         extra = bench["extra_info"]
-        kinds[schema.kind_of(extra)].append({**extra, "name": bench["name"], "group": bench["group"], **_stats(bench["stats"])})
+        kinds[schema.kind_of(extra)].append({**extra, "name": bench["name"], "group": bench["group"], **_stats(bench["stats"]),
+                                             **_derived(extra, bench["stats"])})
     if not kinds["loop"] and not kinds["sweep"]:
         raise RunFileError(f"{path}: the run holds no training-loop benchmarks")
     return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}),
@@ -79,6 +81,26 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 def _stats(stats: dict) -> dict:
     """The statistics the reports use, in seconds, with the raw samples when the run saved them."""
     return {key: stats[key] for key in schema.STATS.required} | {"data": stats.get("data")}
+
+
+def _derived(extra: dict, stats: dict) -> dict:
+    """What the readers derive from a benchmark: its median's 95% interval (from the order statistics of the saved samples, or
+    a projected loop's bootstrap interval), `projected` (a time projected from shorter lengths), and a loop's time per epoch
+    and fixed cost per call (a projected loop's from its fit; 0 for one timed at its full length)."""
+    projected = extra.get("timing") == "projected"
+    if projected:
+        low, high = extra["projection"]["projected_interval"]
+        interval = Interval(low, high, extra["projection"].get("confidence", CONFIDENCE), "bootstrap")
+    elif stats.get("data"):
+        interval = median_interval(stats["data"])
+    else:
+        interval = Interval(float("nan"), float("nan"), float("nan"), "none: no samples saved")
+    derived = {"projected": projected, "ci_low": interval.low, "ci_high": interval.high, "ci_coverage": interval.coverage,
+               "ci_method": interval.method}
+    if "epochs" in extra:
+        fit = extra["projection"] if projected else {"per_epoch_s": stats["median"] / extra["epochs"], "fixed_s": 0.0}
+        derived |= {"per_epoch_s": fit["per_epoch_s"], "fixed_s": fit["fixed_s"]}
+    return derived
 
 
 def saved_runs(results_dir: str | Path) -> list[Path]:

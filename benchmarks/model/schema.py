@@ -83,11 +83,25 @@ SECONDS = Leaf("a duration in seconds > 0", lambda value: _number(value) and val
 ELAPSED = Leaf("a duration in seconds >= 0", lambda value: _number(value) and value >= 0)
 BYTES = Leaf("a whole number of bytes >= 0", lambda value: _whole(value) and value >= 0)
 DTYPE = Leaf(f"one of {', '.join(DTYPES)}", lambda value: value in DTYPES)
+TIMING = Leaf("measured or projected", lambda value: value in ("measured", "projected"))
+INTERVAL = Leaf("[low, high], two finite numbers", lambda value: isinstance(value, list) and len(value) == 2 and all(map(_number, value))
+                and value[0] <= value[1])
 
 
 def _one_loss_per_epoch(extra: dict) -> str | None:
-    if len(extra["loss_history"]) != extra["epochs"]:
-        return f"loss_history: expected one loss per epoch ({extra['epochs']}), got {len(extra['loss_history'])}"
+    """A loop keeps the loss of every epoch of its longest run: its full length, or a projected loop's longest length timed."""
+    projected = extra.get("timing") == "projected"
+    if projected and not isinstance(extra.get("projection"), dict):
+        return "projection: missing for a loop whose timing is projected"
+    epochs = max(extra["projection"]["epochs"]) if projected else extra["epochs"]
+    if len(extra["loss_history"]) != epochs:
+        return f"loss_history: expected one loss per epoch of its longest run ({epochs}), got {len(extra['loss_history'])}"
+    return None
+
+
+def _every_timing_at_a_length(projection: dict) -> str | None:
+    if len(projection["epochs"]) != len(projection["seconds"]) or len(set(projection["epochs"])) < 2:
+        return "epochs: expected one length per timing, and two lengths at least"
     return None
 
 
@@ -97,15 +111,20 @@ _DESCRIBED = {"framework": TEXT, "variant": TEXT, "gradients": TEXT, "compiled":
               "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED, "n_in": COUNT, "n_out": COUNT,
               "peak_memory_bytes": Nullable(BYTES)}
 REPLICATES = ListOf(Record({"median": SECONDS}, {"pid": INTEGER, "rounds": COUNT}))
+# a loop timed at several lengths: every timing, and the line fitted through them
+PROJECTION = Record({"epochs": ListOf(COUNT), "seconds": ListOf(SECONDS), "fixed_s": NUMBER, "per_epoch_s": NUMBER,
+                     "per_epoch_interval": INTERVAL, "projected_s": SECONDS, "projected_interval": INTERVAL},
+                    {"confidence": POSITIVE}, rules=(_every_timing_at_a_length,))
+_TIMED = {"timing": TIMING, "projection": PROJECTION, "iterations": COUNT, "first_call_extra_s": ELAPSED, "pilot_epochs": COUNT}
 
 LOOP = Record(
     _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
                  "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT))},
-    _DESCRIBED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
-                  "replicates": REPLICATES, "import_s": Nullable(SECONDS)},
+    _DESCRIBED | _TIMED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
+                           "replicates": REPLICATES, "import_s": Nullable(SECONDS)},
     rules=(_one_loss_per_epoch,))
 SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS},
-               _DESCRIBED | {"replicates": REPLICATES, "roofline_s": SECONDS, "roofline": Record({"bound": TEXT})})
+               _DESCRIBED | _TIMED | {"replicates": REPLICATES, "roofline_s": SECONDS, "roofline": Record({"bound": TEXT})})
 PEAK = Record({"library": TEXT, "size": COUNT, "flops": POSITIVE}, {"replicates": REPLICATES})
 PROBE = Record({"probe": TEXT, "framework": TEXT, "unit": TEXT}, {"replicates": REPLICATES})
 KINDS = {"loop": LOOP, "probe": PROBE, "sweep": SWEEP, "peak": PEAK}
@@ -125,7 +144,7 @@ MACHINE_INFO = Record({}, {
     "cpu": CPU, "fingerprint": FINGERPRINT, "process_mode": TEXT, "interrupted": FLAG,
     "threads": Record({}, {"pools": ListOf(POOL), "xla_flags": Nullable(TEXT)}),
     "versions": MapOf(Nullable(TEXT)), "environment": MapOf(TEXT), "replicates": Record({"count": COUNT}),
-    "sweep_ranges": MapOf(Record({"why": TEXT})),
+    "sweep_ranges": MapOf(Record({"why": TEXT})), "budget": Record({"name": TEXT}, {"rule": Nullable(TEXT)}),
 })
 RUN = Record({"machine_info": MACHINE_INFO, "benchmarks": ListOf(BENCHMARK)},
              {"datetime": TEXT, "commit_info": Record({}, {"id": Nullable(TEXT), "dirty": FLAG})})

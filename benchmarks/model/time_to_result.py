@@ -1,7 +1,8 @@
 """What a user waits for: importing the framework, preparing (compiling) the loop, and training for some epochs.
 
-The wait for N epochs is import + prepare + the first call's one-time extra (the first call less a timed round) +
-N x the timed time per epoch, each measured on the notebook's problem; N other than the run's epochs is extrapolated.
+The wait for N epochs is import + prepare + the first call's one-time extra (the first call less a warm one) + the loop's
+time for N epochs, each measured on the notebook's problem: N x the time per epoch of a loop timed at its full length
+(other N extrapolated), or fixed cost + N x cost per epoch of a loop timed per epoch.
 """
 
 from __future__ import annotations
@@ -21,19 +22,27 @@ def time_to_result(benchmarks: pd.DataFrame) -> pd.DataFrame:
     if "import_s" not in benchmarks:  # a run saved before imports were timed
         return pd.DataFrame()
     rows = benchmarks[benchmarks["import_s"].notna()]
-    per_epoch = rows["median"] / rows["epochs"]
     table = pd.DataFrame({
         "implementation": rows["implementation"],
         "compiled": rows["compiled"].astype(bool),
         "import_s": rows["import_s"].astype(float),
         "prepare_s": rows["compile_s"].fillna(0.0),
-        "first_call_extra_s": (rows["first_call_s"] - rows["median"]).clip(lower=0.0),
-        "per_epoch_s": per_epoch,
+        "first_call_extra_s": first_call_extra(rows),
+        "per_epoch_s": rows["per_epoch_s"],
+        "fixed_s": rows["fixed_s"],
+        "projected": rows["projected"].astype(bool),
     })
-    table["one_time_s"] = table["import_s"] + table["prepare_s"] + table["first_call_extra_s"]
+    table["one_time_s"] = table["import_s"] + table["prepare_s"] + table["first_call_extra_s"] + table["fixed_s"]
     for epochs in EPOCH_COUNTS:
         table[epochs] = table["one_time_s"] + epochs * table["per_epoch_s"]
     return table.sort_values(EPOCH_COUNTS[1]).reset_index(drop=True)
+
+
+def first_call_extra(rows: pd.DataFrame) -> pd.Series:
+    """What each loop's first call cost beyond a warm one: one-time work (runs saved before first calls at a few epochs timed
+    their first call at full length, set against the median)."""
+    extra = rows["first_call_extra_s"] if "first_call_extra_s" in rows else rows["first_call_s"] - rows["median"]
+    return extra.clip(lower=0.0)
 
 
 def overtakes(one_time_s: float, per_epoch_s: float, reference_one_time_s: float, reference_per_epoch_s: float) -> str:

@@ -20,9 +20,6 @@ RELEVANT_ENVIRONMENT = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPEN
                         "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", THREADS_ENV)
 _XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
-_pool_limits = []  # threadpoolctl keeps a limit only while its object lives
-_framework_threads: dict[str, object] = {}  # what each framework's own set_threads last reported
-
 
 def allowed_cpus() -> list[int]:
     """The CPUs this process may use (for a child process: those its first process could, passed on)."""
@@ -65,29 +62,37 @@ def configure_threads(threads: int) -> None:
     os.environ["XLA_FLAGS"] = " ".join(flags)
 
 
-def enforce_threads(threads: int) -> dict[str, object]:
-    """After frameworks are imported: set each one's own pools and every BLAS/OpenMP pool; return what is in force."""
-    import threadpoolctl
+class ThreadKnob:
+    """One thread count for every framework, after they are imported: each one's own pools and every BLAS/OpenMP pool set,
+    and what each framework reported kept for the record."""
 
-    for module in loaded_modules():
-        if hasattr(module, "set_threads"):
-            _framework_threads.update(module.set_threads(threads))
-    _pool_limits[:] = [threadpoolctl.threadpool_limits(threads)]
-    return threads_in_force()
+    def __init__(self, threads: int):
+        self.threads = threads
+        self.pool_limits = None  # threadpoolctl keeps a limit only while its object lives
+        self.framework_threads: dict[str, object] = {}  # what each framework's own set_threads last reported
 
+    def enforce(self) -> dict[str, object]:
+        """Set every loaded framework's pools and every BLAS/OpenMP pool now; return what is in force."""
+        import threadpoolctl
 
-def threads_in_force() -> dict[str, object]:
-    """The thread settings each loaded framework reports now, and the CPUs the process may use."""
-    import threadpoolctl
+        for module in loaded_modules():
+            if hasattr(module, "set_threads"):
+                self.framework_threads.update(module.set_threads(self.threads))
+        self.pool_limits = threadpoolctl.threadpool_limits(self.threads)
+        return self.in_force()
 
-    info: dict[str, object] = {
-        "requested": int(os.environ.get(THREADS_ENV, 0)) or None,
-        "cpus": sorted(os.sched_getaffinity(0)),
-        "pools": [{"library": pool["internal_api"], "threads": pool["num_threads"], "version": pool.get("version"),
-                   "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-    }
-    return info | _framework_threads
+    def in_force(self) -> dict[str, object]:
+        """The thread settings each loaded framework reports now, and the CPUs the process may use."""
+        import threadpoolctl
+
+        info: dict[str, object] = {
+            "requested": int(os.environ.get(THREADS_ENV, 0)) or None,
+            "cpus": sorted(os.sched_getaffinity(0)),
+            "pools": [{"library": pool["internal_api"], "threads": pool["num_threads"], "version": pool.get("version"),
+                       "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],
+            "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        }
+        return info | self.framework_threads
 
 
 def versions() -> dict[str, str | None]:

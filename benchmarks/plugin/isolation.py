@@ -1,4 +1,4 @@
-"""Run one benchmark in a fresh Python process, as pyperf does, and bring its samples back into this run."""
+"""Run benchmarks in a fresh Python process, as pyperf does, and bring their samples back into this run."""
 
 from __future__ import annotations
 
@@ -11,71 +11,59 @@ from pathlib import Path
 
 import pytest
 
-# pytest-benchmark options that shape the measurement, passed on to the child process unchanged;
-# the thread count travels in the environment (configure_threads sets it)
-FORWARDED_OPTIONS = {
-    "benchmark_min_rounds": "--benchmark-min-rounds",
-    "benchmark_max_time": "--benchmark-max-time",
-    "benchmark_min_time": "--benchmark-min-time",
-    "benchmark_warmup_iterations": "--benchmark-warmup-iterations",
-    "problem": "--problem",
-    "sweep_points": "--sweep-points",
-    "sweep_dtype": "--sweep-dtype",
-}
+from .command_line import forwarded_arguments
+
+STARTED_FD_ENV = "BACKPROP_BENCH_STARTED_FD"  # where a child writes the node id of each benchmark as it starts, for the progress line
 
 
-def child_command(config: pytest.Config, nodeid: str, json_path: Path) -> list[str]:
-    """The command that runs one benchmark alone and writes its pytest-benchmark JSON to json_path."""
-    command = [sys.executable, "-m", "pytest", nodeid, "--benchmark-only", f"--benchmark-json={json_path}",
-               "--isolated-child", "-p", "no:cacheprovider", "-q", f"--rootdir={config.rootpath}"]
-    for dest, flag in FORWARDED_OPTIONS.items():
-        value = config.getoption(dest)
-        if value is not None:
-            command.append(f"{flag}={value}")
-    command += ["--benchmark-disable-gc"] * config.getoption("benchmark_disable_gc")
-    command += ["--sweep"] * config.getoption("sweep")
-    command += [f"--benchmark-warmup={'on' if config.getoption('benchmark_warmup') else 'off'}"]
-    return command
+def child_command(config: pytest.Config, nodeids: list[str], json_path: Path, replicate: tuple[int, int]) -> list[str]:
+    """The command that runs these benchmarks in one process and writes their pytest-benchmark JSON to json_path."""
+    return [sys.executable, "-m", "pytest", *nodeids, "--benchmark-only", f"--benchmark-json={json_path}", f"--child={replicate[0]}/{replicate[1]}",
+            "-p", "no:cacheprovider", "-q", f"--rootdir={config.rootpath}", *forwarded_arguments(config)]
 
 
-class FreshProcessFailed(Exception):
-    """A benchmark's fresh process ended without a result; the message holds the end of its output."""
-
-
-def fresh_process_entry(item: pytest.Item, environment: dict[str, str]) -> dict:
-    """Run the benchmark `item` in a new interpreter, its environment updated with `environment`; return its entry
-    from the child's JSON, with the child's pid."""
-    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder:
+def run_children(config: pytest.Config, items: list[pytest.Item], environment: dict[str, str], replicate: tuple[int, int],
+                 progress=None) -> dict[str, dict | str]:
+    """Run the benchmarks `items` in one new interpreter, its environment updated with `environment`, passing each start on
+    to `progress`; per node id, its entry from the child's JSON with the child's pid, or why there is none."""
+    names = {item.nodeid: item.name for item in items}
+    where = "in a process with " + " ".join(f"{key}={value}" for key, value in environment.items()) if environment else "in a fresh process"
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder, tempfile.TemporaryFile() as output:
         json_path = Path(folder) / "run.json"
-        child = subprocess.Popen(child_command(item.config, item.nodeid, json_path), cwd=item.config.rootpath,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | environment)
-        stdout, stderr = child.communicate()
-        if child.returncode != 0 or not json_path.exists():
-            raise FreshProcessFailed(f"isolated run of {item.nodeid} failed (exit {child.returncode}):\n{stdout[-4000:]}{stderr[-4000:]}")
-        (entry,) = json.loads(json_path.read_text())["benchmarks"]
-    return entry | {"pid": child.pid}
+        started, told = os.pipe()  # the child's pytest captures its output: it tells its starts on a pipe of its own
+        with subprocess.Popen(child_command(config, list(names), json_path, replicate), cwd=config.rootpath, stdout=output,
+                              stderr=subprocess.STDOUT, pass_fds=(told,), env=os.environ | environment | {STARTED_FD_ENV: str(told)}) as child:
+            os.close(told)
+            with os.fdopen(started) as starts:
+                for line in starts:  # until the child exits
+                    if progress is not None:
+                        progress.start(line.strip(), names.get(line.strip(), line.strip()), where)
+        output.seek(0)
+        tail = output.read()[-6000:].decode(errors="replace")
+        saved = json.loads(json_path.read_text())["benchmarks"] if json_path.exists() else []
+        entries = {entry["fullname"]: entry | {"pid": child.pid} for entry in saved}
+    return {nodeid: entries.get(nodeid) or f"the fresh process of {name} ended without its result (exit {child.returncode}):\n{tail}"
+            for nodeid, name in names.items()}
 
 
-def run_in_fresh_process(item: pytest.Item, environment: dict[str, str]) -> dict:
-    """fresh_process_entry, its failure the benchmark's."""
-    try:
-        return fresh_process_entry(item, environment)
-    except FreshProcessFailed as failure:
-        pytest.fail(str(failure), pytrace=False)
+def tell_started(nodeid: str) -> None:
+    """In a child: tell the first process that this benchmark starts now (nothing where no first process listens)."""
+    if (descriptor := os.environ.get(STARTED_FD_ENV)) is not None:
+        os.write(int(descriptor), f"{nodeid}\n".encode())
 
 
-def record_samples(benchmark, entries: list[dict], replicated: bool = False) -> None:
-    """Give the parent's benchmark fixture the timings of one or more children (replicates, pooled), so the parent saves
-    and prints them as its own; with replicates, each one's pid and median in extra_info["replicates"]."""
-    first = entries[0]
-    benchmark.group = first["group"]
-    benchmark.extra_info.update(first["extra_info"])
+def record_samples(benchmark, durations: list[float], iterations: int, entries: list[dict] | None = None, replicated: bool = False) -> None:
+    """Give pytest-benchmark's fixture samples timed elsewhere than in its own calls (by the budget's sampling, or by child
+    processes whose `entries` it adopts), so that it saves and prints them as its own; with replicates, each one's pid and
+    median in extra_info["replicates"]."""
+    if entries:
+        benchmark.group = entries[0]["group"]
+        benchmark.extra_info.update(entries[0]["extra_info"])
     # pytest-benchmark has no public way to add timings measured elsewhere: fill the fixture's stats directly
-    stats = benchmark._make_stats(first["stats"]["iterations"])
-    for entry in entries:
-        for duration in entry["stats"]["data"]:
-            stats.stats.update(duration)
+    stats = benchmark._make_stats(iterations)
+    for duration in durations:
+        stats.update(duration * iterations)  # it divides by the calls per sample, which `durations` already are per
     if replicated:
         benchmark.extra_info["replicates"] = [{"pid": entry["pid"], "median": entry["stats"]["median"], "rounds": entry["stats"]["rounds"]}
                                               for entry in entries]
-    benchmark._mode = f"{len(entries)} replicate processes" if replicated else "isolated process"
+    benchmark._mode = f"{len(entries)} replicate processes" if replicated else "a fresh process" if entries else "the budget's sampling"

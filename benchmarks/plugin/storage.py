@@ -11,7 +11,11 @@ from benchmarks.model.files import write_beside
 
 
 class AtomicFileStorage(FileStorage):
-    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds."""
+    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, and telling `on_save`."""
+
+    def __init__(self, path, logger, default_machine_id=None, on_save=lambda path: None):
+        super().__init__(path, logger, default_machine_id)
+        self.on_save = on_save
 
     def save(self, output_json, save):
         self.path.mkdir(parents=True, exist_ok=True)
@@ -27,4 +31,5 @@ class AtomicFileStorage(FileStorage):
             finally:
                 os.unlink(temporary)
             self.logger.info(f"Saved benchmark data in: {target}")
+            self.on_save(target)
             return target

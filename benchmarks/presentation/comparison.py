@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from benchmarks.model.calibration import Calibration
-from benchmarks.model.compare import DEFAULT_SET_ASIDE, MANN_WHITNEY, REPLICATES, Comparison
+from benchmarks.model.compare import BOOTSTRAP, DEFAULT_SET_ASIDE, MANN_WHITNEY, REPLICATES, Comparison
 from benchmarks.model.machines import cpu_words, machine_changes
 from benchmarks.model.runs import Run, differences
 
-from .formatting import format_seconds
+from .formatting import format_bounds, format_seconds
 
 
 def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: float, min_change: float,
@@ -21,13 +21,23 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
     if differing:
         lines.append("warning: the runs were measured differently; the comparison mixes these with the code's own effect:")
         lines += [f"  {key}: {before} -> {after}" for key, (before, after) in differing.items()]
-    width = max(14, *(len(c.implementation) for c in comparisons))
     for group in dict.fromkeys(c.group for c in comparisons):
-        lines += ["", group, f"{'implementation':<{width}}  {'base':>10}  {'new':>10}  {'ratio [95% CI]':<22}  {'p-value':>8}  verdict"]
-        lines += [f"{c.implementation:<{width}}  {format_seconds(c.base_median):>10}  {format_seconds(c.new_median):>10}"
-                  f"  {ratio_text(c):<22}  {c.p_value:>8.2g}  {c.verdict}{set_aside_text(c)}" for c in comparisons if c.group == group]
+        interval = " [95% interval]" if any(c.method != REPLICATES for c in comparisons if c.group == group) else ""
+        rows = [["implementation", f"base{interval}", f"new{interval}", "ratio [95% CI]", "p-value", "verdict"]]
+        # with replicates, each side is the geometric mean of its replicates' medians: their ratio carries the interval
+        rows += [[c.implementation, *(time_text(median, None if c.method == REPLICATES else interval, projected)
+                                      for median, interval, projected in ((c.base_median, c.base_interval, c.projected[0]),
+                                                                          (c.new_median, c.new_interval, c.projected[1]))),
+                  ratio_text(c), f"{c.p_value:.2g}", c.verdict + set_aside_text(c)] for c in comparisons if c.group == group]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+        lines += ["", group]
+        lines += ["  ".join(cell.ljust(width) if column in (0, 3, 5) else cell.rjust(width)
+                            for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     lines.append("")
     methods = {c.method for c in comparisons}
+    if any(projected for c in comparisons for projected in c.projected):
+        lines.append("~: projected from the loop timed at shorter lengths (its full length did not fit the run's budget); its "
+                     "interval is a bootstrap of its fit.")
     if REPLICATES in methods:
         counts = sorted({c.replicates for c in comparisons if c.method == REPLICATES})
         lines.append(f"With replicates ({', '.join(f'{base} and {new}' for base, new in counts)} fresh processes per benchmark): base "
@@ -37,6 +47,9 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
                      + (f"A replicate more than {set_aside:g}% slower than the fastest of its benchmark in the same run is set aside "
                         "as a disturbed process, and counted after the verdict (--set-aside)." if set_aside is not None
                         else "Every replicate is kept (--set-aside off)."))
+    if BOOTSTRAP in methods:
+        lines.append(f"Where a time is projected: the ratio's 95% interval from {BOOTSTRAP}. Significant: the interval excludes 1, "
+                     f"and the ratio is {min_change:g}% or more from 1.")
     if MANN_WHITNEY in methods:
         lines.append(f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, "
                      f"as one process's samples miss the variation between processes. Significant: p < {alpha} in a two-sided "
@@ -51,6 +64,11 @@ def set_aside_text(comparison: Comparison) -> str:
     if not base and not new:
         return ""
     return f" ({base} of {comparison.replicates[0]} base and {new} of {comparison.replicates[1]} new replicates set aside)"
+
+
+def time_text(median: float, interval: tuple[float, float] | None, projected: bool) -> str:
+    """A median with its 95% interval where it has one of its own, marked ~ where it is a projection: 42.6 ms [42.2, 43.0 ms]."""
+    return f"{'~' if projected else ''}{format_seconds(median)}" + (f" [{format_bounds(*interval, median)}]" if interval else "")
 
 
 def ratio_text(comparison: Comparison) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from implementations.registry import REGISTRY
 
 UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
@@ -23,13 +25,35 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_median(median: float, projected: bool) -> str:
+    """A loop's time, labelled where it is a projection from shorter lengths rather than a measurement: 79.2 s (projected)."""
+    return format_seconds(median) + (" (projected)" if projected else "")
+
+
+def format_bounds(low: float, high: float, like: float) -> str:
+    """An interval's bounds in the unit `like` is written in: "42.2, 43.0" for a median of 42.6 ms."""
+    if like != like or low != low:
+        return "–"
+    unit = format_seconds(like).split()[-1]
+    scale = {"s": 1, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
+    digits = max(0, 2 - math.floor(math.log10(max(abs(like) / scale, 1e-300))))
+    return f"{low / scale:.{digits}f}, {high / scale:.{digits}f} {unit}"
+
+
+def format_interval(median: float, low: float, high: float, coverage: float, projected: bool = False) -> str:
+    """A median's interval, in the median's unit, with its coverage: "42.2, 43.0 ms (95.7%)"; a projection's is a bootstrap's."""
+    if low != low:
+        return "–"
+    return f"{format_bounds(low, high, median)} ({coverage:.1%}{', bootstrap' if projected else ''})"
+
+
 def format_bytes(count: float | None) -> str:
     """A size in bytes with a binary unit, 3 significant digits ("–": not measured)."""
     if count is None or count != count:
         return "–"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
-            return f"{count / scale:.3g} {unit}"
+            return f"{count / scale:.3g} {unit}" if count < 1000 * scale or unit == "GiB" else f"{count / scale:.0f} {unit}"
     return f"{count:.0f} B"
 
 

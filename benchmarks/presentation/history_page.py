@@ -13,7 +13,7 @@ from benchmarks.model.history import history_table
 from benchmarks.model.runs import Run
 
 from .figures import plt, save_figure
-from .formatting import color_of, format_ratio, format_seconds
+from .formatting import color_of, format_median, format_ratio, format_seconds
 from .html_page import html_page
 
 
@@ -29,6 +29,8 @@ def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
             line = line.sort_values("order")
             x = line["run"].map(position)
             ax.plot(x, line["median"], "-o", color=color_of(name), markersize=4, linewidth=1.5, label=name)
+            projected = line["projected"]
+            ax.plot(x[projected], line["median"][projected], "D", color="white", markeredgecolor=color_of(name), markersize=6)
             changed = line["version_change"] != ""
             ax.plot(x[changed], line["median"][changed], "o", markersize=11, markerfacecolor="none", markeredgecolor="black")
         labels = on_machine.drop_duplicates("run").set_index("run")
@@ -47,6 +49,9 @@ def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
                 names.append(name)
     handles.append(plt.Line2D([], [], marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black", linestyle=""))
     names.append("versions changed")
+    if rows["projected"].any():
+        handles.append(plt.Line2D([], [], marker="D", markersize=6, markerfacecolor="white", markeredgecolor="black", linestyle=""))
+        names.append("projected from shorter lengths")
     fig.legend(handles, names, loc="outside right upper", fontsize=8)
     fig.suptitle(f"History, {title}")
     save_figure(fig, path)
@@ -60,7 +65,8 @@ def trend_table(rows: pd.DataFrame) -> str:
         first, latest = series["median"].iloc[0], series["median"].iloc[-1]
         changes = "; ".join(f"{row.number}: {row.version_change}" for row in series.itertuples() if row.version_change) or "–"
         ratio = format_ratio(latest / first) if len(series) > 1 else "–"
-        lines.append(f"| `{name}` | {machine} | {len(series)} | {format_seconds(first)} | {format_seconds(latest)} | {ratio} | {changes} |")
+        first_text, latest_text = format_median(first, series["projected"].iloc[0]), format_median(latest, series["projected"].iloc[-1])
+        lines.append(f"| `{name}` | {machine} | {len(series)} | {first_text} | {latest_text} | {ratio} | {changes} |")
     return "\n".join(lines)
 
 
@@ -75,7 +81,8 @@ def write_history(runs: list[Run], out: Path) -> Path:
              + (f" ({without} of the runs timed no training loop on a problem, only the sweep, and have no point)" if without else "")
              + ". Runs from different machines (by fingerprint) are "
              "never joined in one line: each machine has its own panel. A ring marks a run in which the implementation's "
-             "framework versions changed since its previous run on that machine.", "",
+             "framework versions changed since its previous run on that machine; a hollow diamond, a time projected from the loop "
+             "timed at shorter lengths (its full length did not fit the run's budget).", "",
              "| machine | CPU | runs | first saved | latest saved |", "|---|---|---:|---|---|"]
     for machine in machines.itertuples():
         runs_there = table[table["machine"] == machine.machine].drop_duplicates("run")

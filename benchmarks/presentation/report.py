@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.model.files import atomic_write_text
-from benchmarks.model.machines import machine_changes
+from benchmarks.model.machines import cpu_words, machine_changes
 from benchmarks.model.runs import Run, differences, labels
 from benchmarks.model.time_to_result import time_to_result
 
@@ -21,6 +21,7 @@ from .tables import (
     markdown_table,
     parity_summary,
     probes_table,
+    projections_table,
     runs_table,
     side_by_side_table,
     summary,
@@ -41,57 +42,93 @@ def machine_warning(runs: list[Run], names: list[str]) -> list[str]:
             f"machine ({first['id']}):", "", *changed, ""]
 
 
+def single_run_title(run: Run) -> str:
+    """A title a person reads: what was trained, how many implementations, on which CPU, when."""
+    cpu = run.fingerprint.get("microarchitecture") or cpu_words(run.fingerprint)
+    vendor = cpu_words(run.fingerprint).split()[0]
+    machine = f"{vendor} {cpu}" if run.fingerprint.get("microarchitecture") else cpu
+    when = run.datetime[:10]
+    if len(run.benchmarks):
+        first = run.benchmarks.iloc[0]
+        source = "the notebook's" if str(first["group"]).startswith("notebook") else f"{str(first['group']).split(',')[0].removeprefix('problem ')}'s"
+        what = f"Training {source} {first['n_in']}-{first['n_hidden']}-{first['n_out']} network for {first['epochs']:,} epochs"
+        count = run.benchmarks["implementation"].nunique()
+    else:
+        what, count = "How cost grows with work: the scaling sweep", run.sweep["implementation"].nunique()
+    return f"{what}: {count} implementations on {machine}, {when}"
+
+
+def run_line(run: Run) -> str:
+    """Under the title: which run, its budget and how it was measured."""
+    info = run.machine_info
+    budget = info.get("budget", {})
+    measured = (f"the {budget['name']} budget ({budget['rule'].split(': ', 1)[-1]})" if budget.get("rule")
+                else "before budgets (pytest-benchmark's rounds)")
+    replicates = f", {info['replicates']['count']} replicates" if info.get("replicates") else ""
+    return (f"Run `{run.label}` (`{run.path}`), saved {run.datetime[:16].replace('T', ' ')}, timed under {measured}; "
+            f"{info.get('process_mode', '?')} process mode{replicates}, {info.get('threads', {}).get('requested', '?')} thread(s). "
+            "The machine, the versions and each implementation's fairness card are at the end.")
+
+
+def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[str], out_dir: Path, single: bool) -> list[str]:
+    """One group of benchmarks (a problem in one dtype): the figure and the ranking first, then how they were timed, time to
+    result and the loss curves."""
+    first = benchmarks.iloc[0]
+    versions = {package: version for entry in benchmarks[benchmarks["run"] == first["run"]]["versions"] for package, version in entry.items()}
+    time_figure, loss_figure = f"training_time_{index}.png", f"loss_curves_{index}.png"
+    plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
+    plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)
+    lines = [f"## {group}", "", f"![Training time, {group}]({time_figure})", ""]
+    if not single:
+        return lines + [side_by_side_table(benchmarks, names), "",
+                        f"Median of the timed calls (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}); a projected "
+                        "loop's time comes from its fit. For significance, use `backprop-bench compare`.", ""]
+    table = summary(benchmarks)
+    lines += [markdown_table(table), "",
+              f"{first['n_in']}-{first['n_hidden']}-{first['n_out']} network, batch {first['batch']}, {first['epochs']:,} epochs, "
+              f"{first['dtype']}; " + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ". Fastest "
+              "first: the median of the timed calls of the whole training loop with its 95% interval: "
+              "from the samples' order statistics (its exact coverage in brackets), or, for a loop **projected** from timings at "
+              "shorter lengths, a bootstrap of its fit (below). Compile time (compiled implementations only) and the first call's "
+              "extra (one-time work, from a first call at a few epochs) are measured once, outside the timed calls. Peak memory: "
+              "how far the process's resident set rose while the loop ran, every framework's allocations counted."
+              + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter machine."
+                 if (table["spread"] > UNRELIABLE_SPREAD).any() else ""), ""]
+    if projections := projections_table(benchmarks):
+        lines += [f"### Timed per epoch, {group}", "",
+                  "A loop whose calls at full length would not fit the budget is timed at a few shorter lengths, interleaved, and "
+                  "a line time = fixed + per epoch × epochs is fitted through the median time of each length; its full-length "
+                  "time is the line's value there, a projection (bootstrap intervals: the timings resampled within each length)."
+                  + (" Under --rigorous the same loops were also measured at their full length: the last columns say how far each "
+                     "projection fell." if "projection off by" in projections else ""), "", projections, ""]
+    if group.startswith("notebook problem") and len(time_to_result(benchmarks)):
+        lines += [f"### Time to result, {group}", "",
+                  "What a user waits for from a fresh interpreter: importing the implementation (its framework with it, in a "
+                  "fresh process), preparing and compiling the loop, the first call's one-time extra, then the epochs at the "
+                  "loop's timed rate (10 and 100,000 epochs extrapolated; a projected loop's from its fit). The shortest wait "
+                  "of each column is in bold.", "", time_to_result_table(benchmarks), ""]
+    return lines + [f"![Training loss, {group}]({loss_figure})", "", parity_summary(benchmarks), ""]
+
+
 def write_report(runs: list[Run], out_dir: Path) -> Path:
-    """Write report.md and its figures into out_dir, one run or several side by side; return the markdown file."""
+    """Write report.md and its figures into out_dir, one run or several side by side; return the markdown file. A single
+    run's report opens with the answer: a title saying what ran where, the figure and the ranking; the machine, the
+    fairness cards and the details after."""
     out_dir.mkdir(parents=True, exist_ok=True)
     names = labels(runs)
+    single = len(runs) == 1
     combined = pd.concat([run.benchmarks.assign(run=name) for run, name in zip(runs, names, strict=True)], ignore_index=True)
-    if len(runs) == 1:
+    if single:
         (run,) = runs
-        lines = [f"# backprop-bench: {run.label}", "", f"Saved {run.datetime} from `{run.path}`.", "",
-                 environment_table(run), ""]
-        if len(run.benchmarks):
-            lines += ["Implementations:", "", variants_legend(run.benchmarks), ""]
-        if {"card", "dtype_computed"} <= set(run.benchmarks.columns):
-            lines += ["## Fairness", "", fairness_table(run.benchmarks), ""]
+        title = single_run_title(run)
+        lines = [f"# {title}", "", run_line(run), ""]
     else:
-        lines = [f"# backprop-bench: {len(runs)} runs side by side", "", runs_table(runs, names), ""]
-        lines += machine_warning(runs, names)
+        title = f"backprop-bench: {len(runs)} runs side by side"
+        lines = [f"# {title}", "", runs_table(runs, names), "", *machine_warning(runs, names)]
         differing = differences(runs)
         lines += ["What differs between the runs: " + "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) + ".", ""]
     for index, (group, benchmarks) in enumerate(combined.groupby("group", sort=False)):
-        first = benchmarks.iloc[0]
-        versions = {package: version for entry in benchmarks[benchmarks["run"] == first["run"]]["versions"] for package, version in entry.items()}
-        lines += [f"## {group}", "",
-                  f"{first['n_in']}-{first['n_hidden']}-{first['n_out']} network, batch {first['batch']}, "
-                  f"{first['epochs']} epochs, {first['dtype']}. Versions: "
-                  + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ".", ""]
-        if len(runs) == 1:
-            table = summary(benchmarks)
-            lines += [markdown_table(table), "", parity_summary(benchmarks), "",
-                      "Median and IQR are over the timed rounds of the whole training loop; compile time (compiled "
-                      "implementations only) and the first call are measured once, outside the timed rounds. Peak "
-                      "memory: how far the process's resident set rose, from after prepare() through the first call and "
-                      "the timed rounds, every framework's allocations counted (the kernel's high-water mark, reset)."
-                      + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter "
-                         "machine." if (table["spread"] > UNRELIABLE_SPREAD).any() else "")
-                      + (" (slow loop): timed in fewer rounds than pytest-benchmark's minimum, at least 5, to keep the "
-                         "run's length reasonable." if table["few_rounds"].any() else ""), ""]
-        else:
-            lines += [side_by_side_table(benchmarks, names), "",
-                      f"Median of the timed rounds (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}). "
-                      "For significance, use `backprop-bench compare`.", ""]
-        if len(runs) == 1 and group.startswith("notebook problem") and len(time_to_result(benchmarks)):
-            lines += [f"### Time to result, {group}", "",
-                      "What a user waits for from a fresh interpreter: importing the implementation (its framework "
-                      "with it, in a fresh process), preparing and compiling the loop, the first call's one-time extra, "
-                      "then the epochs at the timed rate per epoch (10 and 100,000 epochs extrapolated from the timed "
-                      f"{first['epochs']:,}). The shortest wait of each column is in bold.", "",
-                      time_to_result_table(benchmarks), ""]
-        time_figure, loss_figure = f"training_time_{index}.png", f"loss_curves_{index}.png"
-        plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
-        plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)
-        lines += [f"![Training time, {group}]({time_figure})", "", f"![Training loss, {group}]({loss_figure})", ""]
+        lines += group_section(benchmarks, group, index, names, out_dir, single)
     for run, name in zip(runs, names, strict=True):
         if len(run.sweep):
             heading = f"## Scaling sweep{f' ({name})' if len(runs) > 1 else ''}"
@@ -100,10 +137,16 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
             lines += [f"## Where the time goes{f' ({name})' if len(runs) > 1 else ''}", "",
                       "Pieces of one epoch of the notebook's problem (float64 unless named), timed apart.", "",
                       probes_table(run.probes), ""]
+    if single and len(run.benchmarks):
+        if {"card", "dtype_computed"} <= set(run.benchmarks.columns):
+            lines += ["## Fairness", "", fairness_table(run.benchmarks), ""]
+        lines += ["## Implementations", "", variants_legend(run.benchmarks), ""]
+    if single:
+        lines += ["## Measured on", "", environment_table(run), ""]
     write_csv(runs, names, out_dir / "report.csv")
-    lines += ["Every benchmark of this report as one row (implementation, dtype, sizes, median, IQR, replicates, machine id): "
-              "[report.csv](report.csv).", ""]
+    lines += ["Every benchmark of this report as one row (implementation, dtype, sizes, median and its interval, IQR, how it was "
+              "timed, replicates, machine id): [report.csv](report.csv).", ""]
     text = "\n".join(lines)
     markdown = atomic_write_text(out_dir / "report.md", text)
-    write_html(markdown, text, lines[0].removeprefix("# "))
+    write_html(markdown, text, title)
     return markdown

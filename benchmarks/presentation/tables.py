@@ -7,27 +7,35 @@ import pandas as pd
 
 from benchmarks.model.machines import cpu_words
 from benchmarks.model.runs import Run
-from benchmarks.model.time_to_result import EPOCH_COUNTS, break_even, time_to_result
+from benchmarks.model.time_to_result import EPOCH_COUNTS, break_even, first_call_extra, time_to_result
 from implementations.agreement import tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, SPEED_OF_LIGHT
 
-from .formatting import format_bytes, format_ratio, format_seconds, format_spread
+from .formatting import format_bounds, format_bytes, format_interval, format_median, format_ratio, format_seconds, format_spread, is_unreliable
 
 
 def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
-    """One row per implementation, fastest first, times in seconds."""
+    """One row per implementation, fastest first, times in seconds, each median with its interval; a projected loop's time
+    per epoch and fixed cost from its fit."""
+    projected = benchmarks["projected"].astype(bool)
     table = pd.DataFrame({
         "implementation": benchmarks["implementation"],
         "median": benchmarks["median"],
-        "iqr": benchmarks["iqr"],
-        "rounds": benchmarks["rounds"],
-        "few_rounds": benchmarks["few_rounds"].fillna(False).astype(bool) if "few_rounds" in benchmarks else False,
-        "per_epoch": benchmarks["median"] / benchmarks["epochs"],
+        "ci_low": benchmarks["ci_low"],
+        "ci_high": benchmarks["ci_high"],
+        "ci_coverage": benchmarks["ci_coverage"],
+        "iqr": benchmarks["iqr"].where(~projected, np.nan),
+        # a projected loop's calls, at every length timed
+        "samples": [f"{len(fit['epochs'])} at {len(set(fit['epochs']))} lengths" if is_projected else str(rounds)
+                    for fit, is_projected, rounds in zip(benchmarks.get("projection", projected), projected, benchmarks["rounds"], strict=True)],
+        "projected": projected,
+        "per_epoch": benchmarks["per_epoch_s"],
         "compile": benchmarks["compile_s"].where(benchmarks.get("compiled", False), np.nan),
-        "first_call": benchmarks["first_call_s"],
+        "first_call_extra": first_call_extra(benchmarks),
         "peak_memory": benchmarks["peak_memory_bytes"] if "peak_memory_bytes" in benchmarks else np.nan,
     })
-    table["spread"] = table["iqr"] / table["median"]
+    # an IQR share, or a projection's interval half-width share, for the unreliable flag
+    table["spread"] = (table["iqr"] / table["median"]).where(~projected, (table["ci_high"] - table["ci_low"]) / (2 * table["median"]))
     for column, name in (("vs_numpy", REFERENCE), ("vs_native", SPEED_OF_LIGHT)):
         reference = table.loc[table["implementation"] == name, "median"]
         table[column] = table["median"] / reference.iloc[0] if len(reference) else np.nan
@@ -55,19 +63,58 @@ def fairness_table(benchmarks: pd.DataFrame) -> str:
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    """The summary as a GitHub markdown table."""
-    header = ["implementation", "median", "IQR", "rounds", "time per epoch", "vs NumPy", "vs native", "compile", "first call",
-              "peak memory"]
+    """The summary as a GitHub markdown table: the ranking, each median with its 95% interval and that interval's coverage."""
+    header = ["implementation", "median", "95% interval (coverage)", "samples", "IQR", "time per epoch", "vs NumPy", "vs native",
+              "compile", "first call's extra", "peak memory"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples():
         ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
-        rounds = f"{row.rounds}{' (slow loop)' if row.few_rounds else ''}"
-        cells = [f"`{row.implementation}`", format_seconds(row.median), format_seconds(row.iqr), rounds,
-                 format_seconds(row.per_epoch), *ratios, format_seconds(row.compile), format_seconds(row.first_call),
-                 format_bytes(row.peak_memory)]
-        cells[2] += f" ({format_spread(row.iqr, row.median)})"
+        median = format_median(row.median, row.projected)
+        iqr = projection_spread(row) if row.projected else f"{format_seconds(row.iqr)} ({format_spread(row.iqr, row.median)})"
+        cells = [f"`{row.implementation}`", median, format_interval(row.median, row.ci_low, row.ci_high, row.ci_coverage, row.projected),
+                 row.samples, iqr, format_seconds(row.per_epoch), *ratios,
+                 format_seconds(row.compile), format_seconds(row.first_call_extra), format_bytes(row.peak_memory)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def projection_spread(row) -> str:
+    """A projected loop has no full-length samples to spread: its interval's half-width instead, flagged as an IQR would be."""
+    half = (row.ci_high - row.ci_low) / 2
+    return f"– (interval ±{half / row.median:.1%}{', ⚠ unreliable' if is_unreliable(half, row.median) else ''})"
+
+
+def projections_table(benchmarks: pd.DataFrame) -> str:
+    """The loops timed per epoch: the lengths timed, the fitted cost per epoch with its interval, the fixed cost of a call, and
+    the projection to the full length (with, under --rigorous, the measured full length and how far the projection fell)."""
+    fitted = benchmarks[benchmarks["projection"].map(lambda fit: isinstance(fit, dict))] if "projection" in benchmarks else benchmarks.iloc[:0]
+    if not len(fitted):
+        return ""
+    checked = not fitted["projected"].all()
+    header = ["implementation", "lengths timed (epochs)", "calls", "per epoch [95% interval]", "fixed per call", "projected [95% interval]"]
+    header += ["measured", "projection off by"] if checked else []
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    for row in fitted.itertuples():
+        fit = row.projection
+        lengths = sorted(set(fit["epochs"]))
+        cells = [f"`{row.implementation}`", ", ".join(map(str, lengths)), str(len(fit["epochs"])),
+                 with_bounds(fit["per_epoch_s"], fit["per_epoch_interval"]), format_seconds(fit["fixed_s"]),
+                 with_bounds(fit["projected_s"], fit["projected_interval"])]
+        if checked:
+            cells += ["–", "–"] if row.projected else [format_seconds(row.median), projection_error(fit, row.median)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def with_bounds(seconds: float, interval: list[float]) -> str:
+    """A time and its interval: 64.1 s [57.9, 71.6 s]."""
+    return f"{format_seconds(seconds)} [{format_bounds(*interval, seconds)}]"
+
+
+def projection_error(fit: dict, measured: float) -> str:
+    """How far a projection fell from the loop measured at its full length, and whether its interval held the measurement."""
+    low, high = fit["projected_interval"]
+    return f"{fit['projected_s'] / measured - 1:+.1%}" + ("" if low <= measured <= high else " (outside its interval)")
 
 
 def time_to_result_table(benchmarks: pd.DataFrame) -> str:
@@ -82,7 +129,7 @@ def time_to_result_table(benchmarks: pd.DataFrame) -> str:
     for _, row in table.iterrows():
         waits = [f"**{format_seconds(row[epochs])}**" if row[epochs] == fastest[epochs] else format_seconds(row[epochs])
                  for epochs in EPOCH_COUNTS]
-        cells = [f"`{row.implementation}`", format_seconds(row.import_s), format_seconds(row.prepare_s),
+        cells = [f"`{row.implementation}`{' (projected)' if row.projected else ''}", format_seconds(row.import_s), format_seconds(row.prepare_s),
                  format_seconds(row.first_call_extra_s), format_seconds(row.per_epoch_s), *waits,
                  overtaking.get(row.implementation, "– (not compiled)" if not row.compiled else "–")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -102,7 +149,8 @@ def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
                 cells.append("–")
                 continue
             row = rows.loc[name]
-            cells.append(f"{format_seconds(row['median'])} ({format_spread(row['iqr'], row['median'], '⚠')})")
+            spread = "" if row["projected"] else f" ({format_spread(row['iqr'], row['median'], '⚠')})"
+            cells.append(format_median(row["median"], row["projected"]) + spread)
         for name in names[1:]:
             both = name in rows.index and names[0] in rows.index
             ratios.append(format_ratio(rows.loc[name, "median"] / rows.loc[names[0], "median"]) if both else "–")
@@ -131,8 +179,10 @@ def parity_summary(benchmarks: pd.DataFrame) -> str:
     causes = benchmarks.get("float64_cause", pd.Series(None, index=benchmarks.index))
     # in the run's order, so that the report reads the same every time it is written
     not_exact = list(dict.fromkeys(row.implementation for row, cause in zip(benchmarks.itertuples(), causes, strict=True) if isinstance(cause, str)))
-    gaps = {row.implementation: float(np.max(np.abs(np.asarray(row.loss_history, dtype=np.float64) - exact)))
-            for row in benchmarks.itertuples() if row.implementation != REFERENCE}
+    # a projected loop ran its first epochs only: they are held to NumPy's first epochs
+    gaps = {row.implementation: float(np.max(np.abs(history - exact[:len(history)])))
+            for row in benchmarks.itertuples() if row.implementation != REFERENCE
+            for history in [np.asarray(row.loss_history, dtype=np.float64)]}
     failing = [name for name, gap in gaps.items() if gap > (own_bound if name in not_exact else allowed)]
     verdict = "every implementation agrees with NumPy" if not failing else f"{', '.join(failing)} differ from NumPy"
     held = (f" ({', '.join(f'`{name}`' for name in not_exact)}: not float64-exact, within float32's drift bound {own_bound:.1e})"

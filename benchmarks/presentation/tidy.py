@@ -12,8 +12,8 @@ from benchmarks.model.machines import cpu_words
 from benchmarks.model.runs import Run
 
 COLUMNS = ["run", "saved", "machine_id", "cpu", "kind", "group", "benchmark", "implementation", "dtype", "n_in", "n_hidden",
-           "n_out", "batch", "epochs", "median_s", "iqr_s", "rounds", "time_per_epoch_s", "roofline_s", "compile_s", "first_call_s",
-           "import_s", "peak_memory_bytes", "replicates", "replicate_medians_s"]
+           "n_out", "batch", "epochs", "timing", "median_s", "ci_low_s", "ci_high_s", "ci_coverage", "iqr_s", "rounds", "time_per_epoch_s",
+           "fixed_s", "roofline_s", "compile_s", "first_call_s", "import_s", "peak_memory_bytes", "replicates", "replicate_medians_s"]
 
 
 def tidy_rows(run: Run, name: str) -> pd.DataFrame:
@@ -27,8 +27,13 @@ def tidy_rows(run: Run, name: str) -> pd.DataFrame:
         rows["implementation"] = table["implementation"] if "implementation" in table else table.get("framework", table.get("library"))
         for column in ("dtype", "n_in", "n_hidden", "n_out", "batch", "epochs"):
             rows[column] = table.get(column)
-        rows["median_s"], rows["iqr_s"], rows["rounds"] = table["median"], table["iqr"], table["rounds"]
-        rows["time_per_epoch_s"] = table["median"] / table["epochs"] if "epochs" in table else None
+        # a projected loop's median is its fit's value at the full length; its time per epoch and fixed cost are the fit's (a
+        # loop timed at full length has no fixed cost apart)
+        projected = table["projected"].astype(bool)
+        rows["timing"] = projected.map({True: "projected", False: "measured"})
+        rows["median_s"], rows["iqr_s"], rows["rounds"] = table["median"], table["iqr"].where(~projected), table["rounds"]
+        rows["ci_low_s"], rows["ci_high_s"], rows["ci_coverage"] = table["ci_low"], table["ci_high"], table["ci_coverage"]
+        rows["time_per_epoch_s"], rows["fixed_s"] = table.get("per_epoch_s"), table.get("fixed_s")
         for column in ("roofline_s", "compile_s", "first_call_s", "import_s", "peak_memory_bytes"):
             rows[column] = table.get(column)
         medians = table["replicates"].map(replicate_medians) if "replicates" in table else pd.Series([[]] * len(table), index=table.index)

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from benchmarks.plugin.environment import enforce_threads
 from benchmarks.plugin.parameters import skip_unless_available
 from implementations import seed_problem
+
+from .loops import calibrated_iterations, sample
 
 PROBLEM = seed_problem()
 
@@ -117,12 +118,17 @@ PROBES = {
 
 @pytest.mark.parametrize("probe", [pytest.param(probe, id=probe, marks=skip_unless_available(framework))
                                    for probe, (framework, *_) in PROBES.items()])
-def test_where_the_time_goes(benchmark, probe, pytestconfig):
-    """Time one piece of an epoch, to explain the training loop's time per epoch."""
+def test_where_the_time_goes(benchmark, probe, measurement):
+    """Time one piece of an epoch under the run's budget, to explain the training loop's time per epoch."""
     framework, unit, description, set_up = PROBES[probe]
     function = set_up()
-    threads = enforce_threads(pytestconfig.threads)
+    threads = measurement.enforce_threads()
     function()
     benchmark.group = "where the time goes"
-    benchmark(function)
+    if benchmark.enabled:
+        budget = measurement.budget
+        iterations, call_s = calibrated_iterations(function, budget)
+        durations = sample(function, iterations, budget, budget.samples_needed(call_s, *measurement.replicate), lambda _: None,
+                           measurement.disable_gc)
+        measurement.record(benchmark, durations, iterations)
     benchmark.extra_info.update(probe=description, framework=framework, unit=unit, threads=threads)

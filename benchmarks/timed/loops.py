@@ -1,51 +1,88 @@
-"""What every training-loop benchmark does around its timed rounds: prepare apart, check the result, describe it."""
+"""What every training-loop benchmark does around its timed calls: a first call at a few epochs, from which its budget
+decides how to time it (at full length, or at a few shorter lengths with the full length projected), every timed call's
+result checked, and what the run records about it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import dataclasses
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 
+from benchmarks.model.statistics import fit_epochs
+from benchmarks.plugin.budget import Budget
 from implementations import Implementation, Problem, TrainResult, get
 from implementations.problem import RESULT_FIELDS
-from implementations.registry import REFERENCE, REGISTRY
+from implementations.registry import REFERENCE
 
 from .memory import peak_above, reset_peak
 
 
-@dataclass(frozen=True)
-class PreparedLoop:
-    """A training loop ready to time, with what it cost to get there."""
-
-    train: Callable[[], TrainResult]
-    compile_s: float  # prepare(): conversion to the framework's arrays, and compilation
-    first_call_s: float  # the first, untimed call
-    memory_mark: int | None = None  # the resident set after prepare() (KiB), the high-water mark reset to it
-
-    def peak_memory_bytes(self) -> int | None:
-        """What the loop has needed beyond the prepared process since its first call: the high-water mark's rise."""
-        return peak_above(self.memory_mark)
-
-
-def prepare_loop(implementation: Implementation, problem: Problem, first_call: bool = True) -> PreparedLoop:
-    """Prepare and call the loop once, timing both, so neither lands in the timed rounds (without `first_call`, as
-    in a plain test run where the one call is the check, the first call is left to the caller)."""
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    """Seconds one call takes, and what it returned."""
     start = perf_counter()
-    train = implementation.prepare(problem)
-    prepared = perf_counter()
-    if not first_call:
-        return PreparedLoop(train, prepared - start, float("nan"))
-    mark = reset_peak()
-    called = perf_counter()
-    train()
-    return PreparedLoop(train, prepared - start, perf_counter() - called, mark)
+    result = call()
+    return perf_counter() - start, result
+
+
+def sample(call: Callable[[], object], iterations: int, budget: Budget, min_samples: int, check: Callable[[object], None],
+           disable_gc: bool = False) -> list[float]:
+    """Seconds per call, one value per sample of `iterations` calls: samples until budget.seconds have passed and
+    min_samples are taken, at most budget.max_samples; the last result of every sample is checked, outside the timing."""
+    durations: list[float] = []
+    started = perf_counter()
+    while len(durations) < budget.max_samples and (len(durations) < min_samples or perf_counter() - started < budget.seconds):
+        if disable_gc:
+            gc.disable()
+        try:
+            begin = perf_counter()
+            for _ in range(iterations):
+                result = call()
+            durations.append((perf_counter() - begin) / iterations)
+        finally:
+            gc.enable()
+        check(result)
+    return durations
+
+
+def calibrated_iterations(call: Callable[[], object], budget: Budget) -> tuple[int, float]:
+    """Calls per sample, as many as last budget.sample_seconds, and the seconds of one warm call (the calls made here warm
+    it up: a call of a second or more is made once)."""
+    iterations, seconds = 1, timed(call)[0]
+    while seconds < budget.sample_seconds:
+        iterations *= 2
+        start = perf_counter()
+        for _ in range(iterations):
+            call()
+        seconds = perf_counter() - start
+    return (1, seconds) if iterations == 1 else (budget.iterations(seconds / iterations), seconds / iterations)
+
+
+@dataclass(frozen=True)
+class LoopTiming:
+    """A loop timed under its budget: the per-call times to save, and what it cost to get there."""
+
+    durations: list[float]  # seconds per full-length call, per sample (projected ones for a loop timed per epoch)
+    iterations: int  # calls per sample
+    timing: str  # "measured" (at the full length) or "projected" (from shorter lengths)
+    result: TrainResult  # the last result of the longest loop timed
+    compile_s: float  # the first prepare(): conversion to the framework's arrays, and compilation
+    first_call_s: float  # the first call, at pilot_epochs
+    first_call_extra_s: float  # what the first call cost beyond a warm one: one-time work
+    pilot_epochs: int
+    peak_memory_bytes: int | None
+    projection: dict | None = None  # the per-epoch fit (lengths, timings, fixed cost, per-epoch cost, projection)
+
+
+@cache
+def reference_result(problem: Problem, epochs: int | None = None) -> TrainResult:
+    """The reference implementation's result on a problem (or its first `epochs` epochs), computed once."""
+    shortened = problem if epochs in (None, problem.epochs) else dataclasses.replace(problem, epochs=epochs)
+    return get(REFERENCE).train(shortened)
 
 
 def assert_agrees(result: TrainResult, reference: TrainResult, tolerance: float) -> None:
@@ -54,38 +91,85 @@ def assert_agrees(result: TrainResult, reference: TrainResult, tolerance: float)
         np.testing.assert_allclose(getattr(result, name), getattr(reference, name), rtol=0, atol=tolerance, err_msg=name)
 
 
-IMPORT_TIMER = "import importlib, sys, time; start = time.perf_counter(); importlib.import_module(sys.argv[1]); print(time.perf_counter() - start)"
+def time_loop(implementation: Implementation, problem: Problem, budget: Budget, check: Callable[[TrainResult, int], None],
+              replicate: tuple[int, int] = (0, 1), disable_gc: bool = False) -> LoopTiming:
+    """Time a training loop under the budget. A first call at a few epochs (the pilot) estimates the full-length call; a loop
+    the budget finds too slow is timed at budget.lengths x d epochs and its full length projected by least squares (under a
+    full-length budget, --rigorous, also at its full length, to check the projection); any other is timed at its full length.
+    `check(result, epochs)` holds every timed call's result; `replicate` is (this one, of how many), for the rounds."""
+    epochs = problem.epochs
+    pilot_epochs = min(budget.pilot_epochs, epochs)
+    compile_s, pilot = timed(lambda: implementation.prepare(at_length(problem, pilot_epochs)))
+    first_call_s, _ = timed(pilot)
+    warm_s, result = timed(pilot)
+    check(result, pilot_epochs)
+    full_call_s = warm_s * epochs / pilot_epochs  # an overestimate: the fixed cost of a call counted once per pilot length
+    projects = budget.projects(full_call_s) and budget.can_project(epochs)
+    common = dict(compile_s=compile_s, first_call_s=first_call_s, first_call_extra_s=max(0.0, first_call_s - warm_s), pilot_epochs=pilot_epochs)
+
+    projection = None
+    if projects:
+        step = budget.length_step(warm_s / pilot_epochs, epochs)
+        lengths = [length * step for length in budget.lengths]
+        loops = {length: implementation.prepare(at_length(problem, length)) for length in lengths}
+        mark = reset_peak()
+        timings: list[tuple[int, float]] = []
+        for _ in range(budget.samples_per_length):  # interleaved, so that a drift of the machine falls on every length alike
+            for length, loop in loops.items():
+                seconds, result = timed(loop)
+                check(result, length)
+                timings.append((length, seconds))
+        fit = fit_epochs([length for length, _ in timings], [seconds for _, seconds in timings], epochs)
+        projection = {"epochs": [length for length, _ in timings], "seconds": [seconds for _, seconds in timings],
+                      "fixed_s": fit.fixed_s, "per_epoch_s": fit.per_epoch_s, "per_epoch_interval": [fit.per_epoch.low, fit.per_epoch.high],
+                      "projected_s": fit.projected_s, "projected_interval": [fit.projected.low, fit.projected.high],
+                      "confidence": fit.projected.coverage}
+        if not budget.full_length:
+            # one value per call at the longest length, its spread scaled to the full length and centred on the projection
+            longest = [seconds for length, seconds in timings if length == lengths[-1]]
+            durations = [fit.projected_s + (seconds - float(np.median(longest))) * epochs / lengths[-1] for seconds in longest]
+            return LoopTiming(durations, 1, "projected", result, peak_memory_bytes=peak_above(mark), projection=projection, **common)
+
+    train = pilot if pilot_epochs == epochs else implementation.prepare(problem)
+    mark = reset_peak()
+    if projects:  # rigorous, and too slow for a warm-up at full length: the pilot warmed the framework up
+        iterations, min_samples = 1, budget.samples_needed(full_call_s, *replicate)
+    else:
+        iterations, call_s = calibrated_iterations(train, budget)
+        min_samples = budget.samples_needed(call_s, *replicate)
+    results: list[TrainResult] = []
+
+    def check_full_length(result: TrainResult) -> None:
+        check(result, epochs)
+        results[:] = [result]
+
+    durations = sample(train, iterations, budget, min_samples, check_full_length, disable_gc)
+    return LoopTiming(durations, iterations, "measured", results[-1], peak_memory_bytes=peak_above(mark), projection=projection, **common)
 
 
-@cache
-def import_seconds(name: str) -> float:
-    """Seconds to import the implementation, its framework with it, in a fresh interpreter with the environment it needs
-    (what a user's script pays before anything else)."""
-    entry = REGISTRY[name]
-    done = subprocess.run([sys.executable, "-c", IMPORT_TIMER, f"implementations.{entry.module}"], capture_output=True,
-                          text=True, check=True, cwd=Path(__file__).parents[2], env=os.environ | entry.environment)
-    return float(done.stdout.split()[-1])
-
-
-@cache
-def reference_result(problem: Problem) -> TrainResult:
-    """The reference implementation's result on a problem, which every other must match (computed once per problem)."""
-    return get(REFERENCE).train(problem)
-
-
-def loop_info(benchmark, implementation: Implementation, problem: Problem, loop: PreparedLoop, threads: dict,
-              peak_memory_bytes: int | None) -> dict:
-    """What a saved run records about one training-loop benchmark (its peak memory read as its timed rounds ended)."""
-    median = benchmark.stats.stats.median if benchmark.enabled else float("nan")
-    return dict(
-        implementation=implementation.name, framework=implementation.framework, variant=implementation.variant,
-        compiled=implementation.compiled, gradients=implementation.gradients, versions=implementation.versions(),
-        dtype=problem.dtype, epochs=problem.epochs, **problem.sizes, compile_s=loop.compile_s,
-        first_call_s=loop.first_call_s, time_per_epoch_s=median / problem.epochs, threads=threads, card=implementation.card,
-        peak_memory_bytes=peak_memory_bytes,
-    )
+def at_length(problem: Problem, epochs: int) -> Problem:
+    """The same problem trained for another number of epochs."""
+    return problem if epochs == problem.epochs else dataclasses.replace(problem, epochs=epochs)
 
 
 def dtypes_computed(result: TrainResult) -> str:
     """The dtypes a result was really computed in (its weights, outputs and loss history), not the one requested."""
     return ", ".join(sorted({str(getattr(result, name).dtype) for name in RESULT_FIELDS}))
+
+
+def loop_info(implementation: Implementation, problem: Problem, median: float, threads: dict) -> dict:
+    """What a saved run records about any training-loop benchmark: what ran, at which sizes, and its time per epoch."""
+    return dict(
+        implementation=implementation.name, framework=implementation.framework, variant=implementation.variant,
+        compiled=implementation.compiled, gradients=implementation.gradients, versions=implementation.versions(),
+        dtype=problem.dtype, epochs=problem.epochs, **problem.sizes, time_per_epoch_s=median / problem.epochs, threads=threads,
+        card=implementation.card,
+    )
+
+
+def timing_info(timing: LoopTiming) -> dict:
+    """What a saved run records about how a loop was timed."""
+    info = dict(timing=timing.timing, iterations=timing.iterations, compile_s=timing.compile_s, first_call_s=timing.first_call_s,
+                first_call_extra_s=timing.first_call_extra_s, pilot_epochs=timing.pilot_epochs,
+                peak_memory_bytes=timing.peak_memory_bytes)
+    return info | ({"projection": timing.projection} if timing.projection else {})

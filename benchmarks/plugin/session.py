@@ -1,0 +1,339 @@
+"""The plugin's state for one pytest run, made once at configure and registered as a plugin (as pytest-benchmark's
+BenchmarkSession): the run mode, the budget, the thread knob, the problem, the sweep's plan, the progress line, and the
+hooks that use them. Nothing of it lives in module globals."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import random
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pytest_benchmark.storage.file import FileStorage
+
+from benchmarks.model.problem_file import ProblemFileError, load_problem
+from implementations import Problem, available, get, seed_problem
+from implementations.registry import REGISTRY, runs_here
+
+from .budget import DEFAULT, RIGOROUS, Budget, describe
+from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
+from .estimate import FRESH_PROCESS_S, Step, estimate
+from .fingerprint import machine_fingerprint
+from .imports import import_seconds
+from .isolation import record_samples, run_children, tell_started
+from .progress import Progress, clock
+from .storage import AtomicFileStorage
+from .sweep_plan import SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
+
+NAME = "backprop-bench-session"
+
+
+class Mode(enum.Enum):
+    """Where the benchmarks run."""
+
+    SHARED = "shared"  # in this process; the implementations needing another environment, in one process per environment
+    ISOLATED = "isolated"  # each benchmark in a fresh process (--isolate)
+    REPLICATED = "replicated"  # the selection N times, each benchmark in a fresh process every time (--replicates, --rigorous)
+    CHILD = "child"  # a process started by one of the above for some of its benchmarks
+
+
+@dataclass
+class BenchSession:
+    """Everything the plugin decides once per pytest run, and the hooks that act on it."""
+
+    config: pytest.Config
+    mode: Mode
+    budget: Budget
+    knob: ThreadKnob
+    user_problem: Problem | None
+    sweep_points: list
+    replicate: tuple[int, int] = (0, 1)  # in a child: which replicate it runs (from 0), of how many
+    replicate_seed: int | None = None
+    replicate_orders: list[list[str]] = field(default_factory=list)
+    measured_elsewhere: dict[str, list[dict] | str] = field(default_factory=dict)  # node id: its children's entries, or the failure
+    interrupted: bool = False
+    progress: Progress | None = None
+    saved: Path | None = None
+    import_times: dict[str, Future] = field(default_factory=dict)
+    frameworks: list | None = None
+    estimated_from: str | None = None  # the saved run the expected durations come from
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, threads: int) -> BenchSession:
+        """The session of this pytest run, its options checked (a bad one is pytest's usage error)."""
+        option = config.option
+        child = option.child is not None
+        if (option.isolate or option.replicates or option.rigorous) and not option.benchmark_only and not child:
+            raise pytest.UsageError("--isolate, --replicates and --rigorous run benchmarks in child processes: use them with --benchmark-only")
+        if option.rigorous and option.sweep:
+            raise pytest.UsageError("--rigorous times the training loops of a problem; the sweep has its own budget (--sweep-budget)")
+        budget = RIGOROUS if option.rigorous else DEFAULT
+        if option.budget is not None:
+            budget = dataclasses.replace(budget, seconds=option.budget)
+        replicates = option.replicates or budget.replicates
+        mode = (Mode.CHILD if child else Mode.REPLICATED if replicates and not option.collectonly else Mode.ISOLATED if option.isolate
+                else Mode.SHARED)
+        try:
+            user_problem = load_problem(option.problem) if option.problem else None
+        except ProblemFileError as error:
+            raise pytest.UsageError(f"--problem: {error}") from None
+        try:
+            points = parse_points(option.sweep_points) if option.sweep_points else default_points()
+            if option.sweep and mode is not Mode.CHILD:
+                check_plan(points, available(), option.sweep_budget)
+        except SweepRefused as refusal:
+            raise pytest.UsageError(f"sweep refused: {refusal}") from None
+        return cls(config, mode, budget, ThreadKnob(threads), user_problem, points, replicate=option.child or (0, replicates or 1))
+
+    # what the benchmarks ask of it (the `measurement` fixture)
+
+    @property
+    def threads(self) -> int:
+        return self.knob.threads
+
+    @property
+    def disable_gc(self) -> bool:
+        return bool(self.config.getoption("benchmark_disable_gc"))
+
+    def enforce_threads(self) -> dict[str, object]:
+        """Set every loaded framework's thread pools to the run's count; return what is in force."""
+        return self.knob.enforce()
+
+    def record(self, benchmark, durations: list[float], iterations: int) -> None:
+        """Give pytest-benchmark's fixture the samples timed under the budget (seconds per call), as its own."""
+        record_samples(benchmark, durations, iterations)
+
+    def import_seconds(self, name: str) -> float | None:
+        """Seconds to import the implementation in a fresh interpreter (timed by the first process, meanwhile; None in a child,
+        whose first process fills it in)."""
+        if self.mode is Mode.CHILD:
+            return None
+        if name not in self.import_times:
+            self.time_imports([name])
+        return self.import_times[name].result()
+
+    def time_imports(self, names: list[str]) -> None:
+        """Start timing the imports of these implementations, one at a time, on a CPU the benchmarks leave free (at once, and
+        before anything is timed, where none is free)."""
+        spare = [cpu for cpu in allowed_cpus() if cpu not in set(self.knob.in_force()["cpus"])]
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-timer")
+        for name in names:
+            if name not in self.import_times:
+                self.import_times[name] = pool.submit(import_seconds, name, spare)
+        pool.shutdown(wait=not spare)
+
+    # hooks
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Save runs atomically, under names no other run holds (pytest-benchmark made its storage at configure)."""
+        benchmarks = getattr(session.config, "_benchmarksession", None)
+        if benchmarks is not None and isinstance(benchmarks.storage, FileStorage):
+            storage = benchmarks.storage
+            benchmarks.storage = AtomicFileStorage(storage.path, storage.logger, storage.default_machine_id, on_save=self.remember_saved)
+
+    def remember_saved(self, path: Path) -> None:
+        self.saved = path
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        def wanted(item):
+            if config.option.benchmark_only and not is_benchmark(item):
+                return False  # --benchmark-only: the benchmarks and nothing else
+            # --sweep: the sweep and nothing else; without it, no sweep
+            return config.option.sweep == (item.get_closest_marker("sweep") is not None)
+
+        deselected = [item for item in items if not wanted(item)]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if wanted(item)]
+
+    def measured(self, items: list[pytest.Item]) -> list[pytest.Item]:
+        """The benchmarks of the selection that run (an unavailable implementation's carries a skip mark)."""
+        if not self.config.option.benchmark_only and not self.config.option.benchmark_enable:
+            return []
+        return [item for item in items if is_benchmark(item) and not item.get_closest_marker("skip")]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Before pytest's own loop: the progress line's plan, the imports timed meanwhile, and with replicates every replicate,
+        whose results pytest's loop then records benchmark by benchmark."""
+        if session.testsfailed or self.config.option.collectonly or self.mode is Mode.CHILD:
+            return  # after a collection error pytest runs nothing
+        items = self.measured(session.items)
+        if not items:
+            return
+        loops = list(dict.fromkeys(name for item in items if (name := implementation_of(item)) and "dtype" in item.callspec.params))
+        self.time_imports(loops)
+        write = self.write_line
+        replicates = self.replicate[1] if self.mode is Mode.REPLICATED else 1
+        steps = self.expected_steps(items, replicates)
+        self.progress = Progress([(step_key(nodeid, replicate, replicates), seconds) for (nodeid, replicate), seconds in steps.items()], write)
+        write(f"backprop-bench: {len(items)} benchmarks" + (f" x {replicates} replicates" if replicates > 1 else "")
+              + f", {self.budget.name} budget, {self.mode.value} processes: expected about {clock(sum(steps.values()))}"
+              + (f" ({self.estimated_from})" if self.estimated_from else " (no saved run to estimate from: a rough guess)"), bold=True)
+        if self.mode is Mode.REPLICATED:
+            self.run_replicates(items, replicates)
+
+    def write_line(self, line: str, **markup) -> None:
+        """A line on the terminal, also from inside a benchmark whose output pytest captures (a child's progress, relayed)."""
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            self.config.pluginmanager.get_plugin("terminalreporter").write_line(line, **markup)
+
+    def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
+        """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there
+        is one (of this machine first), else from the budget alone; for the progress line until the pace is known."""
+        fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
+        environments = [needed_environment(item) for item in items]
+        steps = [Step(item.nodeid, self.loop_of(item), fresh or (bool(environment) and environment not in environments[:index]),
+                      not fresh and index == 0) for index, (item, environment) in enumerate(zip(items, environments, strict=True))]
+        found = None if self.config.option.sweep else estimate(self.budget, steps, replicates, self.config.rootpath / "results",
+                                                                  machine_fingerprint(self.knob.in_force()["pools"])["id"])
+        self.estimated_from = found.source if found else None
+        guess = {(item.nodeid, replicate): self.guessed_seconds(item) + (FRESH_PROCESS_S if fresh else 0.0)
+                 for item in items for replicate in range(replicates)}
+        return found.seconds if found else guess
+
+    def loop_of(self, item: pytest.Item) -> tuple | None:
+        """The training loop a benchmark times, as a saved run describes it: implementation, dtype, epochs, width, batch."""
+        params = getattr(item, "callspec", None) and item.callspec.params or {}
+        if "dtype" not in params:
+            return None
+        problem = self.user_problem or seed_problem(params["dtype"])
+        return params["name"], problem.dtype, problem.epochs, problem.sizes["n_hidden"], problem.sizes["batch"]
+
+    def guessed_seconds(self, item: pytest.Item) -> float:
+        """About how long a benchmark takes under the budget, without a saved run to go by."""
+        params = getattr(item, "callspec", None) and item.callspec.params or {}
+        if "sweep_point" in params:
+            return estimated_seconds(params["sweep_point"], params["name"])
+        return (3 if "dtype" in params else 1.5) * self.budget.seconds
+
+    def run_replicates(self, items: list[pytest.Item], replicates: int) -> None:
+        """The benchmarks `items` `replicates` times, each replicate in its own shuffled order, every benchmark in a fresh process;
+        per node id, the children's entries, or the failure that ended one."""
+        self.replicate_seed = random.randrange(2**32)  # saved with the run: its orders can be replayed
+        shuffle = random.Random(self.replicate_seed).shuffle
+        self.measured_elsewhere.update({item.nodeid: [] for item in items})
+        for replicate in range(replicates):
+            order = list(items)
+            shuffle(order)
+            self.replicate_orders.append([item.name for item in order])
+            for item in order:
+                self.progress.start(step_key(item.nodeid, replicate, replicates), item.name, f"replicate {replicate + 1}/{replicates}")
+                if isinstance(self.measured_elsewhere[item.nodeid], str):
+                    continue  # it failed in an earlier replicate: its test reports that failure
+                (entry,) = run_children(self.config, [item], needed_environment(item), (replicate, replicates)).values()
+                self.measured_elsewhere[item.nodeid] = entry if isinstance(entry, str) else [*self.measured_elsewhere[item.nodeid], entry]
+
+    @pytest.hookimpl(tryfirst=True)  # before the test's output is captured
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> None:
+        """Say which benchmark runs now, n of N, and about how long is left (a child tells its first process instead)."""
+        if self.mode is Mode.CHILD:
+            if is_benchmark(item):
+                tell_started(item.nodeid)
+        elif self.progress is not None and self.mode is not Mode.REPLICATED:
+            self.progress.start(item.nodeid, item.name, self.where(item))
+
+    def where(self, item: pytest.Item) -> str:
+        """Where a benchmark runs, when not in this process."""
+        if self.mode is Mode.ISOLATED:
+            return "in a fresh process"
+        if environment := needed_environment(item):
+            return "in a process with " + " ".join(f"{key}={value}" for key, value in environment.items())
+        return ""
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """In the shared mode every framework is imported before the first benchmark, so all run in the same process."""
+        if is_benchmark(item) and self.mode is Mode.SHARED and self.frameworks is None:
+            self.frameworks = [get(name) for name in available() if runs_here(name)]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
+        """The first process does not call a benchmark measured elsewhere: with replicates it records the replicates' results;
+        with --isolate, and for the implementations needing an environment this process lacks (Keras's backend), it runs the
+        benchmarks in child processes started with that environment (one per benchmark isolated, one per environment shared)."""
+        benchmark = pyfuncitem.funcargs.get("benchmark")
+        if benchmark is None or self.mode is Mode.CHILD or not benchmark.enabled:
+            return None
+        environment = needed_environment(pyfuncitem)
+        if self.mode is Mode.SHARED and not environment:
+            return None
+        if pyfuncitem.nodeid not in self.measured_elsewhere:
+            group = [pyfuncitem] if self.mode is Mode.ISOLATED else [
+                item for item in self.measured(pyfuncitem.session.items) if needed_environment(item) == environment
+                and item.nodeid not in self.measured_elsewhere]
+            entries = run_children(self.config, group, environment, (0, 1), self.progress)
+            self.measured_elsewhere.update({nodeid: entry if isinstance(entry, str) else [entry] for nodeid, entry in entries.items()})
+        results = self.measured_elsewhere[pyfuncitem.nodeid]
+        if isinstance(results, str):
+            pytest.fail(results, pytrace=False)
+        record_samples(benchmark, *pooled(results), entries=results, replicated=self.mode is Mode.REPLICATED)
+        if (name := implementation_of(pyfuncitem)) and "import_s" in benchmark.extra_info:
+            benchmark.extra_info["import_s"] = self.import_seconds(name)
+        return True
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """Under pytest-benchmark's own defaults (which the budget replaces for the suite's benchmarks), the rule in force."""
+        if not config.option.benchmark_only or self.mode is Mode.CHILD:
+            return []
+        return [f"backprop-bench: {describe(self.budget)}; {self.mode.value} processes, {self.threads} thread{'s' * (self.threads > 1)}"]
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        """Remember the interrupt, so a run saved after Ctrl-C says it is incomplete."""
+        self.interrupted = True
+
+    def pytest_benchmark_update_json(self, config, benchmarks, output_json) -> None:
+        if self.interrupted:
+            output_json["machine_info"]["interrupted"] = True
+
+    def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
+        machine_info["versions"] = versions()
+        machine_info["environment"] = relevant_environment()
+        machine_info["threads"] = self.knob.in_force()
+        machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
+        machine_info["budget"] = self.budget.record()
+        if config.option.sweep:  # which implementations were timed at which sizes, and why, for the report to say
+            machine_info["sweep_ranges"] = {name: {"from": low, "up_to": None if high == float("inf") else high, "why": why}
+                                            for name, (low, high, why) in SWEEP_RANGES.items()}
+        machine_info["process_mode"] = self.mode.value
+        if self.mode is Mode.REPLICATED:
+            machine_info["replicates"] = {"count": self.replicate[1], "seed": self.replicate_seed, "orders": self.replicate_orders}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        """At the end, one line: where the run was saved, and the command that reports it."""
+        if self.saved is not None:
+            terminalreporter.write_line(f"saved {self.saved}; report it with: backprop-bench report {self.saved}", bold=True)
+
+
+def step_key(nodeid: str, replicate: int, replicates: int) -> str:
+    """The progress line's name for one replicate of a benchmark (the node id itself without replicates)."""
+    return f"{replicate}:{nodeid}" if replicates > 1 else nodeid
+
+
+def pooled(entries: list[dict]) -> tuple[list[float], int]:
+    """The samples of one benchmark's children, pooled, and their calls per sample."""
+    return [duration for entry in entries for duration in entry["stats"]["data"]], entries[0]["stats"]["iterations"]
+
+
+def is_benchmark(item: pytest.Item) -> bool:
+    """Whether the test item is a benchmark (it uses pytest-benchmark's fixture)."""
+    return "benchmark" in getattr(item, "fixturenames", ())
+
+
+def implementation_of(item: pytest.Item) -> str | None:
+    """The implementation a benchmark times, if it times one."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("name") if callspec else None
+
+
+def needed_environment(item: pytest.Item) -> dict[str, str]:
+    """The environment the benchmarked implementation needs and this process lacks (empty when it runs here)."""
+    name = implementation_of(item)
+    if name not in REGISTRY or runs_here(name):
+        return {}
+    return REGISTRY[name].environment
