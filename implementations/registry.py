@@ -177,6 +177,7 @@ class UnavailableImplementation(ValueError):
     """Raised for a name not in the registry, or whose framework is not importable here."""
 
 
+@cache  # reading a distribution's metadata parses its files: once per process, as every test parameter asks
 def _unmet(requires: tuple[str, ...]) -> list[str]:
     """The requirements that the installed distributions do not meet, found without importing anything."""
     unmet = []

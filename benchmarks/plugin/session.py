@@ -137,6 +137,12 @@ class BenchSession:
     def remember_saved(self, path: Path) -> None:
         self.saved = path
 
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        """--benchmark-only runs the benchmarks and nothing else: the tests' folder is not even collected."""
+        if config.option.benchmark_only and collection_path.is_relative_to(config.rootpath / "tests"):
+            return True
+        return None
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         def wanted(item):

@@ -65,8 +65,9 @@ def run_line(run: Run) -> str:
     measured = (f"the {budget['name']} budget ({budget['rule'].split(': ', 1)[-1]})" if budget.get("rule")
                 else "before budgets (pytest-benchmark's rounds)")
     replicates = f", {info['replicates']['count']} replicates" if info.get("replicates") else ""
+    threads = info.get("threads", {}).get("requested", "?")
     return (f"Run `{run.label}` (`{run.path}`), saved {run.datetime[:16].replace('T', ' ')}, timed under {measured}; "
-            f"{info.get('process_mode', '?')} process mode{replicates}, {info.get('threads', {}).get('requested', '?')} thread(s). "
+            f"{info.get('process_mode', '?')} process mode{replicates}, {threads} thread{'s' * (threads != 1)}. "
             "The machine, the versions and each implementation's fairness card are at the end.")
 
 
