@@ -201,9 +201,12 @@ def test_a_slow_loop_is_timed_per_epoch_and_its_full_length_projected(clock):
 
 def test_rigorous_times_a_slow_loop_at_full_length_too_to_check_its_projection(clock):
     loop = FakeLoop(clock, 0.09, 0.064)
-    timing = time_loop(loop, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(1, 3))
+    timing = time_loop(loop, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(0, 3))
     assert timing.timing == "measured" and timing.projection["projected_s"] == pytest.approx(64.09)
     assert loop.prepared == [10, 1, 2, 4, 8, 1000] and timing.durations == pytest.approx([64.09] * 2)  # 5 former rounds: 2, 2, 1
+    later = FakeLoop(clock, 0.09, 0.064)  # the first replicate checks the projection, the others only measure
+    timing = time_loop(later, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(2, 3))
+    assert timing.projection is None and later.prepared == [10, 1000] and timing.durations == pytest.approx([64.09])
 
 
 def test_the_progress_line_counts_benchmarks_and_estimates_what_is_left_at_the_pace_so_far():

@@ -268,3 +268,14 @@ def test_fail_above_must_be_a_percentage(capsys):
         main(["compare", "a.json", "b.json", "--fail-above", "lots"])
     assert exit.value.code == 2
     assert "expected a percentage such as 10 or 10%, got 'lots'" in capsys.readouterr().err
+
+
+def test_benchmarks_moving_both_ways_get_a_warning_about_the_machine(tmp_path, capsys):
+    base = write(tmp_path / "base.json", saved_run(MEDIANS))
+    both = write(tmp_path / "both.json", saved_run(MEDIANS | {"torch": 0.065 * 1.5, "jax": 0.009 * 0.6}, seed=1))
+    assert main(["compare", str(base), str(both)]) == 0
+    assert ("warning: 1 benchmark significantly faster (up to 40%, jax) and 1 slower (up to 50%, torch): benchmarks moving both "
+            "ways often mean the machine's speed changed") in capsys.readouterr().out
+    one_way = write(tmp_path / "one.json", saved_run(MEDIANS | {"torch": 0.065 * 1.5}, seed=1))
+    assert main(["compare", str(base), str(one_way)]) == 0
+    assert "moving both ways" not in capsys.readouterr().out

@@ -73,8 +73,8 @@ class Budget:
         return max(1, former // replicates + (replicate < former % replicates))
 
     def record(self) -> dict:
-        """The rule as saved with a run (machine_info["budget"])."""
-        return asdict(self) | {"rule": describe(self)}
+        """The rule as saved with a run (machine_info["budget"]; JSON has no infinity: a rule that never projects says None)."""
+        return {key: None if value == math.inf else value for key, value in asdict(self).items()} | {"rule": describe(self)}
 
 
 DEFAULT_MIN_SAMPLES = 10  # also what decides a projection under --rigorous: the same loops as the default run projects
@@ -95,5 +95,5 @@ def describe(budget: Budget) -> str:
         return (f"{budget.name}: every loop at its full length in {budget.replicates} fresh processes, with at least "
                 f"{FORMER_MIN_ROUNDS} rounds and {FORMER_MAX_TIME_S:g} s of them over all (a loop too slow for that, as many "
                 f"as fit in {FORMER_SLOW_LOOP_S:g} s, at least {FORMER_SLOW_LOOP_ROUNDS}), each process sampling at least "
-                f"{budget.seconds:g} s; and, to check the projections, {per_epoch}")
+                f"{budget.seconds:g} s; and, to check the projections in the first process, {per_epoch}")
     return f"{budget.name}: {sampling}; {per_epoch}"

@@ -45,7 +45,8 @@ def loop_seconds(budget: Budget, full_call_s: float, compile_s: float, epochs: i
     calls at full length (with a warm-up call, unless the loop is slow) where the budget times it there."""
     slow = budget.projects(full_call_s) and budget.can_project(epochs)
     pilot = 2 * full_call_s * min(budget.pilot_epochs, epochs) / epochs
-    per_epoch = budget.projection_seconds_factor * budget.seconds + len(budget.lengths) * compile_s if slow else 0.0
+    timed_per_epoch = slow and (not budget.full_length or replicate == 0)  # under a full length, the first replicate checks
+    per_epoch = budget.projection_seconds_factor * budget.seconds + len(budget.lengths) * compile_s if timed_per_epoch else 0.0
     full = 0.0 if slow and not budget.full_length else (
         max(budget.seconds, budget.samples_needed(full_call_s, replicate, replicates) * full_call_s) + (0.0 if slow else full_call_s))
     return compile_s + pilot + per_epoch + full

@@ -19,7 +19,8 @@ STARTED_FD_ENV = "BACKPROP_BENCH_STARTED_FD"  # where a child writes the node id
 def child_command(config: pytest.Config, nodeids: list[str], json_path: Path, replicate: tuple[int, int]) -> list[str]:
     """The command that runs these benchmarks in one process and writes their pytest-benchmark JSON to json_path."""
     return [sys.executable, "-m", "pytest", *nodeids, "--benchmark-only", f"--benchmark-json={json_path}", f"--child={replicate[0]}/{replicate[1]}",
-            "-p", "no:cacheprovider", "-q", f"--rootdir={config.rootpath}", *forwarded_arguments(config)]
+            # hypothesis's plugin would cost every child process most of a second, and no benchmark uses it
+            "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", f"--rootdir={config.rootpath}", *forwarded_arguments(config)]
 
 
 def run_children(config: pytest.Config, items: list[pytest.Item], environment: dict[str, str], replicate: tuple[int, int],

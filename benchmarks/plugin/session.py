@@ -18,9 +18,8 @@ from benchmarks.model.problem_file import ProblemFileError, load_problem
 from implementations import Problem, available, get, seed_problem
 from implementations.registry import REGISTRY, runs_here
 
-from .budget import DEFAULT, RIGOROUS, Budget, describe
+from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
-from .estimate import FRESH_PROCESS_S, Step, estimate
 from .fingerprint import machine_fingerprint
 from .imports import import_seconds
 from .isolation import record_samples, run_children, tell_started
@@ -192,6 +191,8 @@ class BenchSession:
     def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
         """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there
         is one (of this machine first), else from the budget alone; for the progress line until the pace is known."""
+        from .estimate import FRESH_PROCESS_S, Step, estimate  # it reads saved runs with pandas: not in every child process
+
         fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
         environments = [needed_environment(item) for item in items]
         steps = [Step(item.nodeid, self.loop_of(item), fresh or (bool(environment) and environment not in environments[:index]),
@@ -296,12 +297,20 @@ class BenchSession:
         if self.interrupted:
             output_json["machine_info"]["interrupted"] = True
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_benchmark_generate_machine_info(self, config) -> dict | None:
+        """A child's machine is its first process's, which records it: pytest-benchmark's py-cpuinfo is not run again in
+        every child process."""
+        return {"node": "a child process"} if self.mode is Mode.CHILD else None
+
     def pytest_benchmark_update_machine_info(self, config, machine_info) -> None:
+        if self.mode is Mode.CHILD:
+            return  # its first process records the run's machine and versions
         machine_info["versions"] = versions()
         machine_info["environment"] = relevant_environment()
         machine_info["threads"] = self.knob.in_force()
         machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
-        machine_info["budget"] = self.budget.record()
+        machine_info["budget"] = (SWEEP if config.option.sweep else self.budget).record()  # the sweep's points have a budget of their own
         if config.option.sweep:  # which implementations were timed at which sizes, and why, for the report to say
             machine_info["sweep_ranges"] = {name: {"from": low, "up_to": None if high == float("inf") else high, "why": why}
                                             for name, (low, high, why) in SWEEP_RANGES.items()}

@@ -34,6 +34,7 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
         lines += ["  ".join(cell.ljust(width) if column in (0, 3, 5) else cell.rjust(width)
                             for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     lines.append("")
+    lines += both_ways(comparisons)
     methods = {c.method for c in comparisons}
     if any(projected for c in comparisons for projected in c.projected):
         lines.append("~: projected from the loop timed at shorter lengths (its full length did not fit the run's budget); its "
@@ -56,6 +57,21 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
                      f"{MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
                      "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on.")
     return lines
+
+
+def both_ways(comparisons: list[Comparison]) -> list[str]:
+    """A warning when benchmarks moved significantly both ways: what one change of code rarely does, and a machine whose
+    speed changed between the runs, or within them, often does."""
+    faster = [c for c in comparisons if c.verdict == "faster"]
+    slower = [c for c in comparisons if c.verdict == "slower"]
+    if not faster or not slower:
+        return []
+    fastest, slowest = min(faster, key=lambda c: c.ratio), max(slower, key=lambda c: c.ratio)
+    return [f"warning: {len(faster)} benchmark{'s' * (len(faster) > 1)} significantly faster (up to {1 - fastest.ratio:.0%}, "
+            f"{fastest.implementation}) and {len(slower)} slower (up to {slowest.ratio - 1:.0%}, {slowest.implementation}): "
+            "benchmarks moving both ways often mean the machine's speed changed between the runs or within them; "
+            "`backprop-bench calibrate` on runs of identical code tells how far to trust a gate on this machine, and runs "
+            "with --replicates let it tell noise from the code", ""]
 
 
 def set_aside_text(comparison: Comparison) -> str:

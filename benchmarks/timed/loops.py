@@ -96,7 +96,8 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
     """Time a training loop under the budget. A first call at a few epochs (the pilot) estimates the full-length call; a loop
     the budget finds too slow is timed at budget.lengths x d epochs and its full length projected by least squares (under a
     full-length budget, --rigorous, also at its full length, to check the projection); any other is timed at its full length.
-    `check(result, epochs)` holds every timed call's result; `replicate` is (this one, of how many), for the rounds."""
+    `check(result, epochs)` holds every timed call's result; `replicate` is (this one, of how many), for the rounds and for
+    which one times per epoch too."""
     epochs = problem.epochs
     pilot_epochs = min(budget.pilot_epochs, epochs)
     compile_s, pilot = timed(lambda: implementation.prepare(at_length(problem, pilot_epochs)))
@@ -108,7 +109,8 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
     common = dict(compile_s=compile_s, first_call_s=first_call_s, first_call_extra_s=max(0.0, first_call_s - warm_s), pilot_epochs=pilot_epochs)
 
     projection = None
-    if projects:
+    # under a full-length budget the first replicate checks the projection (its first process's record keeps the first's)
+    if projects and (not budget.full_length or replicate[0] == 0):
         step = budget.length_step(warm_s / pilot_epochs, epochs)
         lengths = [length * step for length in budget.lengths]
         loops = {length: implementation.prepare(at_length(problem, length)) for length in lengths}
