@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from implementations.registry import REGISTRY, declared
 
+from .budget import SWEEP
+
 N_IN, N_OUT = 3, 2  # the notebook's input and output sizes; the sweep grows the hidden layer and the batch
 WIDTHS = (3, 8, 32, 128, 512, 2048)
 BATCHES = (1, 4, 16, 64, 256, 1024)
@@ -24,8 +26,6 @@ SWEEP_RANGES = {
                                   "an epoch is milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)"),
     **dict.fromkeys(KERAS, KERAS_RANGE),
 }
-TARGET_SECONDS_PER_POINT = 0.3  # timed rounds per point are sized to about this
-MIN_ROUNDS, MAX_ROUNDS = 3, 30
 
 # Rough costs measured on the reference machine (2-core AMD EPYC, one thread), used only to estimate a
 # sweep's time before it runs: overhead per epoch (s), sustained arithmetic (flop/s), compile per size (s).
@@ -127,7 +127,7 @@ def estimated_seconds(point: SweepPoint, implementation: str) -> float:
     """Rough time to prepare, check and time one implementation at one point."""
     overhead, rate, compile_s = COST_MODEL.get(implementation, UNKNOWN_COST)
     one_run = point.epochs * (overhead + point.flops / rate)
-    rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, math.ceil(TARGET_SECONDS_PER_POINT / one_run)))
+    rounds = max(SWEEP.min_samples, min(SWEEP.max_samples, math.ceil(SWEEP.seconds / one_run)))
     return compile_s + (2 + rounds) * one_run  # the first call, the NumPy reference, the timed rounds
 
 
