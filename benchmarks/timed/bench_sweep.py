@@ -51,8 +51,8 @@ def test_sweep(benchmark, sweep_point, name, pytestconfig, measurement):
         assert_agrees(result, reference, SWEEP_AGREEMENT if float64_exact else result_tolerance(at_length(problem, epochs), reference, exact=False))
 
     benchmark.group = f"sweep, {dtype}"
-    if not benchmark.enabled:  # a plain test run: the loop once, as a check
-        check(implementation.prepare(problem)(), problem.epochs)
+    if not benchmark.enabled:  # a plain test run: the loop once, through the disabled fixture, as a check
+        check(benchmark(implementation.prepare(problem)), problem.epochs)
         return
     limit = roofline(EpochWork.of(**problem.sizes, itemsize=np.dtype(dtype).itemsize), measured_rates(dtype, measurement.threads))
     timing = time_loop(implementation, problem, SWEEP, check, disable_gc=measurement.disable_gc)

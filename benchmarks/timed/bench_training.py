@@ -38,9 +38,8 @@ def test_training_loop(benchmark, name, dtype, pytestconfig, measurement):
 
     source = f"problem {Path(pytestconfig.option.problem).name}" if user_problem else "notebook problem"
     benchmark.group = f"{source}, {problem.dtype}"
-    if not benchmark.enabled:  # a plain test run: the loop once, as a check
-        result = implementation.prepare(problem)()
-        check(result, problem.epochs)
+    if not benchmark.enabled:  # a plain test run: the loop once, through the disabled fixture, as a check
+        check(benchmark(implementation.prepare(problem)), problem.epochs)
         return
     timing = time_loop(implementation, problem, measurement.budget, check, measurement.replicate, measurement.disable_gc)
     measurement.record(benchmark, timing.durations, timing.iterations)
