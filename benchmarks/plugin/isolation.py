@@ -28,7 +28,7 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
     """Run the benchmarks `items` in one new interpreter, its environment updated with `environment`, passing each start on
     to `progress`; per node id, its entry from the child's JSON with the child's pid, or why there is none."""
     names = {item.nodeid: item.name for item in items}
-    where = "in a process with " + " ".join(f"{key}={value}" for key, value in environment.items()) if environment else "in a fresh process"
+    where = where_it_runs(environment)
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder, tempfile.TemporaryFile() as output:
         json_path = Path(folder) / "run.json"
         started, told = os.pipe()  # the child's pytest captures its output: it tells its starts on a pipe of its own
@@ -45,6 +45,11 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
         entries = {entry["fullname"]: entry | {"pid": child.pid} for entry in saved}
     return {nodeid: entries.get(nodeid) or f"the fresh process of {name} ended without its result (exit {child.returncode}):\n{tail}"
             for nodeid, name in names.items()}
+
+
+def where_it_runs(environment: dict[str, str]) -> str:
+    """A child process, in words for the progress line: in a fresh process, or in a process with KERAS_BACKEND=jax."""
+    return "in a process with " + " ".join(f"{key}={value}" for key, value in environment.items()) if environment else "in a fresh process"
 
 
 def tell_started(nodeid: str) -> None:

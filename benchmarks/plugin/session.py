@@ -22,7 +22,7 @@ from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
 from .fingerprint import machine_fingerprint
 from .imports import import_seconds
-from .isolation import record_samples, run_children, tell_started
+from .isolation import record_samples, run_children, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
 from .sweep_plan import SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
@@ -247,11 +247,8 @@ class BenchSession:
 
     def where(self, item: pytest.Item) -> str:
         """Where a benchmark runs, when not in this process."""
-        if self.mode is Mode.ISOLATED:
-            return "in a fresh process"
-        if environment := needed_environment(item):
-            return "in a process with " + " ".join(f"{key}={value}" for key, value in environment.items())
-        return ""
+        environment = needed_environment(item)
+        return where_it_runs(environment) if self.mode is Mode.ISOLATED or environment else ""
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """In the shared mode every framework is imported before the first benchmark, so all run in the same process."""
