@@ -39,30 +39,32 @@ class Entry:
     # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's
     # environment differs, the implementation runs in a Python process of its own (see own_process.py)
     environment: dict[str, str] = field(default_factory=dict)
+    extras: tuple[str, ...] = ()  # the suite's extras (pyproject.toml) that install what it needs; () for the core
 
 
 KERAS = "keras>=3.15"
 REGISTRY: dict[str, Entry] = {
     "numpy": Entry("with_numpy", ("numpy>=2.0",)),
-    "torch": Entry("with_torch", ("torch>=2.4",)),
-    "jax": Entry("with_jax", ("jax>=0.10", "jaxlib>=0.10")),
-    "jax-scan": Entry("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10")),
-    "torch-func": Entry("with_torch_func", ("torch>=2.4",)),
-    "torch-compile": Entry("with_torch_compile", ("torch>=2.4",)),
+    "torch": Entry("with_torch", ("torch>=2.4",), extras=("torch",)),
+    "jax": Entry("with_jax", ("jax>=0.10", "jaxlib>=0.10"), extras=("jax",)),
+    "jax-scan": Entry("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10"), extras=("jax",)),
+    "torch-func": Entry("with_torch_func", ("torch>=2.4",), extras=("torch",)),
+    "torch-compile": Entry("with_torch_compile", ("torch>=2.4",), extras=("torch",)),
     "native": Entry("with_numba", ("numba>=0.60",)),
     "python": Entry("with_python", ("numpy>=2.0",)),
-    "autograd": Entry("with_autograd", ("autograd>=1.7",)),
-    "tensorflow": Entry("with_tensorflow", ("tensorflow-cpu>=2.21",)),
-    "tensorflow-function": Entry("with_tensorflow_function", ("tensorflow-cpu>=2.21",)),
-    "tensorflow-xla": Entry("with_tensorflow_xla", ("tensorflow-cpu>=2.21",)),
-    "mlx": Entry("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32")),
-    "mlx-compile": Entry("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32")),
-    "tinygrad": Entry("with_tinygrad", ("tinygrad>=0.14",)),
-    "tinygrad-jit": Entry("with_tinygrad_jit", ("tinygrad>=0.14",)),
-    "keras-jax": Entry("with_keras_jax", (KERAS, "jax>=0.10", "jaxlib>=0.10"), {"KERAS_BACKEND": "jax"}),
-    "keras-torch": Entry("with_keras_torch", (KERAS, "torch>=2.4"), {"KERAS_BACKEND": "torch"}),
-    "keras-tensorflow": Entry("with_keras_tensorflow", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}),
-    "keras-tensorflow-dataset": Entry("with_keras_tensorflow_dataset", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}),
+    "autograd": Entry("with_autograd", ("autograd>=1.7",), extras=("autograd",)),
+    "tensorflow": Entry("with_tensorflow", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
+    "tensorflow-function": Entry("with_tensorflow_function", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
+    "tensorflow-xla": Entry("with_tensorflow_xla", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
+    "mlx": Entry("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32"), extras=("mlx",)),
+    "mlx-compile": Entry("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32"), extras=("mlx",)),
+    "tinygrad": Entry("with_tinygrad", ("tinygrad>=0.14",), extras=("tinygrad",)),
+    "tinygrad-jit": Entry("with_tinygrad_jit", ("tinygrad>=0.14",), extras=("tinygrad",)),
+    "keras-jax": Entry("with_keras_jax", (KERAS, "jax>=0.10", "jaxlib>=0.10"), {"KERAS_BACKEND": "jax"}, ("keras", "jax")),
+    "keras-torch": Entry("with_keras_torch", (KERAS, "torch>=2.4"), {"KERAS_BACKEND": "torch"}, ("keras", "torch")),
+    "keras-tensorflow": Entry("with_keras_tensorflow", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}, ("keras", "tensorflow")),
+    "keras-tensorflow-dataset": Entry("with_keras_tensorflow_dataset", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"},
+                                      ("keras", "tensorflow")),
 }
 CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")  # a fairness card's entries, in the order shown
 REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
@@ -194,12 +196,24 @@ def _unmet(requires: tuple[str, ...]) -> list[str]:
 
 
 def unavailable() -> dict[str, str]:
-    """Implementations that cannot run here, each with the reason."""
+    """Implementations that cannot run here, each with the reason and the command that installs what it needs."""
     reasons = {}
     for name, entry in REGISTRY.items():
         if unmet := _unmet(entry.requires):
-            reasons[name] = f"needs {', '.join(entry.requires)}, but {'; '.join(unmet)}"
+            install = f"; install it with: {install_command(entry.extras)}" if entry.extras else ""
+            reasons[name] = f"needs {', '.join(entry.requires)}, but {'; '.join(unmet)}{install}"
     return reasons
+
+
+def install_command(extras: tuple[str, ...]) -> str:
+    """The pip command that adds these extras of the suite: into its checkout where it was installed from one (-e)."""
+    wanted = ",".join(extras)
+    return f"pip install -e '.[{wanted}]'" if _from_a_checkout() else f"pip install 'backprop-bench[{wanted}]'"
+
+
+def _from_a_checkout() -> bool:
+    """Whether the suite runs from a checkout (pip install -e .: its pyproject.toml beside this package), or from a built package."""
+    return (Path(__file__).resolve().parents[1] / "pyproject.toml").exists()
 
 
 def available() -> list[str]:

@@ -161,6 +161,7 @@ RUN_COMMANDS = {
 }
 
 
+@pytest.mark.slow  # a report of each mutated run takes about a second: the full suite's fuzz, not the quick tier's
 @settings(FUZZ, max_examples=30)
 @given(data=st.data(), index=st.sampled_from([0, 1]), command=st.sampled_from(list(RUN_COMMANDS)))
 def test_every_command_keeps_the_contract_on_mutated_runs(workspace, capsys, data, index, command):

@@ -28,7 +28,15 @@ RANDOM_CASES = {
 }
 
 
-RANDOM_CASE_EPOCHS = 60  # long enough for float32 to drift measurably; the notebook's problem has its 1000
+# the quick tier's problems: one sample, a batch of one, a batch; the others, and the notebook's 1000 epochs (a minute for
+# Keras's fit()), are the full suite's
+QUICK_CASES = {"3-3-2 single lr0.1", "10-32-3 batch1 lr2", "5-8-4 batch16 lr0.5"}
+RANDOM_CASE_EPOCHS = 20  # enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
+
+
+def cases(*names: str, quick=QUICK_CASES) -> list:
+    """The named problems as test parameters, those not in `quick` marked slow (the full suite's, not the quick tier's)."""
+    return [pytest.param(name, id=name, marks=[] if name in quick else [pytest.mark.slow]) for name in names]
 
 
 @cache
@@ -39,27 +47,29 @@ def problem(case: str, dtype: str = "float64") -> Problem:
     return random_problem(epochs=RANDOM_CASE_EPOCHS, dtype=dtype, **RANDOM_CASES[case])
 
 
-@cache
-def trained(name: str, case: str, dtype: str = "float64"):
-    """One implementation's result on a problem, computed once per test session."""
-    return get(name).train(problem(case, dtype))
+@pytest.fixture
+def trained(trainings):
+    """One implementation's result on a named problem, trained once per test run (the run's trainings are shared with the
+    benchmarks' plain-run calls, and between parallel workers)."""
+    return lambda name, case, dtype="float64": trainings.of(name, problem(case, dtype))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_reproduces_the_notebooks_printed_results(name):
+def test_reproduces_the_notebooks_printed_results(name, trained):
     check_notebook_result(trained(name, "notebook"), get(name).float64_exact)
 
 
-def test_a_result_off_by_one_printed_digit_fails_the_notebook_check():
+def test_a_result_off_by_one_printed_digit_fails_the_notebook_check(trained):
     result = trained(REFERENCE, "notebook")
     nudged = dataclasses.replace(result, weights_output=result.weights_output + 1e-8)
     with pytest.raises(AssertionError, match="weights_output"):
         check_notebook_result(nudged)
 
 
-@pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
+@pytest.mark.parametrize("case", cases("notebook", *RANDOM_CASES))
 @pytest.mark.parametrize(("first", "second"), PAIRS)
-def test_pairs_agree_in_float64_on_every_epoch(first, second, case):
+def test_pairs_agree_in_float64_on_every_epoch(first, second, case, trained):
     # 1e-12 between float64-exact implementations; one that is declared not exact is held to float32's drift bound
     exact = get(first).float64_exact and get(second).float64_exact
     allowed = result_tolerance(problem(case), trained(REFERENCE, case), exact)
@@ -67,17 +77,18 @@ def test_pairs_agree_in_float64_on_every_epoch(first, second, case):
     assert max(differences.values()) <= allowed, differences
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY
                                   if "FLOAT64_CAUSE" in declared(name)])
-def test_a_declared_float64_shortfall_is_measured_not_assumed(name):
+def test_a_declared_float64_shortfall_is_measured_not_assumed(name, trained):
     # the declaration goes once the framework computes in float64 throughout (a Keras release that fixes it)
     worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values()) for case in ["notebook", *RANDOM_CASES])
     assert worst > FLOAT64_TOLERANCE, f"{name} now agrees within {worst:.1e}: delete its FLOAT64_CAUSE"
 
 
-@pytest.mark.parametrize("case", ["notebook", *RANDOM_CASES])
+@pytest.mark.parametrize("case", cases("notebook", *RANDOM_CASES))
 @pytest.mark.parametrize("name", NAMES)
-def test_results_have_the_documented_shapes_and_dtype(name, case):
+def test_results_have_the_documented_shapes_and_dtype(name, case, trained):
     p, result = problem(case), trained(name, case)
     # one that is not float64-exact returns what it computed: float32 where its framework computes in float32
     dtypes = (np.float64,) if get(name).float64_exact else (np.float64, np.float32)
@@ -91,9 +102,9 @@ def test_results_have_the_documented_shapes_and_dtype(name, case):
 
 
 # the notebook's problem in float32 is checked, for every implementation, by its benchmark in a plain test run
-@pytest.mark.parametrize("case", ["3-3-2 single lr0.1", "5-8-4 batch16 lr0.5"])
+@pytest.mark.parametrize("case", cases("3-3-2 single lr0.1", "5-8-4 batch16 lr0.5", quick={"5-8-4 batch16 lr0.5"}))
 @pytest.mark.parametrize("name", NAMES)
-def test_float32_tracks_float64_within_accumulated_rounding(name, case):
+def test_float32_tracks_float64_within_accumulated_rounding(name, case, trained):
     # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound)
     exact, single = trained(REFERENCE, case), trained(name, case, "float32")
     bound = result_tolerance(problem(case, "float32"), exact)
@@ -103,7 +114,9 @@ def test_float32_tracks_float64_within_accumulated_rounding(name, case):
     assert max(differences.values()) > 1e-10, "float32 run is bit-identical to float64: was it computed in float32?"
 
 
-@pytest.mark.parametrize("case", ["notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5", "3-128-2 batch7 lr0.3"])
+# one epoch each, the notebook's too
+@pytest.mark.parametrize("case", cases("notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5", "3-128-2 batch7 lr0.3",
+                                       quick={"notebook", "5-8-4 batch16 lr0.5"}))
 @pytest.mark.parametrize("name", NAMES)
 def test_one_step_follows_the_gradient_by_central_differences(name, case):
     one_epoch = dataclasses.replace(problem(case), epochs=1)
@@ -123,7 +136,7 @@ def test_one_step_follows_the_gradient_by_central_differences(name, case):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name):
+def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name, trained):
     # the loss of epoch k is measured at the weights after k updates, and the final output at the last epoch's weights
     p = problem("5-8-4 batch16 lr0.5")
     full = trained(name, "5-8-4 batch16 lr0.5")
@@ -139,17 +152,18 @@ def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_training_leaves_the_problem_untouched_and_repeats_exactly(name):
-    p = dataclasses.replace(seed_problem(), epochs=50)
+def test_training_leaves_the_problem_untouched_and_repeats_exactly(name, trained):
+    p = problem("3-3-2 single lr0.1")
     before = [a.copy() for a in (p.weights_hidden, p.weights_output, p.inputs, p.targets)]
-    first, second = get(name).train(p), get(name).train(p)
+    # the run's training of it (here, or in another test or worker), and one more here
+    first, second = trained(name, "3-3-2 single lr0.1"), get(name).train(p)
     for original, now in zip(before, (p.weights_hidden, p.weights_output, p.inputs, p.targets), strict=True):
         np.testing.assert_array_equal(original, now)
     assert largest_differences(first, second) == dict.fromkeys(RESULT_FIELDS, 0.0)
 
 
 @pytest.mark.skipif("jax" not in available(), reason="jax is not installed")
-def test_jax_float64_stays_inside_the_implementation():
+def test_jax_float64_stays_inside_the_implementation(trained):
     import jax.numpy as jnp
 
     trained("jax", "notebook")

@@ -54,6 +54,7 @@ def probe(threads: int) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.measuring  # counts the CPUs kept busy: alone, with no other worker's test running
 @pytest.mark.parametrize("threads", sorted({1, min(2, len(allowed_cpus()))}))
 def test_the_thread_knob_reaches_every_framework(threads):
     info = probe(threads)

@@ -3,8 +3,10 @@
 import importlib.metadata
 import subprocess
 import sys
+import tomllib
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from benchmarks.plugin.parameters import implementation_params
@@ -12,6 +14,7 @@ from implementations import UnavailableImplementation, available, get, own_proce
 from implementations.agreement import largest_differences
 from implementations.own_process import prepare_elsewhere
 from implementations.problem import RESULT_FIELDS
+from tests.helpers import ROOT
 
 UNKNOWN = "no-such-framework"
 
@@ -19,7 +22,50 @@ UNKNOWN = "no-such-framework"
 def test_the_core_implementations_are_registered_and_available_here():
     assert list(registry.REGISTRY)[:3] == ["numpy", "torch", "jax"]
     assert set(available()) | set(unavailable()) == set(registry.REGISTRY)
-    assert {"numpy", "torch", "jax"} <= set(available()), unavailable()
+    core = [name for name, entry in registry.REGISTRY.items() if not entry.extras]
+    assert core == ["numpy", "native", "python"] and set(core) <= set(available()), unavailable()
+
+
+def extra_requirements(extras) -> set[str]:
+    """The distributions these extras of the suite install, by pyproject.toml, through the extras of what they name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = set()
+    for text in (text for extra in extras for text in project["optional-dependencies"][extra]) if extras else project["dependencies"]:
+        requirement = Requirement(text)
+        if requirement.name == "backprop-bench":
+            names |= extra_requirements(sorted(requirement.extras))
+            continue
+        names.add(canonicalize_name(requirement.name))
+        if not requirement.extras:
+            continue
+        for needed in importlib.metadata.requires(requirement.name) or []:  # mlx[cpu] installs mlx-cpu
+            needed = Requirement(needed)
+            if needed.marker and any(needed.marker.evaluate({"extra": extra}) for extra in requirement.extras):
+                names.add(canonicalize_name(needed.name))
+    return names
+
+
+@pytest.mark.parametrize("name", implementation_params())
+def test_the_extras_an_implementation_names_install_what_it_needs_and_no_other_framework(name):
+    entry = registry.REGISTRY[name]
+    needed = {canonicalize_name(text) for text in registry.distribution_names(entry.requires)}
+    assert needed <= extra_requirements(entry.extras), (name, entry.extras)
+    frameworks = {canonicalize_name(text) for text in registry.requirement_names()} - extra_requirements(())
+    assert extra_requirements(entry.extras) & frameworks == needed & frameworks
+
+
+def test_the_core_installs_no_framework_and_all_installs_every_one():
+    frameworks = {canonicalize_name(text) for name, entry in registry.REGISTRY.items() if entry.extras
+                  for text in registry.distribution_names(entry.requires)}
+    assert not extra_requirements(()) & frameworks
+    assert extra_requirements(["all"]) >= frameworks
+    assert not extra_requirements(["all"]) & extra_requirements(["test"])  # test tools stay out of the frameworks' set
+
+
+def test_a_missing_framework_is_named_with_the_command_that_installs_it(monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "ghost-keras", registry.Entry("with_ghost", ("numpy>=2", "ghost-framework>=1.0"), extras=("keras", "jax")))
+    assert unavailable()["ghost-keras"] == ("needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed; "
+                                            "install it with: pip install -e '.[keras,jax]'")
 
 
 @pytest.mark.parametrize("name", available())

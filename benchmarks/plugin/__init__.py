@@ -6,16 +6,46 @@ fresh processes where the mode asks, says how far the run has got, and saves eve
 what it was measured on.
 """
 
+from functools import partial
+
 import pytest
 from pytest_benchmark.utils import get_tag
 
 from .command_line import add_options
 from .environment import configure_threads, requested_threads
 from .session import NAME, BenchSession
+from .trainings import Trainings
+from .workers import (
+    MEASURING,
+    Turnstile,
+    in_a_worker,
+    make_shared_dir,
+    own_cpus_last,
+    parallel_by_default,
+    remove_shared_dir,
+    shared_dir,
+    worker_index,
+    workers_that_fit,
+)
 
 
 def pytest_addoption(parser):
     add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads -n
+def pytest_cmdline_main(config):
+    if parallel_by_default(config):
+        config.option.numprocesses, config.option.dist = "auto", "loadgroup"
+    return (yield)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist's, where it is installed; ours answers first
+def pytest_xdist_auto_num_workers(config):
+    try:
+        return workers_that_fit(requested_threads(config.getoption("threads")))
+    except ValueError:
+        return 0  # pytest_configure refuses the thread count
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
@@ -24,8 +54,14 @@ def pytest_configure(config):
         threads = requested_threads(config.getoption("threads"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
-    configure_threads(threads)
+    worker = worker_index(config)
+    configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
+    config.addinivalue_line("markers", f"{MEASURING}: measures CPU use or speed; in a parallel run it runs alone, the other workers waiting")
+    if worker is not None and (folder := shared_dir()) is not None:
+        config.pluginmanager.register(Turnstile(folder), "backprop-bench-turnstile")
+    elif worker is None and getattr(config.option, "numprocesses", None):
+        make_shared_dir()
     session = BenchSession.from_config(config, threads)
     session.enforce_threads()
     option = config.option
@@ -42,6 +78,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if (session := config.pluginmanager.get_plugin(NAME)) is not None:
         config.pluginmanager.unregister(session)
+    if not in_a_worker():  # the parallel run's first process, which made it
+        remove_shared_dir()
 
 
 def session_of(config: pytest.Config) -> BenchSession:
@@ -53,3 +91,9 @@ def session_of(config: pytest.Config) -> BenchSession:
 def measurement(pytestconfig) -> BenchSession:
     """The run's session, as the benchmarks use it: its budget, its thread knob, and the recording of their samples."""
     return session_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def trainings(pytestconfig) -> Trainings:
+    """The run's trainings: each implementation's result on a problem, trained once and shared by every test that asks."""
+    return session_of(pytestconfig).trainings

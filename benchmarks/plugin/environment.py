@@ -45,12 +45,13 @@ def requested_threads(option: int | None = None) -> int:
         raise ValueError(f"${THREADS_ENV}: {error}") from None
 
 
-def configure_threads(threads: int) -> None:
-    """Before any framework is imported: pin the process to `threads` CPUs and set XLA's flags."""
+def configure_threads(threads: int, own_cpus_last=lambda cpus: cpus) -> None:
+    """Before any framework is imported: pin the process to `threads` CPUs, the last ones of those it may use (in the order
+    `own_cpus_last` puts them, which a parallel run's worker turns to its own), and set XLA's flags."""
     if "jax" in sys.modules:
         raise RuntimeError("configure_threads must run before jax is imported: XLA reads its flags once")
     os.environ[THREADS_ENV] = str(threads)  # child processes (isolated runs) inherit the same setting
-    cpus = allowed_cpus()
+    cpus = own_cpus_last(allowed_cpus())
     os.environ[ALLOWED_CPUS_ENV] = ",".join(map(str, cpus))
     # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
     # single-threaded runs off Eigen's intra-op pool

@@ -26,6 +26,8 @@ from .isolation import record_samples, run_children, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
 from .sweep_plan import SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
+from .trainings import Trainings
+from .workers import group_by_training, shared_dir, worker_index
 
 NAME = "backprop-bench-session"
 
@@ -59,6 +61,7 @@ class BenchSession:
     import_times: dict[str, Future] = field(default_factory=dict)
     frameworks: list | None = None
     estimated_from: str | None = None  # the saved run the expected durations come from
+    trainings: Trainings = field(default_factory=lambda: Trainings(shared_dir()))  # each training once per run, for the checks
 
     @classmethod
     def from_config(cls, config: pytest.Config, threads: int) -> BenchSession:
@@ -143,7 +146,11 @@ class BenchSession:
         return None
 
     @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(tryfirst=True)  # in a parallel run's worker, before pytest-xdist reads the groups
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if worker_index(config) is not None:
+            group_by_training(items)
+
         def wanted(item):
             if config.option.benchmark_only and not is_benchmark(item):
                 return False  # --benchmark-only: the benchmarks and nothing else
@@ -317,9 +324,19 @@ class BenchSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        """At the end, one line: where the run was saved, and the command that reports it."""
+        """At the end, one line: where the run was saved, and the command that reports it; with --fail-on-skip, the tests
+        skipped."""
         if self.saved is not None:
             terminalreporter.write_line(f"saved {self.saved}; report it with: backprop-bench report {self.saved}", bold=True)
+        if self.config.option.fail_on_skip and (skipped := terminalreporter.stats.get("skipped")):
+            terminalreporter.write_line(f"--fail-on-skip: {len(skipped)} skipped, the first: {skipped[0].nodeid}", red=True, bold=True)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        """With --fail-on-skip, a run that skipped a test fails (CI installs every framework, so every test must run)."""
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if self.config.option.fail_on_skip and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def step_key(nodeid: str, replicate: int, replicates: int) -> str:

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from benchmarks.plugin import session_of
 from benchmarks.plugin.notebook import check_notebook_result
 from benchmarks.plugin.parameters import implementation_times
@@ -20,6 +22,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize(("name", "dtype"), implementation_times(dtypes, str))  # test_training_loop[numpy-float64]
 
 
+@pytest.mark.slow  # in a plain test run, the notebook's 1000 epochs in both dtypes: the full suite's check, not the quick tier's
 def test_training_loop(benchmark, name, dtype, pytestconfig, measurement):
     """The whole training loop under the run's budget, compilation and the first call kept out of the timed calls; every
     timed call's result checked: the notebook's printed digits at its full length, NumPy's first epochs at fewer."""
@@ -38,8 +41,8 @@ def test_training_loop(benchmark, name, dtype, pytestconfig, measurement):
 
     source = f"problem {Path(pytestconfig.option.problem).name}" if user_problem else "notebook problem"
     benchmark.group = f"{source}, {problem.dtype}"
-    if not benchmark.enabled:  # a plain test run: the loop once, through the disabled fixture, as a check
-        check(benchmark(implementation.prepare(problem)), problem.epochs)
+    if not benchmark.enabled:  # a plain test run: the run's one training of it, through the disabled fixture, as a check
+        check(benchmark(lambda: measurement.trainings.of(name, problem)), problem.epochs)
         return
     timing = time_loop(implementation, problem, measurement.budget, check, measurement.replicate, measurement.disable_gc)
     measurement.record(benchmark, timing.durations, timing.iterations)

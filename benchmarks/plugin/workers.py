@@ -1,0 +1,107 @@
+"""A plain test run in parallel (pytest-xdist): as many workers as the thread count leaves CPUs for, each worker and the
+processes it starts pinned to CPUs of their own, and the tests marked `measuring` run alone, the other workers waiting."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from .environment import allowed_cpus
+
+WORKER_ENV = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker, and inherited by what the worker starts
+SHARED_DIR_ENV = "BACKPROP_BENCH_WORKERS_DIR"  # the run's folder that its workers share (locks, trainings)
+MEASURING = "measuring"
+
+
+def in_a_worker() -> bool:
+    """Whether this process is a parallel run's worker, or was started by one."""
+    return WORKER_ENV in os.environ
+
+
+def worker_index(config: pytest.Config) -> int | None:
+    """This worker's number (gw0 is 0); None outside a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else int(workerinput["workerid"].removeprefix("gw"))
+
+
+def parallel_by_default(config: pytest.Config) -> bool:
+    """A plain test run started by a user, with pytest-xdist installed and no -n given: it runs in parallel. Benchmarks, their
+    child processes, collection only, and whatever a worker starts run in one process."""
+    option = config.option
+    return (config.pluginmanager.has_plugin("xdist") and getattr(option, "numprocesses", None) is None and not in_a_worker()
+            and not (option.benchmark_only or option.collectonly or option.child or getattr(option, "usepdb", False)))
+
+
+def workers_that_fit(threads: int) -> int:
+    """Workers for a parallel run: one per `threads` CPUs this process may use; 0 (no workers) where only one fits."""
+    workers = len(allowed_cpus()) // threads
+    return workers if workers > 1 else 0
+
+
+def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
+    """The CPUs, turned so that worker k's `threads` (the k-th group from the end) come last: configure_threads pins a
+    process to the last ones, and so does every process the worker starts, which inherits the order."""
+    groups = max(1, len(cpus) // threads)
+    shift = threads * (worker % groups)
+    return cpus[len(cpus) - shift:] + cpus[:len(cpus) - shift] if shift else list(cpus)
+
+
+def group_by_training(items: list[pytest.Item]) -> None:
+    """Each test to the worker of the implementation it trains (of a pair, the later one, whose tests are the more), so that a
+    worker trains an implementation while the other trains another; pytest-xdist runs the largest groups first."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (name := params.get("second", params.get("name"))) is not None:
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+def make_shared_dir() -> None:
+    """In the first process of a parallel run: the folder its workers share, named in their environment."""
+    os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="backprop-bench-workers-")
+
+
+def remove_shared_dir() -> None:
+    if (folder := os.environ.pop(SHARED_DIR_ENV, None)) is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def shared_dir() -> Path | None:
+    """The folder the workers of this parallel run share; None outside one."""
+    folder = os.environ.get(SHARED_DIR_ENV)
+    return Path(folder) if folder and in_a_worker() else None
+
+
+@contextmanager
+def locked(path: Path, mode: int):
+    """Hold an flock on path (made if missing) while inside."""
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Turnstile:
+    """In a worker: every test holds the run's room shared, a `measuring` test holds it alone. A test waiting to be alone
+    holds the turnstile, so the other workers cannot keep the room busy past their current test."""
+
+    def __init__(self, folder: Path):
+        self.turnstile, self.room = folder / "turnstile.lock", folder / "room.lock"
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
+        if item.get_closest_marker(MEASURING):
+            with locked(self.turnstile, fcntl.LOCK_EX), locked(self.room, fcntl.LOCK_EX):
+                return (yield)
+        with locked(self.turnstile, fcntl.LOCK_EX):
+            room = open(self.room, "a+b")  # held past the turnstile: closing it releases the lock
+            fcntl.flock(room, fcntl.LOCK_SH)
+        with room:
+            return (yield)
