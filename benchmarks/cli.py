@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -196,6 +197,12 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(BAD_INPUT)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, unrecognized = self.parse_known_args(args, namespace)
+        if unrecognized:  # quoted as a shell would take them, so that an empty argument shows as ''
+            self.error(f"unrecognized arguments: {shlex.join(unrecognized)}")
+        return parsed
 
 
 def parser() -> argparse.ArgumentParser:

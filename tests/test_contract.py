@@ -5,6 +5,7 @@ argument lists, and with run and problem files made by mutating real ones."""
 import copy
 import hashlib
 import json
+import shlex
 from functools import cache
 from pathlib import Path
 
@@ -143,7 +144,8 @@ def check_contract(argv: list[str], workspace: Path, capsys) -> int:
         assert captured.err.count("\n") == 1 and captured.err.startswith("backprop-bench"), f"{argv}: {captured.err}"
         # the line names what it refuses: an option or file of the command line, or the default results folder
         named = [token.split("=")[0] for token in argv if token.startswith("-")] + [token for token in argv if not token.startswith("-")]
-        assert any(token and token in captured.err for token in [*named, "results"]), f"{argv}: {captured.err}"
+        assert any(token and token in captured.err or shlex.quote(token) in captured.err for token in [*named, "results"]), \
+            f"{argv}: {captured.err}"
         assert snapshot(workspace) == everything_before, f"{argv} wrote files although it refused its input"
     new_runs = {name: digest for name, digest in snapshot(workspace / "results").items() if name.endswith(".json")}
     assert new_runs == {name: digest for name, digest in runs_before.items() if name.endswith(".json")}, f"{argv} touched a saved run"

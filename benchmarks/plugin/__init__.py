@@ -36,7 +36,8 @@ def pytest_addoption(parser):
 @pytest.hookimpl(wrapper=True)  # around pytest-xdist's, which reads -n
 def pytest_cmdline_main(config):
     if parallel_by_default(config):
-        config.option.numprocesses, config.option.dist = "auto", "loadgroup"
+        # by group, in the order the workers' collection puts them (see group_by_training)
+        config.option.numprocesses, config.option.dist, config.option.loadscopereorder = "auto", "loadgroup", False
     return (yield)
 
 

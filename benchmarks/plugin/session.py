@@ -27,7 +27,7 @@ from .progress import Progress, clock
 from .storage import AtomicFileStorage
 from .sweep_plan import SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
 from .trainings import Trainings
-from .workers import group_by_training, shared_dir, worker_index
+from .workers import group_by_training, shared_dir, training_seconds, worker_index
 
 NAME = "backprop-bench-session"
 
@@ -145,11 +145,10 @@ class BenchSession:
             return True
         return None
 
-    @pytest.hookimpl(tryfirst=True)
     @pytest.hookimpl(tryfirst=True)  # in a parallel run's worker, before pytest-xdist reads the groups
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         if worker_index(config) is not None:
-            group_by_training(items)
+            group_by_training(items, training_seconds(config.rootpath / "results"))
 
         def wanted(item):
             if config.option.benchmark_only and not is_benchmark(item):

@@ -4,6 +4,7 @@ processes it starts pinned to CPUs of their own, and the tests marked `measuring
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -11,6 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
+
+from implementations.registry import REGISTRY
 
 from .environment import allowed_cpus
 
@@ -52,13 +56,35 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
     return cpus[len(cpus) - shift:] + cpus[:len(cpus) - shift] if shift else list(cpus)
 
 
-def group_by_training(items: list[pytest.Item]) -> None:
-    """Each test to the worker of the implementation it trains (of a pair, the later one, whose tests are the more), so that a
-    worker trains an implementation while the other trains another; pytest-xdist runs the largest groups first."""
-    for item in items:
+def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:
+    """Each test of one implementation to that implementation's worker, which trains it once for all of them, the slowest
+    implementations first (by `seconds`); the tests of several (the pairs) after every group, when their trainings are done."""
+    def training(item):
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if (name := params.get("second", params.get("name"))) is not None:
-            item.add_marker(pytest.mark.xdist_group(name))
+        return params.get("name") if params.get("name") in REGISTRY else None
+
+    for item in items:
+        if (name := training(item)) is not None:
+            # pytest-xdist's scheduler reads a test's group from its node id, after an @ (its own xdist_group mark sets
+            # item._nodeid, which pytest 9.2's items no longer read)
+            item._id = coerce_node_id(f"{item.nodeid}@{name}")
+    order = list(REGISTRY)
+    items.sort(key=lambda item: (0, -seconds.get(name, 0.0), order.index(name)) if (name := training(item)) else (1, 0.0, 0))
+
+
+def training_seconds(results: Path) -> dict[str, float]:
+    """Each implementation's time for the notebook's 1000 epochs in float64, from the newest saved run that timed them ({} if
+    none did): what orders the parallel run's groups."""
+    for path in sorted(results.glob("*/[0-9][0-9][0-9][0-9]_*.json"), key=lambda path: path.name, reverse=True):  # newest first
+        try:
+            run = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        seconds = {name: bench["stats"]["median"] for bench in run.get("benchmarks", [])
+                   if (name := bench["name"].removeprefix("test_training_loop[").removesuffix("-float64]")) in REGISTRY}
+        if seconds:
+            return seconds
+    return {}
 
 
 def make_shared_dir() -> None:

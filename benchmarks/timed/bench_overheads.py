@@ -116,6 +116,7 @@ PROBES = {
 }
 
 
+@pytest.mark.slow  # in a plain test run, each probe compiled and called once: the full suite's check, not the quick tier's
 @pytest.mark.parametrize("probe", [pytest.param(probe, id=probe, marks=skip_unless_available(framework))
                                    for probe, (framework, *_) in PROBES.items()])
 def test_where_the_time_goes(benchmark, probe, measurement):
