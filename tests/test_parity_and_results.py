@@ -15,7 +15,7 @@ from benchmarks.model.problem_file import load_problem, problem_to_json
 from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
-from implementations.registry import REFERENCE, REGISTRY
+from implementations.registry import CARD_ASPECTS, REFERENCE, REGISTRY, declared
 from tests.helpers import CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
 
 
@@ -49,7 +49,7 @@ def test_parity_fails_with_exit_1_when_a_pair_exceeds_the_tolerance(tmp_path, ca
 def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
     problem = json.loads(problem_to_json(seed_problem())) | {"learning_rate": 1e9}
     path = write(tmp_path / "wild.json", problem)
-    assert main(["parity", "--problem", str(path), "--implementations", "numpy,jax", "--out", str(tmp_path / "out")]) == 1
+    assert main(["parity", "--problem", str(path), "--implementations", "numpy,python", "--out", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
     assert error == ("backprop-bench parity: numpy diverged at epoch 1 of 1000: weights_hidden grew to 1.1e+08 "
                      "(over 1e+08), saturating every sigmoid; try a smaller learning_rate than 1e+09\n")
@@ -65,12 +65,13 @@ def test_list_shows_every_implementation_with_versions_and_its_fairness_card(cap
     for name in REGISTRY:
         if name in missing:
             lines.append(f"{name:<{width}} unavailable  {missing[name]}")
+            cards.append(f"{name:<{width}} " + "; ".join(declared(name)["CARD"][aspect] for aspect in CARD_ASPECTS))
             continue
         implementation = get(name)
         versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
         lines.append(f"{name:<{width}} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
-        cards.append(f"{name:<{width}} " + "; ".join(implementation.card[aspect] for aspect in ("finished work", "compiled", "threads", "idiom")))
-    inexact = [f"{name:<{width}} {get(name).float64_cause}" for name in REGISTRY if name not in missing and not get(name).float64_exact]
+        cards.append(f"{name:<{width}} " + "; ".join(implementation.card[aspect] for aspect in CARD_ASPECTS))
+    inexact = [f"{name:<{width}} {declared(name)['FLOAT64_CAUSE']}" for name in REGISTRY if "FLOAT64_CAUSE" in declared(name)]
     if inexact:
         inexact = ["", "Not float64-exact (held to float32's drift bound instead of 1e-12), and why:", *inexact]
     assert capsys.readouterr().out == "\n".join(lines + cards + inexact) + "\n"

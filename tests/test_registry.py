@@ -9,7 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from benchmarks.plugin.parameters import implementation_params
+from benchmarks.plugin.parameters import implementation_params, skip_unless_available
 from implementations import UnavailableImplementation, available, get, own_process, random_problem, registry, unavailable
 from implementations.agreement import largest_differences
 from implementations.own_process import prepare_elsewhere
@@ -54,7 +54,8 @@ def test_the_extras_an_implementation_names_install_what_it_needs_and_no_other_f
     assert extra_requirements(entry.extras) & frameworks == needed & frameworks
 
 
-def test_the_core_installs_no_framework_and_all_installs_every_one():
+@pytest.mark.parametrize("mlx", [pytest.param("mlx", marks=skip_unless_available("mlx"))])  # mlx[cpu]: read from mlx's metadata
+def test_the_core_installs_no_framework_and_all_installs_every_one(mlx):
     frameworks = {canonicalize_name(text) for name, entry in registry.REGISTRY.items() if entry.extras
                   for text in registry.distribution_names(entry.requires)}
     assert not extra_requirements(()) & frameworks

@@ -18,7 +18,7 @@ from .trainings import Trainings
 from .workers import (
     MEASURING,
     Turnstile,
-    in_a_worker,
+    forget_being_a_worker,
     make_shared_dir,
     own_cpus_last,
     parallel_by_default,
@@ -59,9 +59,11 @@ def pytest_configure(config):
     configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
     config.addinivalue_line("markers", f"{MEASURING}: measures CPU use or speed; in a parallel run it runs alone, the other workers waiting")
-    if worker is not None and (folder := shared_dir()) is not None:
-        config.pluginmanager.register(Turnstile(folder), "backprop-bench-turnstile")
-    elif worker is None and getattr(config.option, "numprocesses", None):
+    if worker is not None:
+        forget_being_a_worker()
+        if (folder := shared_dir(config)) is not None:
+            config.pluginmanager.register(Turnstile(folder), "backprop-bench-turnstile")
+    elif getattr(config.option, "numprocesses", None):
         make_shared_dir()
     session = BenchSession.from_config(config, threads)
     session.enforce_threads()
@@ -79,7 +81,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if (session := config.pluginmanager.get_plugin(NAME)) is not None:
         config.pluginmanager.unregister(session)
-    if not in_a_worker():  # the parallel run's first process, which made it
+    if worker_index(config) is None and getattr(config.option, "numprocesses", None):  # the parallel run's first process made it
         remove_shared_dir()
 
 

@@ -61,7 +61,7 @@ class BenchSession:
     import_times: dict[str, Future] = field(default_factory=dict)
     frameworks: list | None = None
     estimated_from: str | None = None  # the saved run the expected durations come from
-    trainings: Trainings = field(default_factory=lambda: Trainings(shared_dir()))  # each training once per run, for the checks
+    trainings: Trainings = field(default_factory=Trainings)  # each training once per run, for the checks
 
     @classmethod
     def from_config(cls, config: pytest.Config, threads: int) -> BenchSession:
@@ -88,7 +88,8 @@ class BenchSession:
                 check_plan(points, available(), option.sweep_budget)
         except SweepRefused as refusal:
             raise pytest.UsageError(f"sweep refused: {refusal}") from None
-        return cls(config, mode, budget, ThreadKnob(threads), user_problem, points, replicate=option.child or (0, replicates or 1))
+        return cls(config, mode, budget, ThreadKnob(threads), user_problem, points, replicate=option.child or (0, replicates or 1),
+                   trainings=Trainings(shared_dir(config)))
 
     # what the benchmarks ask of it (the `measurement` fixture)
 

@@ -18,14 +18,21 @@ from implementations.registry import REGISTRY
 
 from .environment import allowed_cpus
 
-WORKER_ENV = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker, and inherited by what the worker starts
+# set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a worker)
+XDIST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
 SHARED_DIR_ENV = "BACKPROP_BENCH_WORKERS_DIR"  # the run's folder that its workers share (locks, trainings)
 MEASURING = "measuring"
 
 
-def in_a_worker() -> bool:
-    """Whether this process is a parallel run's worker, or was started by one."""
-    return WORKER_ENV in os.environ
+def in_a_parallel_run() -> bool:
+    """Whether this process is a parallel run's, or was started by one of its processes (it then runs in one process)."""
+    return SHARED_DIR_ENV in os.environ
+
+
+def forget_being_a_worker() -> None:
+    """In a worker: the processes it starts see no pytest-xdist worker in their environment."""
+    for key in XDIST_WORKER_ENV:
+        os.environ.pop(key, None)
 
 
 def worker_index(config: pytest.Config) -> int | None:
@@ -38,7 +45,8 @@ def parallel_by_default(config: pytest.Config) -> bool:
     """A plain test run started by a user, with pytest-xdist installed and no -n given: it runs in parallel. Benchmarks, their
     child processes, collection only, and whatever a worker starts run in one process."""
     option = config.option
-    return (config.pluginmanager.has_plugin("xdist") and getattr(option, "numprocesses", None) is None and not in_a_worker()
+    return (config.pluginmanager.has_plugin("xdist") and getattr(option, "numprocesses", None) is None
+            and not in_a_parallel_run()
             and not (option.benchmark_only or option.collectonly or option.child or getattr(option, "usepdb", False)))
 
 
@@ -97,10 +105,10 @@ def remove_shared_dir() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def shared_dir() -> Path | None:
-    """The folder the workers of this parallel run share; None outside one."""
+def shared_dir(config: pytest.Config) -> Path | None:
+    """The folder the workers of this parallel run share, in a worker; None elsewhere."""
     folder = os.environ.get(SHARED_DIR_ENV)
-    return Path(folder) if folder and in_a_worker() else None
+    return Path(folder) if folder and worker_index(config) is not None else None
 
 
 @contextmanager
