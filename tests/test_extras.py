@@ -97,3 +97,13 @@ def command(*arguments: str, env: dict) -> subprocess.CompletedProcess:
     """The suite's command line in a child process with this environment."""
     return subprocess.run([sys.executable, "-m", "benchmarks.cli", *arguments], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600)
+
+
+def test_ci_fails_a_run_that_skipped_a_test(tmp_path):
+    tests = tmp_path / "test_one_skipped.py"
+    tests.write_text("import pytest\n\n\ndef test_runs():\n    pass\n\n\ndef test_skipped():\n    pytest.skip('a framework is missing')\n")
+    config = ("-c", str(ROOT / "pyproject.toml"), "-n", "0")  # the suite's plugin, on a file of two tests
+    done = run_pytest(str(tests), *config, "--fail-on-skip")
+    assert done.returncode == 1, output_of(done)
+    assert "--fail-on-skip: 1 skipped, the first: " in done.stdout and "test_skipped" in done.stdout, output_of(done)
+    assert run_pytest(str(tests), *config).returncode == 0  # without it, a skip is no failure
