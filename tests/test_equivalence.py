@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.plugin.notebook import check_notebook_result
 from benchmarks.plugin.parameters import implementation_pair_params, implementation_params, skip_unless_available
-from implementations import Problem, available, get, random_problem, seed_problem
+from implementations import Problem, get, random_problem, seed_problem
 from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
 from implementations.problem import RESULT_FIELDS
 from implementations.registry import REFERENCE, REGISTRY, declared
@@ -162,9 +162,9 @@ def test_training_leaves_the_problem_untouched_and_repeats_exactly(name, trained
     assert largest_differences(first, second) == dict.fromkeys(RESULT_FIELDS, 0.0)
 
 
-@pytest.mark.skipif("jax" not in available(), reason="jax is not installed")
-def test_jax_float64_stays_inside_the_implementation(trained):
+@pytest.mark.parametrize("name", [pytest.param("jax", marks=skip_unless_available("jax"))])
+def test_jax_float64_stays_inside_the_implementation(name, trained):
     import jax.numpy as jnp
 
-    trained("jax", "notebook")
+    trained(name, "notebook")
     assert jnp.ones(2).dtype == jnp.float32  # JAX's default for the rest of the process

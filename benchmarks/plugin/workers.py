@@ -65,11 +65,25 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
 
 
 def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:
-    """Each test of one implementation to that implementation's worker, which trains it once for all of them, the slowest
-    implementations first (by `seconds`); the tests of several (the pairs) after every group, when their trainings are done."""
+    """Each test of one implementation to that implementation's worker, which trains it once for all of them. In the order
+    the workers take them: the slow tests of no implementation (whole benchmark sessions in other processes) first, the
+    longest first being the shortest way through; then the groups, the slowest implementations first (by `seconds`); then
+    the tests of several (the pairs), when their trainings are done; the measuring tests last, as they keep the other
+    worker waiting."""
+    def parameters(item):
+        return getattr(getattr(item, "callspec", None), "params", {})
+
     def training(item):
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        return params.get("name") if params.get("name") in REGISTRY else None
+        return parameters(item).get("name") if parameters(item).get("name") in REGISTRY else None
+
+    def place(item):
+        if item.get_closest_marker(MEASURING):
+            return 3, 0.0, 0
+        if (name := training(item)) is not None:
+            return 1, -seconds.get(name, 0.0), order.index(name)
+        if item.get_closest_marker("slow") and not {"first", "second"} & set(parameters(item)):
+            return 0, 0.0, 0
+        return 2, 0.0, 0
 
     for item in items:
         if (name := training(item)) is not None:
@@ -77,7 +91,7 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
             # item._nodeid, which pytest 9.2's items no longer read)
             item._id = coerce_node_id(f"{item.nodeid}@{name}")
     order = list(REGISTRY)
-    items.sort(key=lambda item: (0, -seconds.get(name, 0.0), order.index(name)) if (name := training(item)) else (1, 0.0, 0))
+    items.sort(key=place)
 
 
 def training_seconds(results: Path) -> dict[str, float]:
