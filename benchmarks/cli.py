@@ -32,11 +32,11 @@ SUCCESS, FINDING, BAD_INPUT, BUG, INTERRUPTED = 0, 1, 2, 3, 130
 
 def report(args: argparse.Namespace) -> int:
     """Write the report of one saved run, or of several side by side."""
-    from .model.runs import load_run, newest_run
+    from .model.runs import load_runs, newest_run
     from .presentation.report import write_report
 
     paths = [Path(run) for run in args.runs] or [newest_run(args.results)]
-    runs = [load_run(path) for path in paths]
+    runs = load_runs(paths)
     default_name = runs[0].label if len(runs) == 1 else "+".join(run.label.split("_")[0] for run in runs)
     out_dir = args.out or Path(args.results) / "reports" / default_name
     markdown = write_report(runs, out_dir)
@@ -144,10 +144,10 @@ def compare(args: argparse.Namespace) -> int:
 def calibrate(args: argparse.Namespace) -> int:
     """Print the false alarms of `compare --fail-above` on runs of identical code, and the injected slowdowns it catches."""
     from .model.calibration import calibrate as calibrated
-    from .model.runs import load_run
+    from .model.runs import load_runs
     from .presentation.comparison import calibration_lines
 
-    runs = [load_run(path) for path in args.runs]
+    runs = load_runs(args.runs)
     result = calibrated(runs, args.fail_above, args.slowdowns, args.alpha, args.min_change, args.set_aside)
     print("\n".join(calibration_lines(result, runs[0], args.fail_above)))
     return SUCCESS
@@ -155,7 +155,7 @@ def calibrate(args: argparse.Namespace) -> int:
 
 def history(args: argparse.Namespace) -> int:
     """Write one self-contained HTML page of every implementation's median over the saved runs, by machine."""
-    from .model.runs import RunFileError, load_run, saved_runs
+    from .model.runs import RunFileError, load_runs, saved_runs
     from .presentation.history_page import write_history
 
     paths = [Path(run) for run in args.runs] or saved_runs(args.results)
@@ -164,7 +164,7 @@ def history(args: argparse.Namespace) -> int:
     out = args.out or Path(args.results) / "history.html"
     if out.is_dir():
         raise BadInput(f"{out}: a folder; expected the HTML file to write (--out)")
-    runs = [load_run(path) for path in paths]
+    runs = load_runs(paths)
     out = write_history(runs, out)
     machines = len({run.fingerprint["id"] for run in runs})
     print(f"history of {len(runs)} runs from {machines} machine{'s' * (machines > 1)} written to {out}")

@@ -112,6 +112,21 @@ def test_a_run_whose_benchmarks_are_strings_is_refused_naming_the_key_path(tmp_p
     assert sorted(tmp_path.iterdir()) == [path]
 
 
+@pytest.mark.parametrize("command", ["report", "history", "calibrate"])
+def test_a_run_named_twice_is_refused_and_copies_in_two_folders_are_told_apart(tmp_path, capsys, command):
+    # found by the contract's generated arguments: `report RUN RUN` labelled both columns alike and ended in a ValueError (exit 3)
+    run = write(tmp_path / "a" / "0001_run.json", saved_run({"numpy": 0.01}))
+    out = {"report": ["--out", str(tmp_path / "out")], "history": ["--out", str(tmp_path / "history.html")], "calibrate": []}[command]
+    assert main([command, str(run), str(tmp_path / "a" / ".." / "a" / "0001_run.json"), *out]) == 2
+    assert one_line_error(capsys, command, tmp_path / "a" / ".." / "a" / "0001_run.json").endswith(": given twice; expected each run once\n")
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "a"]
+    copy = write(tmp_path / "b" / "0001_run.json", run.read_text())
+    assert main([command, str(run), str(copy), *out]) in (0, 1)  # calibrate: 1 when a pair is a false alarm
+    if command == "report":
+        markdown = (tmp_path / "out" / "report.md").read_text()
+        assert f"| implementation | {run} | {copy} |" in markdown and "What differs between the runs: nothing recorded but the file." in markdown
+
+
 def test_a_run_path_below_a_file_is_bad_input_not_a_bug(tmp_path, capsys):
     # found by the contract's generated arguments: `report problem.json/below` ended in NotADirectoryError (exit 3)
     below = write(tmp_path / "problem.json", "{}") / "below"

@@ -43,6 +43,17 @@ class Run:
         return fingerprint_of(self.machine_info)
 
 
+def load_runs(paths: list[str | Path]) -> list[Run]:
+    """Read several saved runs, each named once (a run twice would be compared with itself under one label)."""
+    runs = [load_run(path) for path in paths]
+    seen = set()
+    for path in paths:
+        if Path(path).resolve() in seen:
+            raise RunFileError(f"{path}: given twice; expected each run once")
+        seen.add(Path(path).resolve())
+    return runs
+
+
 def load_run(path: str | Path) -> Run:
     """Read a pytest-benchmark JSON file saved by this suite."""
     path = Path(path)
@@ -158,4 +169,5 @@ def labels(runs: list[Run]) -> list[str]:
         texts = [", ".join(f"{key} {differing[key][index]}" for key in keys) for index in range(len(runs))]
         if len(set(texts)) == len(texts):
             return texts
-    return [run.label for run in runs]
+    names = [run.label for run in runs]
+    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]  # copies of one run in two folders

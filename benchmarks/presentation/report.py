@@ -127,7 +127,8 @@ def write_report(runs: list[Run], out_dir: Path) -> Path:
         title = f"backprop-bench: {len(runs)} runs side by side"
         lines = [f"# {title}", "", runs_table(runs, names), "", *machine_warning(runs, names)]
         differing = differences(runs)
-        lines += ["What differs between the runs: " + "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) + ".", ""]
+        what = "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) or "nothing recorded but the file"
+        lines += [f"What differs between the runs: {what}.", ""]
     for index, (group, benchmarks) in enumerate(combined.groupby("group", sort=False)):
         lines += group_section(benchmarks, group, index, names, out_dir, single)
     for run, name in zip(runs, names, strict=True):
