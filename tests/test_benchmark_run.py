@@ -13,7 +13,7 @@ from implementations import available
 from implementations.registry import requirement_names, runs_here
 from tests.helpers import output_of, run_pytest, short_notebook_problem
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("two-benchmark-runs")]  # one worker makes the runs for all
 
 
 EPOCHS = 20

@@ -167,11 +167,13 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
     # Ctrl-C as at a terminal, however the suite was started (a shell starts a background job with SIGINT ignored, which
     # a child inherits): pytest with Python's own SIGINT handler put back
     as_at_a_terminal = "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())"
+    problem = short_notebook_problem(tmp_path / "short.json")  # a brief run: what is asserted is what the signal leaves
     run = subprocess.Popen([sys.executable, "-c", as_at_a_terminal, "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
-                            "-p", "no:cacheprovider", "-k", "test_training_loop", "-v"], env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                            "--budget=0.02", f"--problem={problem}", "-p", "no:cacheprovider", "-k", "test_training_loop", "-v"],
+                           env=os.environ | {"PYTHONUNBUFFERED": "1"},
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        for line in run.stdout:  # once the first benchmark has passed, the second is inside its timed rounds
+        for line in run.stdout:  # once the first benchmark has passed, the second is under way
             if " PASSED" in line:
                 break
         run.send_signal(getattr(signal, signal_name))
@@ -180,7 +182,7 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
         run.kill()  # a run the signal did not stop must not go on timing benchmarks beside the rest of the suite
         run.wait()
     assert earlier.read_bytes() == before, output[-2000:]
-    leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path != earlier]
+    leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (earlier, problem)]
     assert not [path for path in leftovers if path.name.startswith(".")], leftovers  # no half-written file
     assert len(leftovers) == (1 if signal_name == "SIGINT" else 0), output[-2000:]  # Ctrl-C saves what finished
     for path in leftovers:  # what was saved is whole, and says it is incomplete

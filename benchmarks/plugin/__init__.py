@@ -59,6 +59,7 @@ def pytest_configure(config):
     configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
     config.addinivalue_line("markers", f"{MEASURING}: measures CPU use or speed; in a parallel run it runs alone, the other workers waiting")
+    config.addinivalue_line("markers", "xdist_group(name): in a parallel run, to the worker of every test of that group (pytest-xdist's)")
     if worker is not None:
         forget_being_a_worker()
         if (folder := shared_dir(config)) is not None:

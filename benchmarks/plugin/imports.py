@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from implementations.registry import REGISTRY
@@ -16,10 +18,34 @@ IMPORT_TIMER = ("import importlib, os, sys, time; cpus = [int(cpu) for cpu in sy
                 "print(time.perf_counter() - start)")
 
 
-def import_seconds(name: str, cpus: list[int]) -> float:
+def import_seconds(name: str, cpus: list[int], started: Callable[[subprocess.Popen], None] = lambda process: None) -> float:
     """Seconds to import the implementation's module, its framework with it, in a fresh interpreter on these CPUs (any of the
-    process's own where none are given)."""
+    process's own where none are given); `started` is told of the interpreter, so that it can be ended early."""
     entry = REGISTRY[name]
-    done = subprocess.run([sys.executable, "-c", IMPORT_TIMER, f"implementations.{entry.module}", ",".join(map(str, cpus))],
-                          capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2], env=os.environ | entry.environment)
-    return float(done.stdout.split()[-1])
+    with subprocess.Popen([sys.executable, "-c", IMPORT_TIMER, f"implementations.{entry.module}", ",".join(map(str, cpus))],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+                          env=os.environ | entry.environment) as process:
+        started(process)
+        out, err = process.communicate()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args, out, err)
+    return float(out.split()[-1])
+
+
+class ImportTimer:
+    """Imports timed one at a time in a thread of their own, while the benchmarks run; stopped at the session's end, so that
+    an interrupted session does not wait for the imports it no longer needs."""
+
+    def __init__(self):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-timer")
+        self.running: set[subprocess.Popen] = set()
+
+    def submit(self, name: str, cpus: list[int]) -> Future:
+        """Time this implementation's import after those submitted before."""
+        return self.pool.submit(import_seconds, name, cpus, self.running.add)
+
+    def stop(self) -> None:
+        """Cancel the imports not yet started and end the one under way."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(self.running):
+            process.kill()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from implementations.registry import REGISTRY, runs_here
 from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
 from .fingerprint import machine_fingerprint
-from .imports import import_seconds
+from .imports import ImportTimer
 from .isolation import record_samples, run_children, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
@@ -59,6 +59,7 @@ class BenchSession:
     progress: Progress | None = None
     saved: Path | None = None
     import_times: dict[str, Future] = field(default_factory=dict)
+    import_timer: ImportTimer = field(default_factory=ImportTimer)
     frameworks: list | None = None
     estimated_from: str | None = None  # the saved run the expected durations come from
     trainings: Trainings = field(default_factory=Trainings)  # each training once per run, for the checks
@@ -122,11 +123,11 @@ class BenchSession:
         """Start timing the imports of these implementations, one at a time, on a CPU the benchmarks leave free (at once, and
         before anything is timed, where none is free)."""
         spare = [cpu for cpu in allowed_cpus() if cpu not in set(self.knob.in_force()["cpus"])]
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-timer")
         for name in names:
             if name not in self.import_times:
-                self.import_times[name] = pool.submit(import_seconds, name, spare)
-        pool.shutdown(wait=not spare)
+                self.import_times[name] = self.import_timer.submit(name, spare)
+        if not spare:
+            wait([self.import_times[name] for name in names])
 
     # hooks
 
@@ -333,7 +334,9 @@ class BenchSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
-        """With --fail-on-skip, a run that skipped a test fails (CI installs every framework, so every test must run)."""
+        """With --fail-on-skip, a run that skipped a test fails (CI installs every framework, so every test must run). An
+        interrupted run's imports still to be timed are no longer waited for."""
+        self.import_timer.stop()
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if self.config.option.fail_on_skip and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

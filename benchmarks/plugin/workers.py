@@ -65,33 +65,33 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
 
 
 def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:
-    """Each test of one implementation to that implementation's worker, which trains it once for all of them. In the order
-    the workers take them: the slow tests of no implementation (whole benchmark sessions in other processes) first, the
-    longest first being the shortest way through; then the groups, the slowest implementations first (by `seconds`); then
-    the tests of several (the pairs), when their trainings are done; the measuring tests last, as they keep the other
-    worker waiting."""
-    def parameters(item):
-        return getattr(getattr(item, "callspec", None), "params", {})
+    """Each test of one implementation to that implementation's worker, which trains it once for all of them; the tests of
+    an xdist_group mark (sharing an expensive fixture) to one worker. In the order the workers take them: the slow tests of
+    no implementation (whole benchmark sessions in other processes) first, the longest first being the shortest way
+    through; then the groups, the slowest implementations first (by `seconds`); then the tests of several (the pairs),
+    when their trainings are done; the measuring tests last, as they keep the other worker waiting."""
+    order = list(REGISTRY)
 
-    def training(item):
-        return parameters(item).get("name") if parameters(item).get("name") in REGISTRY else None
-
-    def place(item):
+    def place(item, parameters, name):
         if item.get_closest_marker(MEASURING):
             return 3, 0.0, 0
-        if (name := training(item)) is not None:
+        if name is not None:
             return 1, -seconds.get(name, 0.0), order.index(name)
-        if item.get_closest_marker("slow") and not {"first", "second"} & set(parameters(item)):
+        if item.get_closest_marker("slow") and not {"first", "second"} & set(parameters):
             return 0, 0.0, 0
         return 2, 0.0, 0
 
+    places = {}
     for item in items:
-        if (name := training(item)) is not None:
+        parameters = getattr(getattr(item, "callspec", None), "params", {})
+        name = parameters.get("name") if parameters.get("name") in REGISTRY else None
+        marked = item.get_closest_marker("xdist_group")
+        if (group := marked.args[0] if marked else name) is not None:
             # pytest-xdist's scheduler reads a test's group from its node id, after an @ (its own xdist_group mark sets
             # item._nodeid, which pytest 9.2's items no longer read)
-            item._id = coerce_node_id(f"{item.nodeid}@{name}")
-    order = list(REGISTRY)
-    items.sort(key=place)
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")
+        places[item] = place(item, parameters, name)
+    items.sort(key=places.__getitem__)
 
 
 def training_seconds(results: Path) -> dict[str, float]:

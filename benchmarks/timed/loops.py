@@ -91,6 +91,35 @@ def assert_agrees(result: TrainResult, reference: TrainResult, tolerance: float)
         np.testing.assert_allclose(getattr(result, name), getattr(reference, name), rtol=0, atol=tolerance, err_msg=name)
 
 
+@dataclass(frozen=True)
+class Pilot:
+    """A loop's first calls at a few epochs, from which its budget decides how it is timed."""
+
+    train: Callable[[], TrainResult]  # the loop at `epochs`, warmed up
+    epochs: int
+    compile_s: float
+    first_call_s: float
+    warm_s: float
+    result: TrainResult
+
+    def per_epoch_lengths(self, problem: Problem, budget: Budget) -> list[int] | None:
+        """The lengths at which the budget times this loop to project its full length; None where it times the full length."""
+        full_call_s = self.warm_s * problem.epochs / self.epochs  # an overestimate: a call's fixed cost counted once per pilot
+        if not (budget.projects(full_call_s) and budget.can_project(problem.epochs)):
+            return None
+        step = budget.length_step(self.warm_s / self.epochs, problem.epochs)
+        return [length * step for length in budget.lengths]
+
+
+def fly_pilot(implementation: Implementation, problem: Problem, budget: Budget) -> Pilot:
+    """Prepare the loop at budget.pilot_epochs (its compilation timed) and call it twice: the first call, and a warm one."""
+    epochs = min(budget.pilot_epochs, problem.epochs)
+    compile_s, train = timed(lambda: implementation.prepare(at_length(problem, epochs)))
+    first_call_s, _ = timed(train)
+    warm_s, result = timed(train)
+    return Pilot(train, epochs, compile_s, first_call_s, warm_s, result)
+
+
 def time_loop(implementation: Implementation, problem: Problem, budget: Budget, check: Callable[[TrainResult, int], None],
               replicate: tuple[int, int] = (0, 1), disable_gc: bool = False) -> LoopTiming:
     """Time a training loop under the budget. A first call at a few epochs (the pilot) estimates the full-length call; a loop
@@ -99,20 +128,15 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
     `check(result, epochs)` holds every timed call's result; `replicate` is (this one, of how many), for the rounds and for
     which one times per epoch too."""
     epochs = problem.epochs
-    pilot_epochs = min(budget.pilot_epochs, epochs)
-    compile_s, pilot = timed(lambda: implementation.prepare(at_length(problem, pilot_epochs)))
-    first_call_s, _ = timed(pilot)
-    warm_s, result = timed(pilot)
-    check(result, pilot_epochs)
-    full_call_s = warm_s * epochs / pilot_epochs  # an overestimate: the fixed cost of a call counted once per pilot length
-    projects = budget.projects(full_call_s) and budget.can_project(epochs)
-    common = dict(compile_s=compile_s, first_call_s=first_call_s, first_call_extra_s=max(0.0, first_call_s - warm_s), pilot_epochs=pilot_epochs)
+    pilot = fly_pilot(implementation, problem, budget)
+    check(pilot.result, pilot.epochs)
+    lengths = pilot.per_epoch_lengths(problem, budget)
+    common = dict(compile_s=pilot.compile_s, first_call_s=pilot.first_call_s, first_call_extra_s=max(0.0, pilot.first_call_s - pilot.warm_s),
+                  pilot_epochs=pilot.epochs)
 
     projection = None
     # under a full-length budget the first replicate checks the projection (its first process's record keeps the first's)
-    if projects and (not budget.full_length or replicate[0] == 0):
-        step = budget.length_step(warm_s / pilot_epochs, epochs)
-        lengths = [length * step for length in budget.lengths]
+    if lengths and (not budget.full_length or replicate[0] == 0):
         loops = {length: implementation.prepare(at_length(problem, length)) for length in lengths}
         mark = reset_peak()
         timings: list[tuple[int, float]] = []
@@ -132,10 +156,10 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
             durations = [fit.projected_s + (seconds - float(np.median(longest))) * epochs / lengths[-1] for seconds in longest]
             return LoopTiming(durations, 1, "projected", result, peak_memory_bytes=peak_above(mark), projection=projection, **common)
 
-    train = pilot if pilot_epochs == epochs else implementation.prepare(problem)
+    train = pilot.train if pilot.epochs == epochs else implementation.prepare(problem)
     mark = reset_peak()
-    if projects:  # rigorous, and too slow for a warm-up at full length: the pilot warmed the framework up
-        iterations, min_samples = 1, budget.samples_needed(full_call_s, *replicate)
+    if lengths:  # rigorous, and too slow for a warm-up at full length: the pilot warmed the framework up
+        iterations, min_samples = 1, budget.samples_needed(pilot.warm_s * epochs / pilot.epochs, *replicate)
     else:
         iterations, call_s = calibrated_iterations(train, budget)
         min_samples = budget.samples_needed(call_s, *replicate)
