@@ -17,7 +17,7 @@ from implementations.registry import REGISTRY, requirement_names
 from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 PROBE = """
-import json, time
+import json, sys, time
 from benchmarks.plugin.environment import ThreadKnob, configure_threads, requested_threads
 threads = requested_threads()
 configure_threads(threads)
@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import tensorflow as tf
 knob = ThreadKnob(threads)
 info = knob.enforce()
+print("ready", flush=True)
+sys.stdin.readline()  # measured once told to (with no other test running)
 
 def cpus_busy(multiply):
     multiply()
@@ -44,20 +46,23 @@ print(json.dumps(info))
 """
 
 
-def probe(threads: int) -> dict:
-    """What each framework reports, and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy, in a fresh
-    process with every available framework loaded."""
+def probe(threads: int, alone) -> dict:
+    """What each framework reports, and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy (counted `alone`),
+    in a fresh process with every available framework loaded."""
     env = os.environ | {THREADS_ENV: str(threads)}
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    with subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        ready = process.stdout.readline()
+        with alone():
+            out, err = process.communicate("go\n" if ready == "ready\n" else "", timeout=300)
+    assert ready == "ready\n" and process.returncode == 0, err[-3000:]
+    return json.loads(out)
 
 
 @pytest.mark.slow
-@pytest.mark.measuring  # counts the CPUs kept busy: alone, with no other worker's test running
 @pytest.mark.parametrize("threads", sorted({1, min(2, len(allowed_cpus()))}))
-def test_the_thread_knob_reaches_every_framework(threads):
-    info = probe(threads)
+def test_the_thread_knob_reaches_every_framework(threads, alone):
+    info = probe(threads, alone)
     assert info["requested"] == threads
     assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
     assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
@@ -96,8 +101,8 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     # what each implementation loads when imported alone, found meanwhile, on the CPU the isolated run leaves free
     with ThreadPoolExecutor(max_workers=1) as meanwhile:
         loaded_alone = meanwhile.map(loaded_by_importing, available())
-        done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", "-k", "float64",
-                          f"--problem={problem}")
+        done = run_pytest("--benchmark-only", "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02",
+                          "-k", "test_training_loop and float64", f"--problem={problem}")
         expected = dict(zip(available(), loaded_alone, strict=True))
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")

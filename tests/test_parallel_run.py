@@ -1,5 +1,5 @@
 """A plain test run in parallel: each worker on a CPU of its own, an implementation's tests and an xdist_group's on one worker,
-the measuring tests alone, and nothing in a test's environment that says it runs in a worker."""
+what a test measures measured alone, and nothing in a test's environment that says it runs in a worker."""
 
 import json
 import os
@@ -14,6 +14,8 @@ pytestmark = pytest.mark.slow
 
 TESTS = '''
 import json, os, time
+from pathlib import Path
+
 import pytest
 
 
@@ -23,7 +25,7 @@ def recorded(request):
     yield
     record = {"pid": os.getpid(), "cpus": sorted(os.sched_getaffinity(0)), "start": start, "end": time.monotonic(),
               "worker_variables": [key for key in os.environ if key.startswith("PYTEST_XDIST")]}
-    (request.config.rootpath / "records" / f"{request.node.name}.json").write_text(json.dumps(record))
+    (Path(os.environ["RECORDS"]) / f"{request.node.name}.json").write_text(json.dumps(record))
 
 
 @pytest.mark.parametrize("name", ["numpy", "python"])
@@ -38,9 +40,10 @@ def test_of_a_group(case):
     time.sleep(0.1)
 
 
-@pytest.mark.measuring
-def test_that_measures():
-    time.sleep(0.5)
+def test_that_measures(alone):
+    time.sleep(0.2)
+    with alone():
+        (Path(os.environ["RECORDS"]) / "alone.json").write_text(json.dumps([time.monotonic(), time.sleep(0.5), time.monotonic()]))
 '''
 
 
@@ -49,16 +52,17 @@ def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path):
     (tmp_path / "test_shared_out.py").write_text(TESTS)
     (tmp_path / "records").mkdir()
     # a run of its own, as a user starts it, not one inside this run's worker (which runs what it starts in one process)
-    env = {key: value for key, value in os.environ.items() if key != SHARED_DIR_ENV} | {ALLOWED_CPUS_ENV: ",".join(map(str, allowed_cpus()[:2]))}
+    env = {key: value for key, value in os.environ.items() if key != SHARED_DIR_ENV} | {
+        ALLOWED_CPUS_ENV: ",".join(map(str, allowed_cpus()[:2])), "RECORDS": str(tmp_path / "records")}
     done = run_pytest(str(tmp_path / "test_shared_out.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), env=env)
     assert done.returncode == 0 and "created: 2/2 workers" in done.stdout, output_of(done)
-    records = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "records").glob("*.json")}
+    start, _, end = json.loads((tmp_path / "records" / "alone.json").read_text())
+    records = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "records").glob("test_*.json")}
     assert len(records) == 10, sorted(records)
     workers = {record["pid"]: record["cpus"] for record in records.values()}
     assert len(workers) == 2 and sorted(cpus for (cpus,) in workers.values()) == sorted(allowed_cpus()[:2]), workers  # a CPU each
     for group in ("[0-numpy]", "[1-numpy]", "[2-numpy]"), ("[0-python]", "[1-python]", "[2-python]"), ("[0]", "[1]", "[2]"):
         prefix = "test_of_a_group" if group[0] == "[0]" else "test_of_an_implementation"
         assert len({records[prefix + case]["pid"] for case in group}) == 1, group  # one worker for each group
-    alone = records.pop("test_that_measures")
-    assert all(record["end"] <= alone["start"] or record["start"] >= alone["end"] for record in records.values())
-    assert not any(record["worker_variables"] for record in [alone, *records.values()]), XDIST_WORKER_ENV
+    assert all(record["end"] <= start or record["start"] >= end for name, record in records.items() if name != "test_that_measures")
+    assert not any(record["worker_variables"] for record in records.values()), XDIST_WORKER_ENV

@@ -6,6 +6,7 @@ fresh processes where the mode asks, says how far the run has got, and saves eve
 what it was measured on.
 """
 
+from contextlib import nullcontext
 from functools import partial
 
 import pytest
@@ -16,7 +17,7 @@ from .environment import configure_threads, requested_threads
 from .session import NAME, BenchSession
 from .trainings import Trainings
 from .workers import (
-    MEASURING,
+    ALONE,
     Turnstile,
     forget_being_a_worker,
     make_shared_dir,
@@ -58,7 +59,6 @@ def pytest_configure(config):
     worker = worker_index(config)
     configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
-    config.addinivalue_line("markers", f"{MEASURING}: measures CPU use or speed; in a parallel run it runs alone, the other workers waiting")
     config.addinivalue_line("markers", "xdist_group(name): in a parallel run, to the worker of every test of that group (pytest-xdist's)")
     if worker is not None:
         forget_being_a_worker()
@@ -95,6 +95,13 @@ def session_of(config: pytest.Config) -> BenchSession:
 def measurement(pytestconfig) -> BenchSession:
     """The run's session, as the benchmarks use it: its budget, its thread knob, and the recording of their samples."""
     return session_of(pytestconfig)
+
+
+@pytest.fixture(name=ALONE)
+def alone(request):
+    """A context in which no other worker's test runs, for a test that measures CPU use or speed (in one process: nothing)."""
+    turnstile = request.config.pluginmanager.get_plugin("backprop-bench-turnstile")
+    return turnstile.alone if turnstile is not None else nullcontext
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """A plain test run in parallel (pytest-xdist): as many workers as the thread count leaves CPUs for, each worker and the
-processes it starts pinned to CPUs of their own, and the tests marked `measuring` run alone, the other workers waiting."""
+processes it starts pinned to CPUs of their own, and what a test measures measured alone, the other workers waiting."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from .environment import allowed_cpus
 
 # set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a worker)
 XDIST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+ALONE = "alone"  # the fixture of a test that measures something with no other worker's test running
 SHARED_DIR_ENV = "BACKPROP_BENCH_WORKERS_DIR"  # the run's folder that its workers share (locks, trainings)
-MEASURING = "measuring"
 
 
 def in_a_parallel_run() -> bool:
@@ -69,11 +69,11 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
     an xdist_group mark (sharing an expensive fixture) to one worker. In the order the workers take them: the slow tests of
     no implementation (whole benchmark sessions in other processes) first, the longest first being the shortest way
     through; then the groups, the slowest implementations first (by `seconds`); then the tests of several (the pairs),
-    when their trainings are done; the measuring tests last, as they keep the other worker waiting."""
+    when their trainings are done; the tests that measure something alone last, where the tests they wait for are short."""
     order = list(REGISTRY)
 
     def place(item, parameters, name):
-        if item.get_closest_marker(MEASURING):
+        if ALONE in item.fixturenames:
             return 3, 0.0, 0
         if name is not None:
             return 1, -seconds.get(name, 0.0), order.index(name)
@@ -137,19 +137,30 @@ def locked(path: Path, mode: int):
 
 
 class Turnstile:
-    """In a worker: every test holds the run's room shared, a `measuring` test holds it alone. A test waiting to be alone
-    holds the turnstile, so the other workers cannot keep the room busy past their current test."""
+    """In a worker: every test holds the run's room shared, and a test that measures holds it alone while it measures
+    (`alone`). A test waiting to be alone holds the turnstile, so the other workers cannot keep the room busy past their
+    current test."""
 
     def __init__(self, folder: Path):
         self.turnstile, self.room = folder / "turnstile.lock", folder / "room.lock"
+        self.held = None  # this worker's hold on the room, shared, while a test runs
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
-        if item.get_closest_marker(MEASURING):
-            with locked(self.turnstile, fcntl.LOCK_EX), locked(self.room, fcntl.LOCK_EX):
-                return (yield)
-        with locked(self.turnstile, fcntl.LOCK_EX):
-            room = open(self.room, "a+b")  # held past the turnstile: closing it releases the lock
-            fcntl.flock(room, fcntl.LOCK_SH)
-        with room:
+        with open(self.room, "a+b") as self.held:  # closing it releases the lock
+            self.share()
             return (yield)
+
+    def share(self) -> None:
+        with locked(self.turnstile, fcntl.LOCK_EX):
+            fcntl.flock(self.held, fcntl.LOCK_SH)
+
+    @contextmanager
+    def alone(self):
+        """No other worker's test runs while inside (it waits for their current tests to end)."""
+        fcntl.flock(self.held, fcntl.LOCK_UN)
+        try:
+            with locked(self.turnstile, fcntl.LOCK_EX), locked(self.room, fcntl.LOCK_EX):
+                yield
+        finally:
+            self.share()

@@ -26,7 +26,7 @@ SIGMOID_PASSES = 20
 MATMUL_SIZE = 1024  # square: large enough for BLAS to reach its steady rate, small enough for 2 cores
 MEMORY_BYTES = 128 * 2**20  # a triad array past any cache of this machine
 UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
-TRIAD_PASSES_IN_CACHE = 200
+TRIAD_BYTES_IN_CACHE = 2 * 2**30  # streamed by each timed triad in a cache: long enough to time, brief in an L3 of any size
 
 
 @numba.njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
@@ -106,9 +106,9 @@ def bandwidths(dtype: str, threads: int) -> dict[str, dict]:
     found = {}
     for level, size in levels.items():
         array_bytes = MEMORY_BYTES if size is None else size // threads // 4
-        passes = 1 if size is None else TRIAD_PASSES_IN_CACHE
         n = array_bytes // np.dtype(dtype).itemsize
         a, b, c = np.zeros((threads, n), dtype), np.ones((threads, n), dtype), np.full((threads, n), 2, dtype)
+        passes = 1 if size is None else max(1, TRIAD_BYTES_IN_CACHE // (3 * a.nbytes))
         scalar = np.dtype(dtype).type(3)
         found[level] = {"bytes": size, "bytes_per_s": 3 * a.nbytes * passes / fastest(triad_passes, a, b, c, scalar, passes)}
     return found
