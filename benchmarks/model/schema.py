@@ -121,7 +121,8 @@ LOOP = Record(
     _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
                  "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT))},
     _DESCRIBED | _TIMED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
-                           "replicates": REPLICATES, "import_s": Nullable(SECONDS)},
+                           "replicates": REPLICATES, "import_s": Nullable(SECONDS),
+                           "frameworks_imported": Nullable(ListOf(TEXT))},
     rules=(_one_loss_per_epoch,))
 SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS},
                _DESCRIBED | _TIMED | {"replicates": REPLICATES, "roofline_s": SECONDS, "roofline": Record({"bound": TEXT})})

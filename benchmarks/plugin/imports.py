@@ -1,8 +1,9 @@
 """What a user's script pays before anything else: the seconds to import an implementation, its framework with it, in a
-fresh interpreter started with the environment the implementation needs."""
+fresh interpreter started with the environment the implementation needs, and the frameworks that import loads."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,15 +13,18 @@ from pathlib import Path
 
 from implementations.registry import REGISTRY
 
+IMPORT_RECORD = ("import_s", "frameworks_imported")  # what a benchmark records of its implementation's import
 # the timer moves itself to the CPUs it is given before it imports anything, so that it leaves the benchmarks' CPUs alone
-IMPORT_TIMER = ("import importlib, os, sys, time; cpus = [int(cpu) for cpu in sys.argv[2].split(',') if cpu]; "
+IMPORT_TIMER = ("import importlib, json, os, sys, time; cpus = [int(cpu) for cpu in sys.argv[2].split(',') if cpu]; "
                 "cpus and os.sched_setaffinity(0, cpus); start = time.perf_counter(); importlib.import_module(sys.argv[1]); "
-                "print(time.perf_counter() - start)")
+                "seconds = time.perf_counter() - start; from implementations.registry import frameworks_loaded; "
+                "print(json.dumps({'import_s': seconds, 'frameworks_imported': frameworks_loaded()}))")
 
 
-def import_seconds(name: str, cpus: list[int], started: Callable[[subprocess.Popen], None] = lambda process: None) -> float:
+def timed_import(name: str, cpus: list[int], started: Callable[[subprocess.Popen], None] = lambda process: None) -> dict:
     """Seconds to import the implementation's module, its framework with it, in a fresh interpreter on these CPUs (any of the
-    process's own where none are given); `started` is told of the interpreter, so that it can be ended early."""
+    process's own where none are given), and the registry's frameworks that import loaded; `started` is told of the
+    interpreter, so that it can be ended early."""
     entry = REGISTRY[name]
     with subprocess.Popen([sys.executable, "-c", IMPORT_TIMER, f"implementations.{entry.module}", ",".join(map(str, cpus))],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
@@ -29,7 +33,7 @@ def import_seconds(name: str, cpus: list[int], started: Callable[[subprocess.Pop
         out, err = process.communicate()
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, process.args, out, err)
-    return float(out.split()[-1])
+    return json.loads(out.splitlines()[-1])
 
 
 class ImportTimer:
@@ -42,7 +46,7 @@ class ImportTimer:
 
     def submit(self, name: str, cpus: list[int]) -> Future:
         """Time this implementation's import after those submitted before."""
-        return self.pool.submit(import_seconds, name, cpus, self.running.add)
+        return self.pool.submit(timed_import, name, cpus, self.running.add)
 
     def stop(self) -> None:
         """Cancel the imports not yet started and end the one under way."""

@@ -21,7 +21,7 @@ from implementations.registry import REGISTRY, runs_here
 from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
 from .fingerprint import machine_fingerprint
-from .imports import ImportTimer
+from .imports import IMPORT_RECORD, ImportTimer
 from .isolation import record_samples, run_children, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
@@ -110,11 +110,11 @@ class BenchSession:
         """Give pytest-benchmark's fixture the samples timed under the budget (seconds per call), as its own."""
         record_samples(benchmark, durations, iterations)
 
-    def import_seconds(self, name: str) -> float | None:
-        """Seconds to import the implementation in a fresh interpreter (timed by the first process, meanwhile; None in a child,
-        whose first process fills it in)."""
+    def import_record(self, name: str) -> dict:
+        """The seconds to import the implementation in a fresh interpreter and the frameworks that loads (timed by the first
+        process, meanwhile; None in a child, whose first process fills them in)."""
         if self.mode is Mode.CHILD:
-            return None
+            return dict.fromkeys(IMPORT_RECORD)
         if name not in self.import_times:
             self.time_imports([name])
         return self.import_times[name].result()
@@ -285,7 +285,7 @@ class BenchSession:
             pytest.fail(results, pytrace=False)
         record_samples(benchmark, *pooled(results), entries=results, replicated=self.mode is Mode.REPLICATED)
         if (name := implementation_of(pyfuncitem)) and "import_s" in benchmark.extra_info:
-            benchmark.extra_info["import_s"] = self.import_seconds(name)
+            benchmark.extra_info.update(self.import_record(name))
         return True
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:

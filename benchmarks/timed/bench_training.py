@@ -54,7 +54,7 @@ def test_training_loop(benchmark, name, dtype, pytestconfig, measurement):
     benchmark.extra_info.update(
         **loop_info(implementation, problem, benchmark.stats.stats.median, threads),
         **timing_info(timing),
-        import_s=measurement.import_seconds(name),
+        **measurement.import_record(name),
         dtype_computed=dtypes_computed(timing.result),
         float64_cause=implementation.float64_cause,
         pid=os.getpid(),
