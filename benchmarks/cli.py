@@ -164,6 +164,8 @@ def history(args: argparse.Namespace) -> int:
     out = args.out or Path(args.results) / "history.html"
     if out.is_dir():
         raise BadInput(f"{out}: a folder; expected the HTML file to write (--out)")
+    if out.resolve() in {path.resolve() for path in [*paths, *saved_runs(args.results)]}:
+        raise BadInput(f"{out}: a saved run, which the page would overwrite; expected the HTML file to write (--out)")
     runs = load_runs(paths)
     out = write_history(runs, out)
     machines = len({run.fingerprint["id"] for run in runs})

@@ -127,6 +127,16 @@ def test_a_run_named_twice_is_refused_and_copies_in_two_folders_are_told_apart(t
         assert f"| implementation | {run} | {copy} |" in markdown and "What differs between the runs: nothing recorded but the file." in markdown
 
 
+@pytest.mark.parametrize("named", [True, False])
+def test_the_history_page_never_overwrites_a_saved_run(tmp_path, capsys, named):
+    # found by the contract's generated arguments: `history --out results/machine/0001_real.json` wrote the page over the run
+    run = write(tmp_path / "results" / "machine" / "0001_run.json", saved_run({"numpy": 0.01}))
+    before = run.read_bytes()
+    assert main(["history", *[str(run)] * named, "--results", str(tmp_path / "results"), "--out", str(run)]) == 2
+    assert one_line_error(capsys, "history", run).endswith("a saved run, which the page would overwrite; expected the HTML file to write (--out)\n")
+    assert run.read_bytes() == before and sorted(tmp_path.rglob("*.*")) == [run]
+
+
 def test_a_run_path_below_a_file_is_bad_input_not_a_bug(tmp_path, capsys):
     # found by the contract's generated arguments: `report problem.json/below` ended in NotADirectoryError (exit 3)
     below = write(tmp_path / "problem.json", "{}") / "below"
