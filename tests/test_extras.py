@@ -68,8 +68,14 @@ def test_list_there_names_each_missing_framework_with_the_command_that_installs_
             assert re.match(rf"{name} +unavailable +needs .* is not installed; install it with: pip install -e '\.\[{extras}\]'$", line), line
 
 
+# the quick tier's tests that run every implementation of the registry, or the commands that train or report them (the
+# others read frozen runs alone: with the core and every framework, the suite runs them anyway)
+OVER_THE_REGISTRY = ["tests/test_equivalence.py", "tests/test_registry.py", "tests/test_parity_and_results.py", "tests/test_report.py",
+                     "tests/test_user_input.py", "tests/test_layout.py"]
+
+
 def test_the_quick_tier_there_runs_what_is_installed_and_skips_the_rest_naming_the_install(only_torch, tmp_path):
-    done = run_pytest("-m", "not slow", "-rs", "-p", "no:randomly", env=only_torch, timeout=900)
+    done = run_pytest(*OVER_THE_REGISTRY, "-m", "not slow", "-rs", "-p", "no:randomly", env=only_torch, timeout=900)
     assert done.returncode == 0, done.stdout.partition("= FAILURES =")[2][:6000] or output_of(done)
     skips = re.findall(r"^SKIPPED \[\d+\] \S+: (.*)$", done.stdout, re.MULTILINE)
     assert skips, output_of(done)

@@ -45,36 +45,39 @@ print(json.dumps(info))
 """
 
 
-def probe(threads: int, alone) -> dict:
-    """What each framework reports, and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy (counted `alone`),
-    in a fresh process with every available framework loaded."""
-    env = os.environ | {THREADS_ENV: str(threads)}
-    with subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as process:
-        ready = process.stdout.readline()
-        with alone():
-            out, err = process.communicate("go\n" if ready == "ready\n" else "", timeout=300)
-    assert ready == "ready\n" and process.returncode == 0, err[-3000:]
-    return json.loads(out)
+def probes(counts: list[int], alone) -> dict[int, dict]:
+    """Per thread count, what each framework reports and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy, in
+    a fresh process with every available framework loaded: the processes load them side by side, then count `alone`, in turn."""
+    started = {threads: subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=os.environ | {THREADS_ENV: str(threads)},
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for threads in counts}
+    found = {}
+    for threads, process in started.items():
+        with process:
+            ready = process.stdout.readline()
+            with alone():
+                out, err = process.communicate("go\n" if ready == "ready\n" else "", timeout=300)
+        assert ready == "ready\n" and process.returncode == 0, err[-3000:]
+        found[threads] = json.loads(out)
+    return found
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("threads", sorted({1, min(2, len(allowed_cpus()))}))
-def test_the_thread_knob_reaches_every_framework(threads, alone):
-    info = probe(threads, alone)
-    assert info["requested"] == threads
-    assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
-    assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
-    assert info["mlx_threads"] == info["tinygrad_threads"] == "no setting; CPU affinity applies"
-    assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
-    assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
-    assert len(info["cpus"]) == threads  # XLA sizes its pool from these
-    assert ("--xla_cpu_multi_thread_eigen=false" in info["xla_flags"]) == (threads == 1)
-    for measured in ("xla_cpu_seconds_per_second", "tensorflow_cpu_seconds_per_second"):
-        if threads == 1:
-            assert info[measured] < 1.15, info  # one CPU busy at most
-        else:
-            assert info[measured] > 1.3, info  # the framework really used more than one
+def test_the_thread_knob_reaches_every_framework(alone):
+    for threads, info in probes(sorted({1, min(2, len(allowed_cpus()))}), alone).items():
+        assert info["requested"] == threads
+        assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
+        assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
+        assert info["mlx_threads"] == info["tinygrad_threads"] == "no setting; CPU affinity applies"
+        assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
+        assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
+        assert len(info["cpus"]) == threads  # XLA sizes its pool from these
+        assert ("--xla_cpu_multi_thread_eigen=false" in info["xla_flags"]) == (threads == 1)
+        for measured in ("xla_cpu_seconds_per_second", "tensorflow_cpu_seconds_per_second"):
+            if threads == 1:
+                assert info[measured] < 1.15, info  # one CPU busy at most
+            else:
+                assert info[measured] > 1.3, info  # the framework really used more than one
 
 
 def test_more_threads_than_usable_cpus_is_a_usage_error():
