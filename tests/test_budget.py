@@ -199,6 +199,29 @@ def test_a_slow_loop_is_timed_per_epoch_and_its_full_length_projected(clock):
     assert sorted(epochs for _, epochs in checked) == sorted([10] + [1, 2, 4, 8] * 5)  # every timed call checked at its length
 
 
+class NoisyShortLoop(FakeLoop):
+    """A slow loop whose short runs are timed shorter the longer they are (noise over a small cost per epoch, as on a busy
+    machine): the line through them falls."""
+
+    def prepare(self, problem):
+        self.prepared.append(problem.epochs)
+
+        def train():
+            self.clock.now += 0.1 if problem.epochs == 1000 else 0.09 - 0.001 * problem.epochs
+            return problem.epochs
+
+        return train
+
+
+def test_a_loop_whose_line_falls_is_timed_at_its_full_length_not_projected(clock):
+    # found under a busy parallel test run: the line through a short problem's timings fell, and the run saved a negative
+    # projection that its own report refused
+    loop = NoisyShortLoop(clock, 0, 0)
+    timing = time_loop(loop, seed_problem(), DEFAULT, lambda result, epochs: None)
+    assert timing.timing == "measured" and timing.projection is None and loop.prepared[-1] == 1000
+    assert timing.durations == pytest.approx([0.1] * len(timing.durations)) and len(timing.durations) >= DEFAULT.min_samples
+
+
 def test_rigorous_times_a_slow_loop_at_full_length_too_to_check_its_projection(clock):
     loop = FakeLoop(clock, 0.09, 0.064)
     timing = time_loop(loop, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(0, 3))

@@ -146,11 +146,13 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
                 check(result, length)
                 timings.append((length, seconds))
         fit = fit_epochs([length for length, _ in timings], [seconds for _, seconds in timings], epochs)
-        projection = {"epochs": [length for length, _ in timings], "seconds": [seconds for _, seconds in timings],
-                      "fixed_s": fit.fixed_s, "per_epoch_s": fit.per_epoch_s, "per_epoch_interval": [fit.per_epoch.low, fit.per_epoch.high],
-                      "projected_s": fit.projected_s, "projected_interval": [fit.projected.low, fit.projected.high],
-                      "confidence": fit.projected.coverage}
-        if not budget.full_length:
+        # a line that falls is the epochs' cost lost in the noise of the short lengths: no projection, the full length timed
+        if fit.per_epoch_s > 0 and fit.projected_s > 0:
+            projection = {"epochs": [length for length, _ in timings], "seconds": [seconds for _, seconds in timings],
+                          "fixed_s": fit.fixed_s, "per_epoch_s": fit.per_epoch_s, "per_epoch_interval": [fit.per_epoch.low, fit.per_epoch.high],
+                          "projected_s": fit.projected_s, "projected_interval": [fit.projected.low, fit.projected.high],
+                          "confidence": fit.projected.coverage}
+        if projection and not budget.full_length:
             # one value per call at the longest length, its spread scaled to the full length and centred on the projection
             longest = [seconds for length, seconds in timings if length == lengths[-1]]
             durations = [fit.projected_s + (seconds - float(np.median(longest))) * epochs / lengths[-1] for seconds in longest]
