@@ -30,7 +30,8 @@ def two_runs(tmp_path_factory):
     """Two benchmark runs into the same storage, one benchmark then every one, and the files the first left."""
     storage = tmp_path_factory.mktemp("results")
     problem = short_notebook_problem(tmp_path_factory.mktemp("problem") / "short.json", EPOCHS)
-    first = benchmark_run(storage, problem, "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]")
+    # the earlier run: one benchmark in a process of its own (a shared process would load every framework for it)
+    first = benchmark_run(storage, problem, "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]", "--isolate")
     after_first = {path: path.read_bytes() for path in storage.rglob("*.json")}
     second = benchmark_run(storage, problem)
     return storage, first, after_first, second
