@@ -158,13 +158,14 @@ def history(args: argparse.Namespace) -> int:
     from .model.runs import RunFileError, load_runs, saved_runs
     from .presentation.history_page import write_history
 
-    paths = [Path(run) for run in args.runs] or saved_runs(args.results)
+    saved = saved_runs(args.results)
+    paths = [Path(run) for run in args.runs] or saved
     if not paths:
         raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
     out = args.out or Path(args.results) / "history.html"
     if out.is_dir():
         raise BadInput(f"{out}: a folder; expected the HTML file to write (--out)")
-    if out.resolve() in {path.resolve() for path in [*paths, *saved_runs(args.results)]}:
+    if out.resolve() in {path.resolve() for path in [*paths, *saved]}:
         raise BadInput(f"{out}: a saved run, which the page would overwrite; expected the HTML file to write (--out)")
     runs = load_runs(paths)
     out = write_history(runs, out)

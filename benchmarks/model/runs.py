@@ -46,11 +46,10 @@ class Run:
 def load_runs(paths: list[str | Path]) -> list[Run]:
     """Read several saved runs, each named once (a run twice would be compared with itself under one label)."""
     runs = [load_run(path) for path in paths]
-    seen = set()
-    for path in paths:
-        if Path(path).resolve() in seen:
+    resolved = [run.path.resolve() for run in runs]
+    for index, path in enumerate(paths):
+        if resolved[index] in resolved[:index]:
             raise RunFileError(f"{path}: given twice; expected each run once")
-        seen.add(Path(path).resolve())
     return runs
 
 
