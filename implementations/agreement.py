@@ -35,3 +35,10 @@ def result_tolerance(problem: Problem, reference: TrainResult, exact: bool = Tru
 def largest_differences(result: TrainResult, other: TrainResult) -> dict[str, float]:
     """The largest absolute difference between two results, per field of TrainResult."""
     return {name: float(np.max(np.abs(getattr(result, name) - getattr(other, name)))) for name in RESULT_FIELDS}
+
+
+def loss_gap(history: np.ndarray, reference: np.ndarray) -> tuple[float, int]:
+    """The largest difference between two loss curves over the epochs both recorded, and how many those are: a loop
+    timed per epoch records only its first epochs."""
+    common = min(len(history), len(reference))
+    return float(np.max(np.abs(np.asarray(history[:common], np.float64) - np.asarray(reference[:common], np.float64)))), common

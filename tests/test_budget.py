@@ -331,6 +331,20 @@ def test_a_projection_is_labelled_in_the_report_its_csv_and_its_figure(tmp_path,
     assert not any("(projected)" in label for label in labels if label.startswith("42 ms"))
 
 
+def test_a_loop_at_full_length_is_compared_with_a_projected_numpy_over_the_epochs_both_recorded(tmp_path, monkeypatch):
+    legends, save = [], figures.save_figure
+
+    def read_then_save(figure, path, dpi=120):
+        legends.extend(text.get_text() for ax in figure.axes if ax.get_legend() for text in ax.get_legend().get_texts())
+        return save(figure, path, dpi)
+
+    monkeypatch.setattr(figures, "save_figure", read_then_save)
+    run = write(tmp_path / "0001_run.json", saved_run(MEDIANS, projected={"numpy": projection(0.000042, 0.0001)}))
+    assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
+    assert "numpy (its first 8 epochs, projected)" in legends, legends
+    assert "native  (max |Δ| vs NumPy 0.0e+00 over NumPy's first 8 epochs)" in legends, legends
+
+
 def test_compare_and_history_label_projections_and_compare_bootstraps_them(tmp_path, capsys):
     base = projected_run(tmp_path / "a" / "0001_base.json")
     same = projected_run(tmp_path / "b" / "0002_same.json", seed=1)

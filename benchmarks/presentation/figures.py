@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from benchmarks.model.files import atomic_write_bytes
+from implementations.agreement import loss_gap
 from implementations.registry import REFERENCE
 
 from .formatting import UNRELIABLE_SPREAD, color_of, format_median, format_ratio, format_seconds, is_unreliable, palette_color
@@ -86,6 +87,12 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     save_figure(fig, path)
 
 
+def loss_difference(history: np.ndarray, reference: np.ndarray) -> str:
+    """The legend's note: the largest loss difference from NumPy, over the epochs both recorded."""
+    gap, common = loss_gap(history, reference)
+    return f"  (max |Δ| vs NumPy {gap:.1e}" + (f" over NumPy's first {common} epochs)" if common < len(history) else ")")
+
+
 def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     """The notebook's loss plot, every implementation on one axis; styles differ so coinciding curves stay visible."""
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
@@ -95,7 +102,7 @@ def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
         history = np.asarray(row.loss_history)
         label = row.implementation + (f" (its first {len(history)} epochs, projected)" if getattr(row, "projected", False) else "")
         if len(reference) and row.implementation != REFERENCE:
-            label += f"  (max |Δ| vs NumPy {np.max(np.abs(history - np.asarray(reference.iloc[0])[:len(history)])):.1e})"
+            label += loss_difference(history, np.asarray(reference.iloc[0]))
         ax.plot(np.arange(len(history)), history, styles[index % len(styles)], color=color_of(row.implementation),
                 linewidth=4 - 1.2 * min(index, 2), alpha=0.85, label=label)
     ax.set_yscale("log")
