@@ -1,4 +1,4 @@
-"""A plain test run in parallel: each worker on a CPU of its own, an implementation's tests and an xdist_group's on one worker,
+"""A plain test run in parallel: each worker on a CPU of its own, a framework family's tests and an xdist_group's on one worker,
 what a test measures measured alone, and nothing in a test's environment that says it runs in a worker."""
 
 import json
@@ -61,8 +61,8 @@ def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path):
     assert len(records) == 10, sorted(records)
     workers = {record["pid"]: record["cpus"] for record in records.values()}
     assert len(workers) == 2 and sorted(cpus for (cpus,) in workers.values()) == sorted(allowed_cpus()[:2]), workers  # a CPU each
-    for group in ("[0-numpy]", "[1-numpy]", "[2-numpy]"), ("[0-python]", "[1-python]", "[2-python]"), ("[0]", "[1]", "[2]"):
-        prefix = "test_of_a_group" if group[0] == "[0]" else "test_of_an_implementation"
-        assert len({records[prefix + case]["pid"] for case in group}) == 1, group  # one worker for each group
+    numpy_family = [f"test_of_an_implementation[{case}-{name}]" for case in range(3) for name in ("numpy", "python")]
+    assert len({records[test]["pid"] for test in numpy_family}) == 1, numpy_family  # one family, one worker: imported once
+    assert len({records[f"test_of_a_group[{case}]"]["pid"] for case in range(3)}) == 1  # one worker for the group
     assert all(record["end"] <= start or record["start"] >= end for name, record in records.items() if name != "test_that_measures")
     assert not any(record["worker_variables"] for record in records.values()), XDIST_WORKER_ENV

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _pytest.nodeid import coerce_node_id
 
-from implementations.registry import REGISTRY
+from implementations.registry import REGISTRY, distribution_names
 
 from .environment import allowed_cpus
 
@@ -64,19 +64,30 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
     return cpus[len(cpus) - shift:] + cpus[:len(cpus) - shift] if shift else list(cpus)
 
 
+def framework_family(name: str) -> str:
+    """What an implementation's process imports to run it: its first requirement's framework, or, for one that runs in a
+    process of its own, that process's environment. Implementations of one family share a worker, which imports it once."""
+    entry = REGISTRY[name]
+    return " ".join(f"{key}={value}" for key, value in sorted(entry.environment.items())) or distribution_names(entry.requires)[0]
+
+
 def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:
-    """Each test of one implementation to that implementation's worker, which trains it once for all of them; the tests of
-    an xdist_group mark (sharing an expensive fixture) to one worker. In the order the workers take them: the slow tests of
-    no implementation (whole benchmark sessions in other processes) first, the longest first being the shortest way
-    through; then the groups, the slowest implementations first (by `seconds`); then the tests of several (the pairs),
-    when their trainings are done; the tests that measure something alone last, where the tests they wait for are short."""
+    """Each test of one framework family (framework_family) to one worker, which imports the framework once and trains each
+    implementation once for all their tests; the tests of an xdist_group mark (sharing an expensive fixture) to one worker.
+    In the order the workers take them: the slow tests of no implementation (whole benchmark sessions in other processes)
+    first, the longest first being the shortest way through; then the groups, the slowest families first (by `seconds`);
+    then the tests of several (the pairs), when their trainings are done; the tests that measure something alone last,
+    where the tests they wait for are short."""
     order = list(REGISTRY)
+    family_seconds: dict[str, float] = {}
+    for name in REGISTRY:
+        family_seconds[framework_family(name)] = family_seconds.get(framework_family(name), 0.0) + seconds.get(name, 0.0)
 
     def place(item, parameters, name):
         if ALONE in item.fixturenames:
             return 3, 0.0, 0
         if name is not None:
-            return 1, -seconds.get(name, 0.0), order.index(name)
+            return 1, -family_seconds[framework_family(name)], order.index(name)
         if item.get_closest_marker("slow") and not {"first", "second"} & set(parameters):
             return 0, 0.0, 0
         return 2, 0.0, 0
@@ -86,7 +97,7 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
         parameters = getattr(getattr(item, "callspec", None), "params", {})
         name = parameters.get("name") if parameters.get("name") in REGISTRY else None
         marked = item.get_closest_marker("xdist_group")
-        if (group := marked.args[0] if marked else name) is not None:
+        if (group := marked.args[0] if marked else name and framework_family(name)) is not None:
             # pytest-xdist's scheduler reads a test's group from its node id, after an @ (its own xdist_group mark sets
             # item._nodeid, which pytest 9.2's items no longer read)
             item._id = coerce_node_id(f"{item.nodeid}@{group}")
