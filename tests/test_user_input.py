@@ -142,6 +142,13 @@ def test_a_run_path_below_a_file_is_bad_input_not_a_bug(tmp_path, capsys):
     below = write(tmp_path / "problem.json", "{}") / "below"
     assert main(["report", str(below), "--out", str(tmp_path / "report")]) == 2
     assert "cannot be read" in one_line_error(capsys, "report", below)
+
+
+def test_a_problem_path_below_a_file_is_bad_input_not_a_bug(tmp_path, capsys):
+    # found by the contract's generated arguments: `parity --problem problem.json/below` ended in NotADirectoryError (exit 3)
+    below = write(tmp_path / "problem.json", "{}") / "below"
+    assert main(["parity", "--problem", str(below), "--implementations", "numpy", "--out", str(tmp_path / "out")]) == 2
+    assert one_line_error(capsys, "parity", below).endswith("cannot be read (Not a directory)\n")
     assert not (tmp_path / "report").exists()
 
 

@@ -31,6 +31,8 @@ def load_problem(path: str | Path) -> Problem:
         size = path.stat().st_size
     except FileNotFoundError:
         raise ProblemFileError(f"{path}: no such file") from None
+    except OSError as error:  # a path below a file, one too long, a folder without permission
+        raise ProblemFileError(f"{path}: cannot be read ({error.strerror})") from None
     if size > MAX_FILE_BYTES:
         raise ProblemFileError(f"{path}: the file is {size / 2**20:.0f} MiB; a problem file may be at most {MAX_FILE_BYTES // 2**20} MiB")
     try:
