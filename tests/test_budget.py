@@ -2,9 +2,11 @@
 progress line, and the plugin's session; every timing here comes from a clock the test drives, so speed stays out of it."""
 
 import argparse
+import dataclasses
 import itertools
 import json
 import re
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -140,12 +142,26 @@ def test_sampling_runs_until_the_budget_has_passed_and_enough_samples_are_taken(
         return spend
 
     budget = Budget("test", seconds=1.0, min_samples=10, max_samples=100)
-    assert len(sample(call(0.01), 1, budget, 10, checked.append)) == 100  # 1 s would take more than the most samples
-    assert len(sample(call(0.05), 1, budget, 10, checked.append)) == 20  # until the budget's second has passed
-    assert len(sample(call(0.3), 1, budget, 10, checked.append)) == 10  # at least the fewest samples
-    durations = sample(call(0.001), 5, budget, 10, checked.append)
+    ten = lambda call_s: 10  # noqa: E731
+    assert len(sample(call(0.01), 1, budget, ten, 0.01, checked.append)) == 100  # 1 s would take more than the most samples
+    assert len(sample(call(0.05), 1, budget, ten, 0.05, checked.append)) == 20  # until the budget's second has passed
+    assert len(sample(call(0.3), 1, budget, ten, 0.3, checked.append)) == 10  # at least the fewest samples
+    durations = sample(call(0.001), 5, budget, ten, 0.001, checked.append)
     assert durations == pytest.approx([0.001] * 100)  # seconds per call, 5 calls a sample
     assert len(checked) == 100 + 20 + 10 + 100  # the result of every sample checked
+
+
+def test_a_rigorous_loop_faster_than_its_first_call_said_gets_the_samples_its_median_needs(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(loops, "perf_counter", clock)
+
+    def spend():
+        clock.now += 0.3
+    budget = dataclasses.replace(RIGOROUS, seconds=0.01)
+    needed = partial(budget.samples_needed, replicate=0, replicates=3)
+    # estimated at 1 s a call (the first call's warm-up): 4 of the 10 former rounds; at its 0.3 s a call, 7 of 20
+    assert (needed(1.0), needed(0.3)) == (4, 7)
+    assert len(sample(spend, 1, budget, needed, 1.0, lambda _: None)) == 7
 
 
 class FakeLoop:
@@ -403,8 +419,9 @@ def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks
     tensorflow = next(bench for bench in saved["benchmarks"] if bench["extra_info"]["implementation"] == "tensorflow")
     # a loop the default budget projects: its projection kept beside the measurement, and the former rounds over the replicates
     assert tensorflow["extra_info"]["projection"]["projected_s"] > 0
-    call_s = tensorflow["stats"]["median"]
-    assert tensorflow["stats"]["rounds"] >= (max(20, int(np.ceil(1 / call_s))) if 20 * call_s <= 10 else max(5, int(10 // call_s)))
+    for index, replicate in enumerate(tensorflow["extra_info"]["replicates"]):  # each its share of the former rounds, at its median
+        former = (max(20, int(np.ceil(1 / replicate["median"]))) if 20 * replicate["median"] <= 10 else max(5, int(10 // replicate["median"])))
+        assert replicate["rounds"] >= former // 3 + (index < former % 3), (index, replicate, former)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     checked = r"^\| `tensorflow` \| \d+, \d+, \d+, \d+ \| 20 \| .* \| [\d.]+ ms \| [+-]\d+\.\d%( \(outside its interval\))? \|$"

@@ -1,5 +1,7 @@
 """Where the time goes: the pieces of one epoch, timed apart, on the notebook's problem."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -131,7 +133,8 @@ def test_where_the_time_goes(benchmark, probe, measurement):
     else:
         budget = measurement.budget
         iterations, call_s = calibrated_iterations(function, budget)
-        durations = sample(function, iterations, budget, budget.samples_needed(call_s, *measurement.replicate), lambda _: None,
-                           measurement.disable_gc)
+        replicate, replicates = measurement.replicate
+        durations = sample(function, iterations, budget, partial(budget.samples_needed, replicate=replicate, replicates=replicates),
+                           call_s, lambda _: None, measurement.disable_gc)
         measurement.record(benchmark, durations, iterations)
     benchmark.extra_info.update(probe=description, framework=framework, unit=unit, threads=threads)

@@ -8,7 +8,7 @@ import dataclasses
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from time import perf_counter
 
 import numpy as np
@@ -29,11 +29,13 @@ def timed(call: Callable[[], object]) -> tuple[float, object]:
     return perf_counter() - start, result
 
 
-def sample(call: Callable[[], object], iterations: int, budget: Budget, min_samples: int, check: Callable[[object], None],
-           disable_gc: bool = False) -> list[float]:
-    """Seconds per call, one value per sample of `iterations` calls: samples until budget.seconds have passed and
-    min_samples are taken, at most budget.max_samples; the last result of every sample is checked, outside the timing."""
+def sample(call: Callable[[], object], iterations: int, budget: Budget, needed: Callable[[float], int], call_s: float,
+           check: Callable[[object], None], disable_gc: bool = False) -> list[float]:
+    """Seconds per call, one value per sample of `iterations` calls: samples until budget.seconds have passed and as many
+    samples are taken as `needed` says for a call of call_s (the estimate), and for one of the median so far where that
+    needs more, at most budget.max_samples; the last result of every sample is checked, outside the timing."""
     durations: list[float] = []
+    min_samples = needed(call_s)
     started = perf_counter()
     while len(durations) < budget.max_samples and (len(durations) < min_samples or perf_counter() - started < budget.seconds):
         if disable_gc:
@@ -46,6 +48,7 @@ def sample(call: Callable[[], object], iterations: int, budget: Budget, min_samp
         finally:
             gc.enable()
         check(result)
+        min_samples = max(min_samples, needed(float(np.median(durations))))  # a first call slower than the rest estimates too few
     return durations
 
 
@@ -161,17 +164,17 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
     train = pilot.train if pilot.epochs == epochs else implementation.prepare(problem)
     mark = reset_peak()
     if lengths:  # rigorous, and too slow for a warm-up at full length: the pilot warmed the framework up
-        iterations, min_samples = 1, budget.samples_needed(pilot.warm_s * epochs / pilot.epochs, *replicate)
+        iterations, call_s = 1, pilot.warm_s * epochs / pilot.epochs
     else:
         iterations, call_s = calibrated_iterations(train, budget)
-        min_samples = budget.samples_needed(call_s, *replicate)
     results: list[TrainResult] = []
 
     def check_full_length(result: TrainResult) -> None:
         check(result, epochs)
         results[:] = [result]
 
-    durations = sample(train, iterations, budget, min_samples, check_full_length, disable_gc)
+    durations = sample(train, iterations, budget, partial(budget.samples_needed, replicate=replicate[0], replicates=replicate[1]), call_s,
+                       check_full_length, disable_gc)
     return LoopTiming(durations, iterations, "measured", results[-1], peak_memory_bytes=peak_above(mark), projection=projection, **common)
 
 
