@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from implementations import UnavailableImplementation
-from implementations.registry import REFERENCE
+from implementations.registry import REFERENCE, BadDeclaration
 
 from .model.errors import BadInput
 from .options import (
@@ -46,25 +46,25 @@ def report(args: argparse.Namespace) -> int:
 
 def list_implementations(args: argparse.Namespace) -> int:
     """Print every registered implementation: what it is, and whether it runs here (with versions) or why not."""
-    from implementations.registry import CARD_ASPECTS, REGISTRY, declared, installed_versions, unavailable
+    from implementations.registry import CARD_ASPECTS, REGISTRY, declaration, installed_versions, unavailable
 
     missing = unavailable()
     entries = []
-    for name, registered in REGISTRY.items():
-        constants = declared(name)
-        entry = {"name": name, "framework": constants["FRAMEWORK"], "variant": constants["VARIANT"],
-                 "gradients": constants["GRADIENTS"], "compiled": constants["COMPILED"], "available": name not in missing}
+    for name in REGISTRY:
+        declared = declaration(name)
+        entry = {"name": name, "framework": declared.framework, "variant": declared.variant,
+                 "gradients": declared.gradients, "compiled": declared.compiled, "available": name not in missing}
         if name in missing:
             entry["reason"] = missing[name]
         else:
-            entry["versions"] = installed_versions(registered.requires)
+            entry["versions"] = installed_versions(declared.requires)
         # held to 1e-12 in float64 by the equivalence tests, unless the module declares why it cannot be
-        entry["float64_exact"] = "FLOAT64_CAUSE" not in constants
+        entry["float64_exact"] = declared.float64_cause is None
         if not entry["float64_exact"]:
-            entry["cause"] = constants["FLOAT64_CAUSE"]
-        if registered.environment:
-            entry["process"] = "own, with " + " ".join(f"{key}={value}" for key, value in registered.environment.items())
-        entries.append(entry | {"card": constants["CARD"]})
+            entry["cause"] = declared.float64_cause
+        if declared.environment:
+            entry["process"] = "own, with " + " ".join(f"{key}={value}" for key, value in declared.environment.items())
+        entries.append(entry | {"card": declared.card})
     if args.json:
         print(json.dumps(entries, indent=2, ensure_ascii=False))
         return SUCCESS
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (BadInput, UnavailableImplementation) as error:
+    except (BadInput, UnavailableImplementation, BadDeclaration) as error:
         print(f"backprop-bench {args.command}: error: {error}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:

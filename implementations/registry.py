@@ -1,8 +1,8 @@
 """The registry: every implementation by name, imported only when asked for.
 
-Each implementation is one module in this package that follows `ImplementationModule`, and one line in
-REGISTRY naming that module and the distributions it needs. Tests, benchmarks, the command line and the
-reports all iterate over REGISTRY; nothing else lists the implementations.
+Each implementation is one module in this package, which declares what it is in constants (`DECLARATIONS`, read by
+`declaration` without importing it) and defines `prepare` (`ImplementationModule`), and one line in REGISTRY naming that
+module. Tests, benchmarks, the command line and the reports all iterate over REGISTRY; nothing else lists them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
@@ -29,42 +29,28 @@ from packaging.utils import canonicalize_name
 from .own_process import prepare_elsewhere
 from .problem import Diverged, Problem, TrainResult, blown_up
 
-
-@dataclass(frozen=True)
-class Entry:
-    """Where an implementation lives, what it needs, and the environment its process must start with."""
-
-    module: str  # its module in this package
-    requires: tuple[str, ...]  # the distributions it needs, as requirements
-    # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's
-    # environment differs, the implementation runs in a Python process of its own (see own_process.py)
-    environment: dict[str, str] = field(default_factory=dict)
-    extras: tuple[str, ...] = ()  # the suite's extras (pyproject.toml) that install what it needs; () for the core
-
-
-KERAS = "keras>=3.15"
-REGISTRY: dict[str, Entry] = {
-    "numpy": Entry("with_numpy", ("numpy>=2.0",)),
-    "torch": Entry("with_torch", ("torch>=2.4",), extras=("torch",)),
-    "jax": Entry("with_jax", ("jax>=0.10", "jaxlib>=0.10"), extras=("jax",)),
-    "jax-scan": Entry("with_jax_scan", ("jax>=0.10", "jaxlib>=0.10"), extras=("jax",)),
-    "torch-func": Entry("with_torch_func", ("torch>=2.4",), extras=("torch",)),
-    "torch-compile": Entry("with_torch_compile", ("torch>=2.4",), extras=("torch",)),
-    "native": Entry("with_numba", ("numba>=0.60",)),
-    "python": Entry("with_python", ("numpy>=2.0",)),
-    "autograd": Entry("with_autograd", ("autograd>=1.7",), extras=("autograd",)),
-    "tensorflow": Entry("with_tensorflow", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
-    "tensorflow-function": Entry("with_tensorflow_function", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
-    "tensorflow-xla": Entry("with_tensorflow_xla", ("tensorflow-cpu>=2.21",), extras=("tensorflow",)),
-    "mlx": Entry("with_mlx", ("mlx>=0.32", "mlx-cpu>=0.32"), extras=("mlx",)),
-    "mlx-compile": Entry("with_mlx_compile", ("mlx>=0.32", "mlx-cpu>=0.32"), extras=("mlx",)),
-    "tinygrad": Entry("with_tinygrad", ("tinygrad>=0.14",), extras=("tinygrad",)),
-    "tinygrad-jit": Entry("with_tinygrad_jit", ("tinygrad>=0.14",), extras=("tinygrad",)),
-    "keras-jax": Entry("with_keras_jax", (KERAS, "jax>=0.10", "jaxlib>=0.10"), {"KERAS_BACKEND": "jax"}, ("keras", "jax")),
-    "keras-torch": Entry("with_keras_torch", (KERAS, "torch>=2.4"), {"KERAS_BACKEND": "torch"}, ("keras", "torch")),
-    "keras-tensorflow": Entry("with_keras_tensorflow", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"}, ("keras", "tensorflow")),
-    "keras-tensorflow-dataset": Entry("with_keras_tensorflow_dataset", (KERAS, "tensorflow-cpu>=2.21"), {"KERAS_BACKEND": "tensorflow"},
-                                      ("keras", "tensorflow")),
+# each implementation: its name and its module in this package, whose constants declare the rest (Declaration)
+REGISTRY: dict[str, str] = {
+    "numpy": "with_numpy",
+    "torch": "with_torch",
+    "jax": "with_jax",
+    "jax-scan": "with_jax_scan",
+    "torch-func": "with_torch_func",
+    "torch-compile": "with_torch_compile",
+    "native": "with_numba",
+    "python": "with_python",
+    "autograd": "with_autograd",
+    "tensorflow": "with_tensorflow",
+    "tensorflow-function": "with_tensorflow_function",
+    "tensorflow-xla": "with_tensorflow_xla",
+    "mlx": "with_mlx",
+    "mlx-compile": "with_mlx_compile",
+    "tinygrad": "with_tinygrad",
+    "tinygrad-jit": "with_tinygrad_jit",
+    "keras-jax": "with_keras_jax",
+    "keras-torch": "with_keras_torch",
+    "keras-tensorflow": "with_keras_tensorflow",
+    "keras-tensorflow-dataset": "with_keras_tensorflow_dataset",
 }
 CARD_ASPECTS = ("finished work", "compiled", "threads", "idiom")  # a fairness card's entries, in the order shown
 REFERENCE = "numpy"  # what the others are checked against, and the reports' ratios are relative to
@@ -72,21 +58,111 @@ SPEED_OF_LIGHT = "native"  # the compiled loop with no framework: the reports' l
 
 
 class ImplementationModule(Protocol):
-    """What an implementation module defines (`set_threads` is optional)."""
-
-    FRAMEWORK: str  # the framework's name, as its package is imported ("torch"), or "python"
-    VARIANT: str  # how it trains, in a few words
-    COMPILED: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
-    GRADIENTS: str  # "autodiff" or "hand-written"
-    CARD: dict[str, str]  # the fairness card: "finished work" (the sync), "compiled" (what, when), "threads", "idiom"
-    # optional: why it cannot be float64-exact, measured; it is then held to float32's drift bound, not to 1e-12
-    FLOAT64_CAUSE: str
+    """What an implementation module defines besides its declarations (`set_threads` is optional)."""
 
     def prepare(self, problem: Problem) -> Callable[[], TrainResult]:
         """Convert and compile for this problem; return the training loop that the benchmarks time."""
 
     def set_threads(self, threads: int) -> dict[str, object]:
         """Optional: set the framework's own thread pools; return the settings now in force, by name."""
+
+
+# what a sweep's estimate before it runs assumes of an epoch's cost (benchmarks/plugin/sweep_plan.py), by how it runs
+COST_CLASSES = ("compiled loop", "compiled step", "eager", "eager, lowered every epoch", "own process", "interpreted")
+
+
+class BadDeclaration(ValueError):
+    """An implementation module whose declarations are missing or of the wrong type; the message is one line."""
+
+
+def _is_requirement(text) -> bool:
+    try:
+        return isinstance(text, str) and bool(Requirement(text).name)
+    except ValueError:
+        return False
+
+
+def _is_sweep_range(value) -> bool:
+    return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int) and value[0] >= 0
+            and (value[1] is None or isinstance(value[1], int) and value[1] > value[0]) and isinstance(value[2], str))
+
+
+# each declaration: what it must be, in words, the test, and its value when a module leaves it out (REQUIRED: none)
+REQUIRED = object()
+DECLARATIONS: dict[str, tuple[str, Callable[[object], bool], object]] = {
+    "FRAMEWORK": ("the framework's name as its package is imported, or 'python'", lambda v: isinstance(v, str) and v != "", REQUIRED),
+    "VARIANT": ("how it trains, in a few words", lambda v: isinstance(v, str) and v != "", REQUIRED),
+    "COMPILED": ("True or False: compiled before the timed loop", lambda v: isinstance(v, bool), REQUIRED),
+    "GRADIENTS": ("'autodiff' or 'hand-written'", lambda v: v in ("autodiff", "hand-written"), REQUIRED),
+    "CARD": (f"a dict of text with the keys {', '.join(CARD_ASPECTS)}",
+             lambda v: isinstance(v, dict) and list(v) == list(CARD_ASPECTS) and all(isinstance(t, str) for t in v.values()), REQUIRED),
+    "REQUIRES": ("a tuple of requirements such as 'numpy>=2.0'", lambda v: isinstance(v, tuple) and v and all(map(_is_requirement, v)),
+                 REQUIRED),
+    "COST_CLASS": (f"one of {', '.join(map(repr, COST_CLASSES))}", lambda v: v in COST_CLASSES, REQUIRED),
+    "EXTRAS": ("a tuple of the suite's extras that install what it needs", lambda v: isinstance(v, tuple) and all(isinstance(t, str) for t in v),
+               ()),
+    "ENVIRONMENT": ("a dict of environment variables its process starts with",
+                    lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in (*v, *v.values())), {}),
+    "FLOAT64_CAUSE": ("text: why it is not float64-exact, measured", lambda v: isinstance(v, str) and v != "", None),
+    "SWEEP_RANGE": ("(from, up to or None, why): the epoch multiply-adds it is swept at", _is_sweep_range, None),
+}
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What an implementation's module declares, in module constants that are literals (DECLARATIONS): read from its source
+    by `declaration`, so nothing is imported to list, schedule or describe it."""
+
+    name: str
+    module: str
+    framework: str
+    variant: str
+    compiled: bool
+    gradients: str
+    card: dict[str, str]  # the fairness card: "finished work" (the sync), "compiled" (what, when), "threads", "idiom"
+    requires: tuple[str, ...]  # the distributions it needs, as requirements
+    cost_class: str
+    extras: tuple[str, ...]  # the suite's extras (pyproject.toml) that install what it needs; () for the core
+    # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's environment
+    # differs, the implementation runs in a Python process of its own (see own_process.py)
+    environment: dict[str, str]
+    float64_cause: str | None  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
+    sweep_range: tuple[int, int | None, str] | None  # None: swept at every size
+
+    @property
+    def path(self) -> str:
+        return f"{__package__}/{self.module}.py"
+
+
+@cache
+def declaration(name: str) -> Declaration:
+    """The declarations of the implementation called `name`, checked: a module missing one, or with one of the wrong type,
+    is refused with one line naming the module and the declaration."""
+    module = REGISTRY[name]
+    path = f"{__package__}/{module}.py"
+    source = Path(importlib.util.find_spec(f"{__package__}.{module}").origin).read_text()
+    constants = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):  # not a literal: not a declaration
+                constants[node.targets[0].id] = ast.literal_eval(node.value)
+    values = {}
+    for key, (expected, accepts, default) in DECLARATIONS.items():
+        if key not in constants:
+            if default is REQUIRED:
+                raise BadDeclaration(f"{path}: {key} is not declared; expected {expected}")
+            values[key.lower()] = default
+        elif not accepts(constants[key]):
+            raise BadDeclaration(f"{path}: {key} is {constants[key]!r:.60}; expected {expected}")
+        else:
+            values[key.lower()] = constants[key]
+    return Declaration(name, module, **values)
+
+
+def check_declarations() -> None:
+    """Read every registered module's declarations, raising BadDeclaration (one line) at the first that is wrong."""
+    for name in REGISTRY:
+        declaration(name)
 
 
 def distribution_names(requires) -> list[str]:
@@ -96,24 +172,12 @@ def distribution_names(requires) -> list[str]:
 
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
-    return distribution_names(text for name in (REGISTRY if names is None else names) for text in REGISTRY[name].requires)
+    return distribution_names(text for name in (REGISTRY if names is None else names) for text in declaration(name).requires)
 
 
 def installed_versions(requires) -> dict[str, str]:
     """Versions of Python and of the distributions these requirements name, as installed."""
     return {"python": platform.python_version()} | {package: metadata.version(package) for package in distribution_names(requires)}
-
-
-def declared(name: str) -> dict[str, object]:
-    """The constants an implementation's module declares (FRAMEWORK, VARIANT, ...), read from its source: its
-    framework is not imported, so listing costs no framework's import time and loads nothing into the process."""
-    source = Path(importlib.util.find_spec(f"{__package__}.{REGISTRY[name].module}").origin).read_text()
-    constants = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            with contextlib.suppress(ValueError):  # not a literal: not a declaration
-                constants[node.targets[0].id] = ast.literal_eval(node.value)
-    return {key: value for key, value in constants.items() if key.isupper()}
 
 
 @cache
@@ -131,24 +195,27 @@ def frameworks_loaded() -> list[str]:
 
 def loaded_modules() -> list[ModuleType]:
     """The implementation modules this process has imported so far."""
-    found = (sys.modules.get(f"{__package__}.{module}") for module in (entry.module for entry in REGISTRY.values()))
+    found = (sys.modules.get(f"{__package__}.{module}") for module in REGISTRY.values())
     return list(dict.fromkeys(module for module in found if module is not None))
 
 
 @dataclass(frozen=True)
 class Implementation:
-    """One implementation: `prepare(problem)` converts and compiles, and returns the training loop to time."""
+    """One implementation: its declarations, and `prepare(problem)`, which converts and compiles, and returns the training
+    loop to time."""
 
-    name: str
-    framework: str
-    variant: str
-    compiled: bool  # compiled before the timed loop (XLA, inductor, LLVM), or run eagerly
-    gradients: str  # "autodiff" or "hand-written"
+    declared: Declaration
     prepare: Callable[[Problem], Callable[[], TrainResult]]
-    requires: tuple[str, ...]
-    card: dict[str, str]  # what makes the comparison fair: the sync, what is compiled and when, threads, idiom
-    in_this_process: bool = True  # False: prepare() and its loop run in a worker process with the registry's environment
-    float64_cause: str | None = None  # why it is not float64-exact (module's FLOAT64_CAUSE); None: it is
+    in_this_process: bool = True  # False: prepare() and its loop run in a worker process with the declared environment
+
+    name = property(lambda self: self.declared.name)
+    framework = property(lambda self: self.declared.framework)
+    variant = property(lambda self: self.declared.variant)
+    compiled = property(lambda self: self.declared.compiled)
+    gradients = property(lambda self: self.declared.gradients)
+    card = property(lambda self: self.declared.card)
+    requires = property(lambda self: self.declared.requires)
+    float64_cause = property(lambda self: self.declared.float64_cause)
 
     @property
     def float64_exact(self) -> bool:
@@ -198,10 +265,11 @@ def _unmet(requires: tuple[str, ...]) -> list[str]:
 def unavailable() -> dict[str, str]:
     """Implementations that cannot run here, each with the reason and the command that installs what it needs."""
     reasons = {}
-    for name, entry in REGISTRY.items():
-        if unmet := _unmet(entry.requires):
-            install = f"; install it with: {install_command(entry.extras)}" if entry.extras else ""
-            reasons[name] = f"needs {', '.join(entry.requires)}, but {'; '.join(unmet)}{install}"
+    for name in REGISTRY:
+        declared = declaration(name)
+        if unmet := _unmet(declared.requires):
+            install = f"; install it with: {install_command(declared.extras)}" if declared.extras else ""
+            reasons[name] = f"needs {', '.join(declared.requires)}, but {'; '.join(unmet)}{install}"
     return reasons
 
 
@@ -225,7 +293,7 @@ def available() -> list[str]:
 @cache
 def _load(name: str) -> ModuleType:
     try:
-        return importlib.import_module(f"{__package__}.{REGISTRY[name].module}")
+        return importlib.import_module(f"{__package__}.{REGISTRY[name]}")
     except ImportError as error:
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {error}") from error
 
@@ -236,17 +304,12 @@ def get(name: str) -> Implementation:
         raise UnavailableImplementation(f"unknown implementation {name!r}; expected one of: {', '.join(REGISTRY)}")
     if reason := unavailable().get(name):
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
-    entry = REGISTRY[name]
-    if not runs_here(name):  # its module is not imported here: it is described by its declarations, run by a worker
-        constants = declared(name)
-        return Implementation(name, constants["FRAMEWORK"], constants["VARIANT"], constants["COMPILED"], constants["GRADIENTS"],
-                              partial(prepare_elsewhere, entry.module, entry.environment), entry.requires, constants["CARD"],
-                              in_this_process=False, float64_cause=constants.get("FLOAT64_CAUSE"))
-    loaded = _load(name)
-    return Implementation(name, loaded.FRAMEWORK, loaded.VARIANT, loaded.COMPILED, loaded.GRADIENTS, loaded.prepare,
-                          entry.requires, loaded.CARD, float64_cause=getattr(loaded, "FLOAT64_CAUSE", None))
+    declared = declaration(name)
+    if not runs_here(name):  # its module is not imported here, but run by a worker with its environment
+        return Implementation(declared, partial(prepare_elsewhere, declared.module, declared.environment), in_this_process=False)
+    return Implementation(declared, _load(name).prepare)
 
 
 def runs_here(name: str) -> bool:
     """Whether this process has the environment the implementation needs, so it can run here (else in a worker)."""
-    return all(os.environ.get(key) == value for key, value in REGISTRY[name].environment.items())
+    return all(os.environ.get(key) == value for key, value in declaration(name).environment.items())

@@ -10,6 +10,9 @@ FRAMEWORK = "autograd"
 VARIANT = "autograd.value_and_grad over NumPy, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+REQUIRES = ("autograd>=1.7",)  # the distributions it needs
+EXTRAS = ("autograd",)  # the suite's extras that install them
+COST_CLASS = "eager"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "eager NumPy: done when each call returns",
     "compiled": "nothing",

@@ -10,6 +10,9 @@ FRAMEWORK = "jax"
 VARIANT = "jitted step called from Python each epoch"
 COMPILED = True  # the step is compiled by XLA in prepare()
 GRADIENTS = "autodiff"
+REQUIRES = ("jax>=0.10", "jaxlib>=0.10")  # the distributions it needs
+EXTRAS = ("jax",)  # the suite's extras that install them
+COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
     "compiled": "the step by jax.jit (XLA), ahead of time in prepare()",

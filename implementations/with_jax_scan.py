@@ -12,6 +12,9 @@ FRAMEWORK = "jax"
 VARIANT = "whole loop in one compiled lax.scan"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("jax>=0.10", "jaxlib>=0.10")  # the distributions it needs
+EXTRAS = ("jax",)  # the suite's extras that install them
+COST_CLASS = "compiled loop"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "np.asarray of the results waits for the whole loop",
     "compiled": "the whole loop by jax.jit (XLA), ahead of time in prepare()",

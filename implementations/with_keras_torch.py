@@ -8,6 +8,12 @@ FRAMEWORK = "keras"
 VARIANT = "model.fit on the PyTorch backend"
 COMPILED = False  # Keras on PyTorch runs its train step eagerly unless jit_compile is asked for
 GRADIENTS = "autodiff"
+REQUIRES = ("keras>=3.15", "torch>=2.4")  # the distributions it needs
+EXTRAS = ("keras", "torch")  # the suite's extras that install them
+ENVIRONMENT = {"KERAS_BACKEND": "torch"}  # Keras reads its backend once per process, before its import
+COST_CLASS = "own process"
+SWEEP_RANGE = (1_000_000, None, "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own (seconds to "
+               "start): timed where an epoch is milliseconds of math and 10 epochs run")
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "fit() returns after every epoch's loss is read back as a Python float",
     "compiled": "nothing: Keras's default on PyTorch is an eager train step",

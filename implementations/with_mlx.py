@@ -9,6 +9,9 @@ FRAMEWORK = "mlx"
 VARIANT = "mx.value_and_grad, evaluated each epoch"
 COMPILED = False
 GRADIENTS = "autodiff"
+REQUIRES = ("mlx>=0.32", "mlx-cpu>=0.32")  # the distributions it needs
+EXTRAS = ("mlx",)  # the suite's extras that install them
+COST_CLASS = "eager"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "mx.eval of the weights, loss and outputs every epoch (MLX is lazy)",
     "compiled": "nothing",

@@ -11,6 +11,9 @@ FRAMEWORK = "mlx"
 VARIANT = "the value_and_grad step under mx.compile"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("mlx>=0.32", "mlx-cpu>=0.32")  # the distributions it needs
+EXTRAS = ("mlx",)  # the suite's extras that install them
+COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "mx.eval of the weights, loss and outputs every epoch (MLX is lazy)",
     "compiled": "the step by mx.compile, on its first call in prepare()",

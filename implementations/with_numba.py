@@ -22,6 +22,8 @@ FRAMEWORK = "numba"
 VARIANT = "fused, vectorized loops compiled by Numba"
 COMPILED = True
 GRADIENTS = "hand-written"
+REQUIRES = ("numba>=0.60",)  # the distributions it needs
+COST_CLASS = "compiled loop"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "plain machine code: done when it returns",
     "compiled": "the loops by Numba (LLVM), in prepare(); cached on disk, tiny sizes compiled in",

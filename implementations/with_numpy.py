@@ -8,6 +8,8 @@ FRAMEWORK = "numpy"
 VARIANT = "hand-written backward pass, eager"
 COMPILED = False
 GRADIENTS = "hand-written"
+REQUIRES = ("numpy>=2.0",)  # the distributions it needs
+COST_CLASS = "eager"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "eager: every operation is done when it returns",
     "compiled": "nothing",

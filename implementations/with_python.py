@@ -10,6 +10,9 @@ FRAMEWORK = "python"
 VARIANT = "scalar loops in plain Python (the independent oracle)"
 COMPILED = False
 GRADIENTS = "hand-written"
+REQUIRES = ("numpy>=2.0",)  # the distributions it needs
+COST_CLASS = "interpreted"
+SWEEP_RANGE = (0, 10_000, "the plain-Python oracle: its scalar loops take seconds per epoch past small sizes")
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "plain Python: done when it returns",
     "compiled": "nothing",

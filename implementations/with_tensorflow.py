@@ -10,6 +10,9 @@ FRAMEWORK = "tensorflow"
 VARIANT = "tf.GradientTape, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+REQUIRES = ("tensorflow-cpu>=2.21",)  # the distributions it needs
+EXTRAS = ("tensorflow",)  # the suite's extras that install them
+COST_CLASS = "eager"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "eager on the CPU: done when each op returns; .numpy() at the end",
     "compiled": "nothing",

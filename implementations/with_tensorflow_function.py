@@ -9,6 +9,9 @@ FRAMEWORK = "tensorflow"
 VARIANT = "the GradientTape step as a tf.function, called each epoch"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("tensorflow-cpu>=2.21",)  # the distributions it needs
+EXTRAS = ("tensorflow",)  # the suite's extras that install them
+COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": ".numpy() of every result at the end",
     "compiled": "the step by tf.function (a graph), traced in prepare()",

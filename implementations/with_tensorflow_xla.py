@@ -10,6 +10,9 @@ FRAMEWORK = "tensorflow"
 VARIANT = "whole loop in one tf.function(jit_compile=True)"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("tensorflow-cpu>=2.21",)  # the distributions it needs
+EXTRAS = ("tensorflow",)  # the suite's extras that install them
+COST_CLASS = "compiled loop"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "np.asarray of the results waits for the whole loop",
     "compiled": "the whole loop by tf.function(jit_compile=True) (XLA), in prepare()",

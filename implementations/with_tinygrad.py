@@ -11,6 +11,11 @@ FRAMEWORK = "tinygrad"
 VARIANT = "Tensor.gradient, eager"
 COMPILED = False  # kernels are compiled by clang on first use and cached, but scheduled and lowered every epoch
 GRADIENTS = "autodiff"
+REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
+EXTRAS = ("tinygrad",)  # the suite's extras that install them
+COST_CLASS = "eager, lowered every epoch"
+SWEEP_RANGE = (1_000_000, None, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is "
+               "milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)")
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",
     "compiled": "each kernel by clang on first use (the warm-up epoch in prepare()), cached; scheduled every epoch",

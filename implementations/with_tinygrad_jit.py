@@ -11,6 +11,9 @@ FRAMEWORK = "tinygrad"
 VARIANT = "the Tensor.gradient step under TinyJit"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
+EXTRAS = ("tinygrad",)  # the suite's extras that install them
+COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",
     "compiled": "the step's kernels (clang) captured by TinyJit in prepare()",

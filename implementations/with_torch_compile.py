@@ -9,6 +9,9 @@ FRAMEWORK = "torch"
 VARIANT = "torch.compile of the torch.func step"
 COMPILED = True
 GRADIENTS = "autodiff"
+REQUIRES = ("torch>=2.4",)  # the distributions it needs
+EXTRAS = ("torch",)  # the suite's extras that install them
+COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "the compiled step runs eagerly on the CPU; .numpy() at the end",
     "compiled": "the torch.func step by torch.compile (inductor), in prepare()",

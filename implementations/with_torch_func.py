@@ -9,6 +9,9 @@ FRAMEWORK = "torch"
 VARIANT = "torch.func.grad_and_value, eager"
 COMPILED = False
 GRADIENTS = "autodiff"
+REQUIRES = ("torch>=2.4",)  # the distributions it needs
+EXTRAS = ("torch",)  # the suite's extras that install them
+COST_CLASS = "eager"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "eager on the CPU: done when each call returns; .numpy() at the end",
     "compiled": "nothing",

@@ -11,12 +11,34 @@ from pathlib import Path
 import numpy as np
 from hypothesis import strategies as st
 
+import implementations
+from implementations import registry
+from implementations.registry import CARD_ASPECTS
+
 ROOT = Path(__file__).resolve().parents[1]
 # any JSON value, nested a little: what a malformed file may hold where something else belongs
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                            max_leaves=12)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# what a module made by a test declares unless told otherwise: NumPy's loop under another name
+MADE_BY_A_TEST = {"FRAMEWORK": "numpy", "VARIANT": "NumPy's loop, in a module made by a test", "COMPILED": False,
+                  "GRADIENTS": "hand-written", "CARD": dict.fromkeys(CARD_ASPECTS, "made by a test"), "REQUIRES": ("numpy>=2.0",),
+                  "COST_CLASS": "eager"}
+
+
+def register_module(monkeypatch, folder: Path, name: str, body: str = "from implementations.with_numpy import prepare\n",
+                    **declarations) -> Path:
+    """Register implementation `name` for this test: a module written in `folder` (put on the package's path) with these
+    declarations over MADE_BY_A_TEST's (None leaves one out), and `body`."""
+    module = "with_" + name.replace("-", "_")
+    constants = {key: value for key, value in (MADE_BY_A_TEST | declarations).items() if value is not None}
+    path = folder / f"{module}.py"
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in constants.items()) + body)
+    monkeypatch.setattr(implementations, "__path__", [*implementations.__path__, str(folder)])
+    monkeypatch.setitem(registry.REGISTRY, name, module)
+    registry.declaration.cache_clear()  # a name a test registered before may be another module now
+    return path
 
 
 def sigmoid(z):

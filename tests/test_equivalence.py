@@ -11,7 +11,7 @@ from benchmarks.plugin.parameters import implementation_pair_params, implementat
 from implementations import Problem, get, random_problem, seed_problem
 from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
 from implementations.problem import RESULT_FIELDS
-from implementations.registry import REFERENCE, REGISTRY, declared
+from implementations.registry import REFERENCE, REGISTRY, declaration
 from tests.helpers import loss, outputs
 
 NAMES = implementation_params()
@@ -79,7 +79,7 @@ def test_pairs_agree_in_float64_on_every_epoch(first, second, case, trained):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY
-                                  if "FLOAT64_CAUSE" in declared(name)])
+                                  if declaration(name).float64_cause])
 def test_a_declared_float64_shortfall_is_measured_not_assumed(name, trained):
     # the declaration goes once the framework computes in float64 throughout (a Keras release that fixes it)
     worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values()) for case in ["notebook", *RANDOM_CASES])

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from implementations.registry import REGISTRY, distribution_names
+from implementations.registry import REGISTRY, declaration, distribution_names
 from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 pytestmark = pytest.mark.slow
@@ -16,9 +16,9 @@ pytestmark = pytest.mark.slow
 KEPT = "torch"
 # every framework but torch: its import names, and the distributions whose metadata says it is installed
 HIDDEN_MODULES = ("jax", "jaxlib", "tensorflow", "keras", "mlx", "tinygrad", "autograd")
-HIDDEN_DISTRIBUTIONS = {name for entry in REGISTRY.values() if entry.extras and KEPT not in entry.extras
-                        for name in distribution_names(entry.requires)}
-RUNS_THERE = [name for name, entry in REGISTRY.items() if entry.extras in ((), (KEPT,))]
+HIDDEN_DISTRIBUTIONS = {name for declared in map(declaration, REGISTRY) if declared.extras and KEPT not in declared.extras
+                        for name in distribution_names(declared.requires)}
+RUNS_THERE = [name for name in REGISTRY if declaration(name).extras in ((), (KEPT,))]
 
 # sitecustomize runs at every interpreter's start, in the child and in whatever it starts (xdist's workers, Keras's)
 HIDE = f'''
@@ -59,12 +59,12 @@ def only_torch(tmp_path_factory) -> dict:
 def test_list_there_names_each_missing_framework_with_the_command_that_installs_it(only_torch):
     done = command("list", env=only_torch)
     assert done.returncode == 0, output_of(done)
-    for name, entry in REGISTRY.items():
+    for name in REGISTRY:
         (line,) = [line for line in done.stdout.split("\n\n")[0].splitlines() if line.startswith(f"{name} ")]  # the status table
         if name in RUNS_THERE:
             assert re.match(rf"{name} +available ", line), line
         else:
-            extras = ",".join(entry.extras)
+            extras = ",".join(declaration(name).extras)
             assert re.match(rf"{name} +unavailable +needs .* is not installed; install it with: pip install -e '\.\[{extras}\]'$", line), line
 
 

@@ -15,13 +15,13 @@ from benchmarks.model.problem_file import load_problem, problem_to_json
 from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
-from implementations.registry import CARD_ASPECTS, REFERENCE, REGISTRY, declared
+from implementations.registry import CARD_ASPECTS, REFERENCE, REGISTRY, declaration
 from tests.helpers import CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
 
 
 def not_float64_exact() -> list[str]:
     """The available implementations declared not float64-exact, read from their declarations (nothing imported)."""
-    return [name for name in available() if declared(name).get("FLOAT64_CAUSE")]
+    return [name for name in available() if declaration(name).float64_cause]
 
 
 # the quick tier's parity: the two plain loops and one implementation that is not float64-exact; the slow tier's, every one
@@ -73,13 +73,13 @@ def test_list_shows_every_implementation_with_versions_and_its_fairness_card(cap
     for name in REGISTRY:
         if name in missing:
             lines.append(f"{name:<{width}} unavailable  {missing[name]}")
-            cards.append(f"{name:<{width}} " + "; ".join(declared(name)["CARD"][aspect] for aspect in CARD_ASPECTS))
+            cards.append(f"{name:<{width}} " + "; ".join(declaration(name).card[aspect] for aspect in CARD_ASPECTS))
             continue
         implementation = get(name)
         versions = ", ".join(f"{package} {version}" for package, version in implementation.versions().items())
         lines.append(f"{name:<{width}} available    {implementation.variant}; {implementation.gradients} gradients; {versions}")
         cards.append(f"{name:<{width}} " + "; ".join(implementation.card[aspect] for aspect in CARD_ASPECTS))
-    inexact = [f"{name:<{width}} {declared(name)['FLOAT64_CAUSE']}" for name in REGISTRY if "FLOAT64_CAUSE" in declared(name)]
+    inexact = [f"{name:<{width}} {declaration(name).float64_cause}" for name in REGISTRY if declaration(name).float64_cause]
     if inexact:
         inexact = ["", "Not float64-exact (held to float32's drift bound instead of 1e-12), and why:", *inexact]
     assert capsys.readouterr().out == "\n".join(lines + cards + inexact) + "\n"
@@ -97,7 +97,7 @@ def test_list_json_describes_every_implementation(capsys):
             assert entry["available"] is False and entry["reason"] == missing[entry["name"]]
             continue
         implementation = get(entry["name"])
-        environment = REGISTRY[entry["name"]].environment
+        environment = declaration(entry["name"]).environment
         expected = {"name": implementation.name, "framework": implementation.framework, "variant": implementation.variant,
                     "gradients": implementation.gradients, "compiled": implementation.compiled, "available": True,
                     "versions": implementation.versions(), "float64_exact": implementation.float64_exact, "card": implementation.card}

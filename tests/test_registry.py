@@ -9,12 +9,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from benchmarks.cli import main
 from benchmarks.plugin.parameters import implementation_params, skip_unless_available
+from benchmarks.plugin.sweep_plan import COST_ORDERS
 from implementations import UnavailableImplementation, available, get, own_process, random_problem, registry, unavailable
 from implementations.agreement import largest_differences
 from implementations.own_process import prepare_elsewhere
 from implementations.problem import RESULT_FIELDS
-from tests.helpers import ROOT
+from tests.helpers import ROOT, register_module
 
 UNKNOWN = "no-such-framework"
 
@@ -22,7 +24,7 @@ UNKNOWN = "no-such-framework"
 def test_the_core_implementations_are_registered_and_available_here():
     assert list(registry.REGISTRY)[:3] == ["numpy", "torch", "jax"]
     assert set(available()) | set(unavailable()) == set(registry.REGISTRY)
-    core = [name for name, entry in registry.REGISTRY.items() if not entry.extras]
+    core = [name for name in registry.REGISTRY if not registry.declaration(name).extras]
     assert core == ["numpy", "native", "python"] and set(core) <= set(available()), unavailable()
 
 
@@ -47,24 +49,24 @@ def extra_requirements(extras) -> set[str]:
 
 @pytest.mark.parametrize("name", implementation_params())
 def test_the_extras_an_implementation_names_install_what_it_needs_and_no_other_framework(name):
-    entry = registry.REGISTRY[name]
-    needed = {canonicalize_name(text) for text in registry.distribution_names(entry.requires)}
-    assert needed <= extra_requirements(entry.extras), (name, entry.extras)
+    declared = registry.declaration(name)
+    needed = {canonicalize_name(text) for text in registry.distribution_names(declared.requires)}
+    assert needed <= extra_requirements(declared.extras), (name, declared.extras)
     frameworks = {canonicalize_name(text) for text in registry.requirement_names()} - extra_requirements(())
-    assert extra_requirements(entry.extras) & frameworks == needed & frameworks
+    assert extra_requirements(declared.extras) & frameworks == needed & frameworks
 
 
 @pytest.mark.parametrize("mlx", [pytest.param("mlx", marks=skip_unless_available("mlx"))])  # mlx[cpu]: read from mlx's metadata
 def test_the_core_installs_no_framework_and_all_installs_every_one(mlx):
-    frameworks = {canonicalize_name(text) for name, entry in registry.REGISTRY.items() if entry.extras
-                  for text in registry.distribution_names(entry.requires)}
+    frameworks = {canonicalize_name(text) for name in registry.REGISTRY if registry.declaration(name).extras
+                  for text in registry.distribution_names(registry.declaration(name).requires)}
     assert not extra_requirements(()) & frameworks
     assert extra_requirements(["all"]) >= frameworks
     assert not extra_requirements(["all"]) & extra_requirements(["test"])  # test tools stay out of the frameworks' set
 
 
-def test_a_missing_framework_is_named_with_the_command_that_installs_it(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost-keras", registry.Entry("with_ghost", ("numpy>=2", "ghost-framework>=1.0"), extras=("keras", "jax")))
+def test_a_missing_framework_is_named_with_the_command_that_installs_it(monkeypatch, tmp_path):
+    register_module(monkeypatch, tmp_path, "ghost-keras", REQUIRES=("numpy>=2", "ghost-framework>=1.0"), EXTRAS=("keras", "jax"))
     assert unavailable()["ghost-keras"] == ("needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed; "
                                             "install it with: pip install -e '.[keras,jax]'")
 
@@ -86,22 +88,22 @@ def test_an_unknown_name_lists_the_known_ones():
     assert str(refused.value) == expected
 
 
-def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", registry.Entry("with_ghost", ("numpy>=2", "ghost-framework>=1.0")))
+def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch, tmp_path):
+    register_module(monkeypatch, tmp_path, "ghost", REQUIRES=("numpy>=2", "ghost-framework>=1.0"))
     assert "ghost" not in available()
     assert unavailable()["ghost"] == "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed"
     with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy>=2, ghost"):
         get("ghost")
 
 
-def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "old-numpy", registry.Entry("with_numpy", ("numpy<1.0",)))
+def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(monkeypatch, tmp_path):
+    register_module(monkeypatch, tmp_path, "old-numpy", REQUIRES=("numpy<1.0",))
     installed = importlib.metadata.version("numpy")
     assert unavailable()["old-numpy"] == f"needs numpy<1.0, but numpy {installed} is installed"
 
 
-def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "ghost", registry.Entry("with_ghost", ("ghost-framework>=1.0",)))
+def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(monkeypatch, tmp_path):
+    register_module(monkeypatch, tmp_path, "ghost", REQUIRES=("ghost-framework>=1.0",))
     params = {param.values[0]: param.marks for param in implementation_params()}
     assert set(params) == set(registry.REGISTRY)
     (skip,) = params["ghost"]
@@ -109,9 +111,9 @@ def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_ru
     assert all(not params[name] for name in available())
 
 
-def test_an_implementation_that_fails_to_import_says_why(monkeypatch):
-    monkeypatch.setitem(registry.REGISTRY, "broken", registry.Entry("with_broken", ("numpy",)))
-    with pytest.raises(UnavailableImplementation, match="implementation 'broken' is unavailable: No module named"):
+def test_an_implementation_that_fails_to_import_says_why(monkeypatch, tmp_path):
+    register_module(monkeypatch, tmp_path, "broken", body="import ghost_framework\n", REQUIRES=("numpy",))
+    with pytest.raises(UnavailableImplementation, match="implementation 'broken' is unavailable: No module named 'ghost_framework'"):
         get("broken")
 
 
@@ -120,15 +122,17 @@ def test_listing_the_available_implementations_imports_no_framework():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
-def test_an_implementation_needing_another_environment_trains_in_a_worker_to_the_same_numbers(monkeypatch):
+def test_an_implementation_needing_another_environment_trains_in_a_worker_to_the_same_numbers(monkeypatch, tmp_path):
     # numpy's module in a worker whose environment differs: the pickled round trip changes nothing
     problem = random_problem(seed=7, n_hidden=5, batch=3, epochs=20)
     elsewhere = prepare_elsewhere("with_numpy", {"BACKPROP_BENCH_WORKER_CHECK": "1"}, problem)
     assert largest_differences(elsewhere(), get("numpy").train(problem)) == dict.fromkeys(RESULT_FIELDS, 0.0)
-    monkeypatch.setitem(registry.REGISTRY, "numpy-elsewhere", registry.Entry("with_numpy", ("numpy>=2.0",), {"BACKPROP_BENCH_WORKER_CHECK": "1"}))
+    # a module declaring that environment is trained there (the worker imports it from the package, where this one is not)
+    register_module(monkeypatch, tmp_path, "numpy-elsewhere", ENVIRONMENT={"BACKPROP_BENCH_WORKER_CHECK": "1"})
     implementation = get("numpy-elsewhere")
     assert not implementation.in_this_process and implementation.framework == "numpy"
-    assert largest_differences(implementation.train(problem), elsewhere()) == dict.fromkeys(RESULT_FIELDS, 0.0)
+    assert implementation.prepare.func is prepare_elsewhere
+    assert implementation.prepare.args == ("with_numpy_elsewhere", {"BACKPROP_BENCH_WORKER_CHECK": "1"})
     monkeypatch.setenv("BACKPROP_BENCH_WORKER_CHECK", "1")
     assert get("numpy-elsewhere").in_this_process
 
@@ -144,3 +148,26 @@ def test_what_a_worker_raises_is_raised_here_and_a_dead_worker_says_so():
     with pytest.raises(own_process.WorkerFailed, match="BACKPROP_BENCH_WORKER_CHECK=2 exited with status -9"):
         train()
     assert prepare_elsewhere("with_numpy", environment, random_problem(seed=1, epochs=3))().loss_history.shape == (3,)  # a new worker
+
+
+@pytest.mark.parametrize(("declarations", "message"), [
+    ({"CARD": None}, "CARD is not declared; expected a dict of text with the keys finished work, compiled, threads, idiom"),
+    ({"COMPILED": "yes"}, "COMPILED is 'yes'; expected True or False: compiled before the timed loop"),
+    ({"REQUIRES": ("numpy >= = 2",)}, "REQUIRES is ('numpy >= = 2',); expected a tuple of requirements such as 'numpy>=2.0'"),
+    ({"COST_CLASS": "fast"}, "COST_CLASS is 'fast'; expected one of 'compiled loop', 'compiled step', 'eager', "
+                             "'eager, lowered every epoch', 'own process', 'interpreted'"),
+    ({"SWEEP_RANGE": (10, 5, "why")}, "SWEEP_RANGE is (10, 5, 'why'); expected (from, up to or None, why): the epoch "
+                                      "multiply-adds it is swept at"),
+])
+def test_a_module_with_a_declaration_missing_or_wrong_is_refused_in_one_line(monkeypatch, tmp_path, capsys, declarations, message):
+    register_module(monkeypatch, tmp_path, "careless", **declarations)
+    with pytest.raises(registry.BadDeclaration) as refused:
+        registry.declaration("careless")
+    assert str(refused.value) == f"implementations/with_careless.py: {message}"
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err == f"backprop-bench list: error: implementations/with_careless.py: {message}\n"
+
+
+def test_every_cost_class_has_an_estimate_and_every_module_is_declared_in_full():
+    assert set(COST_ORDERS) == set(registry.COST_CLASSES)
+    registry.check_declarations()

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.model.runs import RunFileError, load_run, newest_run
 from benchmarks.presentation.formatting import format_seconds
-from benchmarks.presentation.tables import markdown_table, summary
+from benchmarks.presentation.tables import summary, summary_table
 from tests.helpers import MACHINE_INFO, saved_run, write
 
 
@@ -22,7 +22,7 @@ def test_summary_ratios_and_per_epoch_times(tmp_path):
     assert np.isnan(table.loc[table["implementation"] == "numpy", "compile"]).all()  # not a compiled implementation
     assert table.loc[table["implementation"] == "jax", "compile"].item() == 0.1
     # the median's interval: order statistics 7 and 19 of 25 samples, which cover the median with probability 95.7%
-    assert "| `jax` | 3 ms | 2.98, 3.02 ms (95.7%) | 25 | 60 µs (2.0%) | 3 µs | 0.25× | 30× | 100 ms | 3 ms | – |" in markdown_table(table)
+    assert "| `jax` | 3 ms | 2.98, 3.02 ms (95.7%) | 25 | 60 µs (2.0%) | 3 µs | 0.25× | 30× | 100 ms | 3 ms | – |" in summary_table(table)
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-5, "45.6 µs"), (3e-9, "3 ns"), (float("nan"), "–")])
@@ -63,10 +63,10 @@ def test_cli_reports_bad_input_in_one_line_with_exit_status_2(tmp_path, capsys):
 
 def test_a_spread_over_ten_percent_of_the_median_is_flagged_unreliable(tmp_path):
     noisy = load_run(write(tmp_path / "run.json", saved_run({"numpy": 0.01}, spread=0.3)))
-    table = markdown_table(summary(noisy.benchmarks))
+    table = summary_table(summary(noisy.benchmarks))
     assert "(30.0%, ⚠ unreliable)" in table
     steady = load_run(write(tmp_path / "steady.json", saved_run({"numpy": 0.01}, spread=0.08)))
-    assert "(8.0%) |" in markdown_table(summary(steady.benchmarks))
+    assert "(8.0%) |" in summary_table(summary(steady.benchmarks))
 
 
 def test_several_runs_are_reported_side_by_side_labelled_by_what_differs(tmp_path):

@@ -12,6 +12,8 @@ from functools import partial
 import pytest
 from pytest_benchmark.utils import get_tag
 
+from implementations.registry import check_declarations
+
 from .command_line import add_options
 from .environment import configure_threads, requested_threads
 from .session import NAME, BenchSession
@@ -53,6 +55,7 @@ def pytest_xdist_auto_num_workers(config):
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
     try:
+        check_declarations()  # a module with a declaration missing or wrong: one line, before a test is collected
         threads = requested_threads(config.getoption("threads"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None

@@ -9,8 +9,6 @@ from benchmarks.model.runs import Run, RunFileError, load_run, saved_runs
 
 from .budget import Budget
 
-FRESH_PROCESS_S = 4.0  # a fresh interpreter with pytest and the suite's plugin, before any framework is imported
-
 
 @dataclass(frozen=True)
 class Estimate:
@@ -63,9 +61,9 @@ class Step:
     loads_frameworks: bool = False
 
 
-def estimate(budget: Budget, steps: list[Step], replicates: int, results: Path, machine_id: str) -> Estimate | None:
+def estimate(budget: Budget, steps: list[Step], replicates: int, results: Path, machine_id: str, fresh_process_s: float) -> Estimate | None:
     """Per (node id, replicate): the expected seconds, from the newest saved run; a benchmark that run lacks is expected to
-    take twice the budget, a fresh process a few seconds and its framework's import. None without any saved run."""
+    take twice the budget, a fresh process `fresh_process_s` and its framework's import. None without any saved run."""
     found = reference_run(results, machine_id)
     if found is None:
         return None
@@ -78,7 +76,7 @@ def estimate(budget: Budget, steps: list[Step], replicates: int, results: Path, 
     for step in steps:
         row = rows.get(step.loop) if step.loop else None
         for replicate in range(replicates):
-            start = (FRESH_PROCESS_S + imports.get(step.loop[0] if step.loop else "", 1.0) if step.starts_process else 0.0) + (
+            start = (fresh_process_s + imports.get(step.loop[0] if step.loop else "", 1.0) if step.starts_process else 0.0) + (
                 frameworks if step.loads_frameworks else 0.0)
             seconds[(step.nodeid, replicate)] = start + (
                 2 * budget.seconds if row is None else

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from implementations.registry import REGISTRY
+from implementations.registry import declaration
 
 IMPORT_RECORD = ("import_s", "frameworks_imported")  # what a benchmark records of its implementation's import
 # the timer moves itself to the CPUs it is given before it imports anything, so that it leaves the benchmarks' CPUs alone
@@ -25,10 +25,10 @@ def timed_import(name: str, cpus: list[int], started: Callable[[subprocess.Popen
     """Seconds to import the implementation's module, its framework with it, in a fresh interpreter on these CPUs (any of the
     process's own where none are given), and the registry's frameworks that import loaded; `started` is told of the
     interpreter, so that it can be ended early."""
-    entry = REGISTRY[name]
-    with subprocess.Popen([sys.executable, "-c", IMPORT_TIMER, f"implementations.{entry.module}", ",".join(map(str, cpus))],
+    declared = declaration(name)
+    with subprocess.Popen([sys.executable, "-c", IMPORT_TIMER, f"implementations.{declared.module}", ",".join(map(str, cpus))],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
-                          env=os.environ | entry.environment) as process:
+                          env=os.environ | declared.environment) as process:
         started(process)
         out, err = process.communicate()
     if process.returncode:

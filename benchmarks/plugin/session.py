@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
+import time
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pytest_benchmark.storage.file import FileStorage
 
 from benchmarks.model.problem_file import ProblemFileError, load_problem
 from implementations import Problem, available, get, seed_problem
-from implementations.registry import REGISTRY, runs_here
+from implementations.registry import REGISTRY, declaration, runs_here
 
 from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
@@ -25,7 +26,7 @@ from .imports import IMPORT_RECORD, ImportTimer
 from .isolation import record_samples, run_children, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
-from .sweep_plan import SWEEP_RANGES, SweepRefused, check_plan, default_points, estimated_seconds, parse_points
+from .sweep_plan import SweepRefused, check_plan, default_points, estimated_seconds, parse_points
 from .trainings import Trainings
 from .workers import group_by_training, shared_dir, training_seconds, worker_index
 
@@ -199,16 +200,17 @@ class BenchSession:
     def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
         """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there
         is one (of this machine first), else from the budget alone; for the progress line until the pace is known."""
-        from .estimate import FRESH_PROCESS_S, Step, estimate  # it reads saved runs with pandas: not in every child process
+        from .estimate import Step, estimate  # it reads saved runs with pandas: not in every child process
 
         fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
+        fresh_process_s = time.process_time()  # what starting this process and collecting its tests took: as a child will
         environments = [needed_environment(item) for item in items]
         steps = [Step(item.nodeid, self.loop_of(item), fresh or (bool(environment) and environment not in environments[:index]),
                       not fresh and index == 0) for index, (item, environment) in enumerate(zip(items, environments, strict=True))]
         found = None if self.config.option.sweep else estimate(self.budget, steps, replicates, self.config.rootpath / "results",
-                                                                  machine_fingerprint(self.knob.in_force()["pools"])["id"])
+                                                                  machine_fingerprint(self.knob.in_force()["pools"])["id"], fresh_process_s)
         self.estimated_from = found.source if found else None
-        guess = {(item.nodeid, replicate): self.guessed_seconds(item) + (FRESH_PROCESS_S if fresh else 0.0)
+        guess = {(item.nodeid, replicate): self.guessed_seconds(item) + (fresh_process_s if fresh else 0.0)
                  for item in items for replicate in range(replicates)}
         return found.seconds if found else guess
 
@@ -317,8 +319,8 @@ class BenchSession:
         machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
         machine_info["budget"] = (SWEEP if config.option.sweep else self.budget).record()  # the sweep's points have a budget of their own
         if config.option.sweep:  # which implementations were timed at which sizes, and why, for the report to say
-            machine_info["sweep_ranges"] = {name: {"from": low, "up_to": None if high == float("inf") else high, "why": why}
-                                            for name, (low, high, why) in SWEEP_RANGES.items()}
+            machine_info["sweep_ranges"] = {name: {"from": low, "up_to": high, "why": why} for name in REGISTRY
+                                            if (swept := declaration(name).sweep_range) for low, high, why in [swept]}
         machine_info["process_mode"] = self.mode.value
         if self.mode is Mode.REPLICATED:
             machine_info["replicates"] = {"count": self.replicate[1], "seed": self.replicate_seed, "orders": self.replicate_orders}
@@ -368,4 +370,4 @@ def needed_environment(item: pytest.Item) -> dict[str, str]:
     name = implementation_of(item)
     if name not in REGISTRY or runs_here(name):
         return {}
-    return REGISTRY[name].environment
+    return declaration(name).environment

@@ -6,7 +6,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from implementations.registry import REGISTRY, declared
+from benchmarks.model.roofline import EpochWork
+from implementations.registry import declaration
 
 from .budget import SWEEP
 
@@ -15,40 +16,16 @@ WIDTHS = (3, 8, 32, 128, 512, 2048)
 BATCHES = (1, 4, 16, 64, 256, 1024)
 SEED = 2024
 SWEEP_DTYPES = ("float64", "float32")  # the first is the default
-# Which implementations sweep which sizes, by an epoch's multiply-adds: (from, up to, why); the rest sweep every size.
-# Past these, a point would cost minutes of overhead and show nothing about how the math scales.
-KERAS = [name for name in REGISTRY if declared(name)["FRAMEWORK"] == "keras"]
-KERAS_RANGE = (10**6, math.inf, "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own "
-                                "(seconds to start): timed where an epoch is milliseconds of math and 10 epochs run")
-SWEEP_RANGES = {
-    "python": (0, 10**4, "the plain-Python oracle: its scalar loops take seconds per epoch past small sizes"),
-    "tinygrad": (10**6, math.inf, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where "
-                                  "an epoch is milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)"),
-    **dict.fromkeys(KERAS, KERAS_RANGE),
+# A sweep's estimate before it runs, by how an implementation runs (its declared COST_CLASS): orders of magnitude, not
+# measurements, of the overhead per epoch (s), the sustained arithmetic (flop/s) and the compile per size (s).
+COST_ORDERS = {
+    "compiled loop": (1e-6, 1e9, 1.0),
+    "compiled step": (1e-4, 1e9, 1.0),
+    "eager": (1e-4, 1e9, 0.0),
+    "eager, lowered every epoch": (1e-2, 1e9, 1.0),
+    "own process": (1e-2, 1e9, 10.0),  # a process of its own starts in seconds
+    "interpreted": (1e-4, 1e7, 0.0),  # Python scalars
 }
-
-# Rough costs measured on the reference machine (2-core AMD EPYC, one thread), used only to estimate a
-# sweep's time before it runs: overhead per epoch (s), sustained arithmetic (flop/s), compile per size (s).
-COST_MODEL = {
-    "numpy": (14e-6, 5e9, 0.0),
-    "torch": (65e-6, 5e9, 0.0),
-    "torch-func": (180e-6, 5e9, 0.0),
-    "torch-compile": (28e-6, 5e9, 3.0),
-    "jax": (9e-6, 5e9, 0.1),
-    "jax-scan": (0.1e-6, 5e9, 0.1),
-    "native": (0.06e-6, 1e9, 0.5),
-    "autograd": (300e-6, 5e9, 0.0),
-    "tensorflow": (2e-3, 5e9, 0.0),
-    "tensorflow-function": (300e-6, 5e9, 0.2),
-    "tensorflow-xla": (0.4e-6, 5e9, 0.3),
-    "mlx": (200e-6, 5e9, 0.0),
-    "mlx-compile": (80e-6, 5e9, 0.1),
-    "tinygrad-jit": (800e-6, 1e9, 1.5),
-    "python": (40e-6, 2e7, 0.0),
-    "tinygrad": (40e-3, 1e9, 1.0),
-    **dict.fromkeys(KERAS, (5e-3, 2e9, 8.0)),  # 8 s: its own process
-}
-UNKNOWN_COST = (200e-6, 1e9, 3.0)  # for an implementation added later, before its costs are known
 
 
 class SweepRefused(ValueError):
@@ -73,8 +50,8 @@ class SweepPoint:
 
     @property
     def multiply_adds(self) -> int:
-        """Multiply-adds of one epoch: forward (Wh x, Wo h), backward (Wo^T dO) and both updates (dO h^T, dH x^T)."""
-        return self.batch * self.n_hidden * (N_IN + N_OUT + N_OUT + N_OUT + N_IN)
+        """Multiply-adds of one epoch (EpochWork counts them)."""
+        return EpochWork.of(N_IN, self.n_hidden, N_OUT, self.batch, itemsize=8).multiply_adds
 
     @property
     def flops(self) -> int:
@@ -118,14 +95,14 @@ def parse_points(text: str) -> list[SweepPoint]:
 
 
 def swept_at(implementation: str, point: SweepPoint) -> bool:
-    """Whether the implementation is timed at this size (see SWEEP_RANGES)."""
-    low, high, _ = SWEEP_RANGES.get(implementation, (0, math.inf, ""))
-    return low <= point.multiply_adds <= high
+    """Whether the implementation is timed at this size: within the range it declares (SWEEP_RANGE), if any."""
+    low, high, _ = declaration(implementation).sweep_range or (0, None, "")
+    return low <= point.multiply_adds and (high is None or point.multiply_adds <= high)
 
 
 def estimated_seconds(point: SweepPoint, implementation: str) -> float:
     """Rough time to prepare, check and time one implementation at one point."""
-    overhead, rate, compile_s = COST_MODEL.get(implementation, UNKNOWN_COST)
+    overhead, rate, compile_s = COST_ORDERS[declaration(implementation).cost_class]
     one_run = point.epochs * (overhead + point.flops / rate)
     rounds = max(SWEEP.min_samples, min(SWEEP.max_samples, math.ceil(SWEEP.seconds / one_run)))
     return compile_s + (2 + rounds) * one_run  # the first call, the NumPy reference, the timed rounds

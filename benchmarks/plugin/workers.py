@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _pytest.nodeid import coerce_node_id
 
-from implementations.registry import REGISTRY, distribution_names
+from implementations.registry import REGISTRY, declaration, distribution_names
 
 from .environment import allowed_cpus
 
@@ -67,8 +67,8 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
 def framework_family(name: str) -> str:
     """What an implementation's process imports to run it: its first requirement's framework, or, for one that runs in a
     process of its own, that process's environment. Implementations of one family share a worker, which imports it once."""
-    entry = REGISTRY[name]
-    return " ".join(f"{key}={value}" for key, value in sorted(entry.environment.items())) or distribution_names(entry.requires)[0]
+    declared = declaration(name)
+    return " ".join(f"{key}={value}" for key, value in sorted(declared.environment.items())) or distribution_names(declared.requires)[0]
 
 
 def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:

@@ -13,6 +13,22 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 
 
+ALIGNMENTS = {"l": "---", "r": "---:", "c": ":---:"}
+
+
+def markdown_table(header: list[str], rows, align: str) -> str:
+    """A GitHub markdown table: the header, then each row's cells; `align` has one letter per column, l, r or c."""
+    if len(align) != len(header):
+        raise ValueError(f"{len(header)} columns but {len(align)} alignments")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(ALIGNMENTS[letter] for letter in align) + "|"]
+    for cells in rows:
+        cells = [str(cell) for cell in cells]
+        if len(cells) != len(header):
+            raise ValueError(f"a row of {len(cells)} cells in a table of {len(header)} columns")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def format_seconds(seconds: float) -> str:
     """A duration with a unit that keeps 3 significant digits readable."""
     if seconds != seconds:  # NaN: not measured

@@ -13,7 +13,7 @@ from benchmarks.model.history import history_table
 from benchmarks.model.runs import Run
 
 from .figures import plt, save_figure
-from .formatting import color_of, format_median, format_ratio, format_seconds
+from .formatting import color_of, format_median, format_ratio, format_seconds, markdown_table
 from .html_page import html_page
 
 
@@ -59,15 +59,15 @@ def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
 
 def trend_table(rows: pd.DataFrame) -> str:
     """Per implementation and machine: its first and latest median, their ratio, and the version changes between."""
-    lines = ["| implementation | machine | runs | first | latest | latest / first | versions changed |", "|---|---|---:|---:|---:|---:|---|"]
+    table = []
     for (name, machine), series in rows.groupby(["implementation", "machine"], sort=False):
         series = series.sort_values("order")
         first, latest = series["median"].iloc[0], series["median"].iloc[-1]
         changes = "; ".join(f"{row.number}: {row.version_change}" for row in series.itertuples() if row.version_change) or "–"
         ratio = format_ratio(latest / first) if len(series) > 1 else "–"
         first_text, latest_text = format_median(first, series["projected"].iloc[0]), format_median(latest, series["projected"].iloc[-1])
-        lines.append(f"| `{name}` | {machine} | {len(series)} | {first_text} | {latest_text} | {ratio} | {changes} |")
-    return "\n".join(lines)
+        table.append([f"`{name}`", machine, len(series), first_text, latest_text, ratio, changes])
+    return markdown_table(["implementation", "machine", "runs", "first", "latest", "latest / first", "versions changed"], table, "llrrrrl")
 
 
 def write_history(runs: list[Run], out: Path) -> Path:
@@ -82,18 +82,19 @@ def write_history(runs: list[Run], out: Path) -> Path:
              + ". Runs from different machines (by fingerprint) are "
              "never joined in one line: each machine has its own panel. A ring marks a run in which the implementation's "
              "framework versions changed since its previous run on that machine; a hollow diamond, a time projected from the loop "
-             "timed at shorter lengths (its full length did not fit the run's budget).", "",
-             "| machine | CPU | runs | first saved | latest saved |", "|---|---|---:|---|---|"]
+             "timed at shorter lengths (its full length did not fit the run's budget).", ""]
+    machine_rows = []
     for machine in machines.itertuples():
         runs_there = table[table["machine"] == machine.machine].drop_duplicates("run")
-        lines.append(f"| {machine.machine} | {machine.cpu} | {len(runs_there)} | {runs_there['saved'].min()} | {runs_there['saved'].max()} |")
+        machine_rows.append([machine.machine, machine.cpu, len(runs_there), runs_there["saved"].min(), runs_there["saved"].max()])
+    lines.append(markdown_table(["machine", "CPU", "runs", "first saved", "latest saved"], machine_rows, "llrll"))
     with tempfile.TemporaryDirectory(prefix="backprop-bench-history-") as folder:
         for index, (group, rows) in enumerate(table.groupby("group", sort=False)):
             figure = f"history_{index}.png"
             plot_history(rows, group, Path(folder) / figure)
             lines += ["", f"## {group}", "", f"![History, {group}]({figure})", "", trend_table(rows)]
-        lines += ["", "## Runs", "", "| run | saved | machine |", "|---|---|---|"]
-        lines += [f"| `{row.run}` | {row.saved} | {row.machine} |" for row in table.drop_duplicates("run").itertuples()]
+        lines += ["", "## Runs", "", markdown_table(["run", "saved", "machine"], ([f"`{row.run}`", row.saved, row.machine]
+                                                                          for row in table.drop_duplicates("run").itertuples()), "lll")]
         page = html_page("\n".join(lines), title, Path(folder), ", ".join(dict.fromkeys(table["run"])))
     out.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(out, page)

@@ -14,18 +14,14 @@ from implementations.problem import RESULT_FIELDS
 from implementations.registry import REFERENCE
 
 from .figures import plt, save_figure
-from .formatting import color_of
+from .formatting import color_of, markdown_table
 
 
 def parity_table(parity: Parity) -> str:
     """The pairwise table, largest differences first."""
-    lines = [f"| pair | {' | '.join(RESULT_FIELDS)} | largest | allowed | within |",
-             "|---|" + "---:|" * (len(RESULT_FIELDS) + 2) + ":---:|"]
-    for row in parity.pairs.sort_values("largest", ascending=False).itertuples():
-        cells = [f"{getattr(row, name):.1e}" for name in RESULT_FIELDS]
-        lines.append(f"| `{row.first}` – `{row.second}` | {' | '.join(cells)} | {row.largest:.1e} | {row.allowed:.1e} | "
-                     f"{'✅' if row.passes else '❌ FAIL'} |")
-    return "\n".join(lines)
+    rows = ([f"`{row.first}` – `{row.second}`", *(f"{getattr(row, name):.1e}" for name in RESULT_FIELDS), f"{row.largest:.1e}",
+             f"{row.allowed:.1e}", "✅" if row.passes else "❌ FAIL"] for row in parity.pairs.sort_values("largest", ascending=False).itertuples())
+    return markdown_table(["pair", *RESULT_FIELDS, "largest", "allowed", "within"], rows, "l" + "r" * (len(RESULT_FIELDS) + 2) + "c")
 
 
 def not_exact_lines(parity: Parity) -> list[str]:

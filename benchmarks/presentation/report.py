@@ -18,13 +18,13 @@ from .sweep_report import sweep_section
 from .tables import (
     environment_table,
     fairness_table,
-    markdown_table,
     parity_summary,
     probes_table,
     projections_table,
     runs_table,
     side_by_side_table,
     summary,
+    summary_table,
     time_to_result_table,
     variants_legend,
 )
@@ -85,7 +85,7 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
                         f"Median of the timed calls (IQR as a share of the median; ⚠ above {UNRELIABLE_SPREAD:.0%}); a projected "
                         "loop's time comes from its fit. For significance, use `backprop-bench compare`.", ""]
     table = summary(benchmarks)
-    lines += [markdown_table(table), "",
+    lines += [summary_table(table), "",
               f"{first['n_in']}-{first['n_hidden']}-{first['n_out']} network, batch {first['batch']}, {first['epochs']:,} epochs, "
               f"{first['dtype']}; " + ", ".join(f"{package} {version}" for package, version in sorted(versions.items())) + ". Fastest "
               "first: the median of the timed calls of the whole training loop with its 95% interval: "

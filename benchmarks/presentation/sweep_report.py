@@ -12,7 +12,7 @@ from benchmarks.model.runs import Run
 from implementations.registry import SPEED_OF_LIGHT
 
 from .figures import plt, save_figure
-from .formatting import color_of, format_bytes, format_seconds
+from .formatting import color_of, format_bytes, format_seconds, markdown_table
 
 PEAK_NOTE = "matrix multiply (same thread count)"
 WITHIN_FASTEST = 2.0  # the crossover: from which size on an implementation stays within this factor of the fastest
@@ -106,8 +106,6 @@ def crossover_table(sweep: pd.DataFrame, peak: pd.DataFrame) -> str:
     its rate, its share of the matmul peak and of the roofline, and its peak memory."""
     fastest = sweep.groupby(["n_hidden", "batch"])["time_per_epoch_s"].min()
     rate = peak_rate(peak)[0] if len(peak) else np.nan
-    lines = ["| implementation | within 2× of the fastest from | its largest size | time per epoch there | GFLOP/s | "
-             "share of matmul peak | share of roofline | peak memory |", "|---|---|---|---:|---:|---:|---:|---:|"]
     rows = []
     for name, points in sweep.groupby("implementation", sort=False):
         points = points.sort_values(["flops_per_epoch", "n_hidden"])
@@ -120,10 +118,12 @@ def crossover_table(sweep: pd.DataFrame, peak: pd.DataFrame) -> str:
         achieved = largest["flops_per_epoch"] / largest["time_per_epoch_s"]
         roofline = largest.get("roofline_s", np.nan) / largest["time_per_epoch_s"]
         rows.append(((-largest["flops_per_epoch"], largest["time_per_epoch_s"]),
-                     f"| `{name}` | {since} | {largest['n_hidden']}x{largest['batch']} | {format_seconds(largest['time_per_epoch_s'])} | "
-                     f"{achieved / 1e9:.2f} | {achieved / rate:.1%} | {'–' if roofline != roofline else f'{roofline:.1%}'} | "
-                     f"{format_bytes(largest.get('peak_memory_bytes'))} |"))
-    return "\n".join(lines + [line for _, line in sorted(rows)])
+                     [f"`{name}`", since, f"{largest['n_hidden']}x{largest['batch']}", format_seconds(largest["time_per_epoch_s"]),
+                      f"{achieved / 1e9:.2f}", f"{achieved / rate:.1%}", "–" if roofline != roofline else f"{roofline:.1%}",
+                      format_bytes(largest.get("peak_memory_bytes"))]))
+    header = ["implementation", "within 2× of the fastest from", "its largest size", "time per epoch there", "GFLOP/s",
+              "share of matmul peak", "share of roofline", "peak memory"]
+    return markdown_table(header, (cells for _, cells in sorted(rows, key=lambda row: row[0])), "lllrrrrr")
 
 
 def coverage(sweep: pd.DataFrame, ranges: dict) -> str:

@@ -11,7 +11,17 @@ from benchmarks.model.time_to_result import EPOCH_COUNTS, break_even, first_call
 from implementations.agreement import loss_gap, tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, SPEED_OF_LIGHT
 
-from .formatting import format_bounds, format_bytes, format_interval, format_median, format_ratio, format_seconds, format_spread, is_unreliable
+from .formatting import (
+    format_bounds,
+    format_bytes,
+    format_interval,
+    format_median,
+    format_ratio,
+    format_seconds,
+    format_spread,
+    is_unreliable,
+    markdown_table,
+)
 
 
 def summary(benchmarks: pd.DataFrame) -> pd.DataFrame:
@@ -52,30 +62,29 @@ def variants_legend(benchmarks: pd.DataFrame) -> str:
 def fairness_table(benchmarks: pd.DataFrame) -> str:
     """Per implementation, the choices that make its timing fair: the dtype its results really had, what makes a
     timed call finished work, what is compiled and when, how its threads are set, and whether it is the plain idiom."""
-    lines = ["| implementation | dtype computed | " + " | ".join(CARD_ASPECTS) + " |", "|---" * (len(CARD_ASPECTS) + 2) + "|"]
-    for name, rows in benchmarks.groupby("implementation", sort=False):
-        card = rows["card"].iloc[0]
-        computed = " / ".join(dict.fromkeys(rows["dtype_computed"]))
-        if "float64_cause" in rows and isinstance(cause := rows["float64_cause"].iloc[0], str):
+    rows = []
+    for name, runs in benchmarks.groupby("implementation", sort=False):
+        card = runs["card"].iloc[0]
+        computed = " / ".join(dict.fromkeys(runs["dtype_computed"]))
+        if "float64_cause" in runs and isinstance(cause := runs["float64_cause"].iloc[0], str):
             computed += f" (not float64-exact: {cause})"
-        lines.append(f"| `{name}` | {computed} | " + " | ".join(card.get(aspect, "?") for aspect in CARD_ASPECTS) + " |")
-    return "\n".join(lines)
+        rows.append([f"`{name}`", computed, *(card.get(aspect, "?") for aspect in CARD_ASPECTS)])
+    return markdown_table(["implementation", "dtype computed", *CARD_ASPECTS], rows, "l" * (len(CARD_ASPECTS) + 2))
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    """The summary as a GitHub markdown table: the ranking, each median with its 95% interval and that interval's coverage."""
+def summary_table(table: pd.DataFrame) -> str:
+    """The summary as a markdown table: the ranking, each median with its 95% interval and that interval's coverage."""
     header = ["implementation", "median", "95% interval (coverage)", "samples", "IQR", "time per epoch", "vs NumPy", "vs native",
               "compile", "first call's extra", "peak memory"]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    rows = []
     for row in table.itertuples():
         ratios = [format_ratio(ratio) for ratio in (row.vs_numpy, row.vs_native)]
         median = format_median(row.median, row.projected)
         iqr = projection_spread(row) if row.projected else f"{format_seconds(row.iqr)} ({format_spread(row.iqr, row.median)})"
-        cells = [f"`{row.implementation}`", median, format_interval(row.median, row.ci_low, row.ci_high, row.ci_coverage, row.projected),
-                 row.samples, iqr, format_seconds(row.per_epoch), *ratios,
-                 format_seconds(row.compile), format_seconds(row.first_call_extra), format_bytes(row.peak_memory)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([f"`{row.implementation}`", median, format_interval(row.median, row.ci_low, row.ci_high, row.ci_coverage, row.projected),
+                     row.samples, iqr, format_seconds(row.per_epoch), *ratios,
+                     format_seconds(row.compile), format_seconds(row.first_call_extra), format_bytes(row.peak_memory)])
+    return markdown_table(header, rows, "l" + "r" * (len(header) - 1))
 
 
 def projection_spread(row) -> str:
@@ -93,7 +102,7 @@ def projections_table(benchmarks: pd.DataFrame) -> str:
     checked = not fitted["projected"].all()
     header = ["implementation", "lengths timed (epochs)", "calls", "per epoch [95% interval]", "fixed per call", "projected [95% interval]"]
     header += ["measured", "projection off by"] if checked else []
-    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
+    rows = []
     for row in fitted.itertuples():
         fit = row.projection
         lengths = sorted(set(fit["epochs"]))
@@ -102,8 +111,8 @@ def projections_table(benchmarks: pd.DataFrame) -> str:
                  with_bounds(fit["projected_s"], fit["projected_interval"])]
         if checked:
             cells += ["–", "–"] if row.projected else [format_seconds(row.median), projection_error(fit, row.median)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown_table(header, rows, "ll" + "r" * (len(header) - 2))
 
 
 def with_bounds(seconds: float, interval: list[float]) -> str:
@@ -124,22 +133,21 @@ def time_to_result_table(benchmarks: pd.DataFrame) -> str:
     overtaking = break_even(table)
     header = ["implementation", "import", "prepare", "first call's extra", "per epoch",
               *(f"{epochs:,} epochs" for epochs in EPOCH_COUNTS), "overtakes NumPy from"]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 2) + "---|"]
     fastest = {epochs: table[epochs].min() for epochs in EPOCH_COUNTS}
+    rows = []
     for _, row in table.iterrows():
         waits = [f"**{format_seconds(row[epochs])}**" if row[epochs] == fastest[epochs] else format_seconds(row[epochs])
                  for epochs in EPOCH_COUNTS]
-        cells = [f"`{row.implementation}`{' (projected)' if row.projected else ''}", format_seconds(row.import_s), format_seconds(row.prepare_s),
-                 format_seconds(row.first_call_extra_s), format_seconds(row.per_epoch_s), *waits,
-                 overtaking.get(row.implementation, "– (not compiled)" if not row.compiled else "–")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append([f"`{row.implementation}`{' (projected)' if row.projected else ''}", format_seconds(row.import_s),
+                     format_seconds(row.prepare_s), format_seconds(row.first_call_extra_s), format_seconds(row.per_epoch_s), *waits,
+                     overtaking.get(row.implementation, "– (not compiled)" if not row.compiled else "–")])
+    return markdown_table(header, rows, "l" + "r" * (len(header) - 2) + "l")
 
 
 def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
     """Median (IQR share) of each implementation in each run, and each run's ratio to the first."""
     header = ["implementation"] + [f"{name}" for name in names] + [f"{name} / {names[0]}" for name in names[1:]]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    table = []
     order = benchmarks.groupby("implementation")["median"].min().sort_values().index
     for implementation in order:
         rows = benchmarks[benchmarks["implementation"] == implementation].set_index("run")
@@ -154,17 +162,15 @@ def side_by_side_table(benchmarks: pd.DataFrame, names: list[str]) -> str:
         for name in names[1:]:
             both = name in rows.index and names[0] in rows.index
             ratios.append(format_ratio(rows.loc[name, "median"] / rows.loc[names[0], "median"]) if both else "–")
-        lines.append("| " + " | ".join(cells + ratios) + " |")
-    return "\n".join(lines)
+        table.append(cells + ratios)
+    return markdown_table(header, table, "l" + "r" * (len(header) - 1))
 
 
 def probes_table(probes: pd.DataFrame) -> str:
     """The "where the time goes" measurements: each piece of an epoch, timed apart."""
-    lines = ["| framework | what is timed | median | IQR |", "|---|---|---:|---:|"]
-    for row in probes.itertuples():
-        lines.append(f"| {row.framework} | {row.probe} | {format_seconds(row.median)} {row.unit} | "
-                     f"{format_seconds(row.iqr)} ({row.iqr / row.median:.1%}) |")
-    return "\n".join(lines)
+    rows = ([row.framework, row.probe, f"{format_seconds(row.median)} {row.unit}", f"{format_seconds(row.iqr)} ({row.iqr / row.median:.1%})"]
+            for row in probes.itertuples())
+    return markdown_table(["framework", "what is timed", "median", "IQR"], rows, "llrr")
 
 
 def parity_summary(benchmarks: pd.DataFrame) -> str:
@@ -229,13 +235,11 @@ def environment_rows(run: Run) -> dict[str, str]:
 
 def environment_table(run: Run) -> str:
     """The environment of one run, one row per aspect."""
-    return "\n".join(["| measured on | |", "|---|---|"] + [f"| {key} | {value} |" for key, value in environment_rows(run).items()])
+    return markdown_table(["measured on", ""], environment_rows(run).items(), "ll")
 
 
 def runs_table(runs: list[Run], names: list[str]) -> str:
     """A markdown table of several runs: their labels, files and what they were measured on."""
-    lines = ["| run | file | saved | measured on |", "|---|---|---|---|"]
-    for run, name in zip(runs, names, strict=True):
-        measured_on = "; ".join(f"{key}: {value}" for key, value in environment_rows(run).items())
-        lines.append(f"| {name} | `{run.path}` | {run.datetime[:19]} | {measured_on} |")
-    return "\n".join(lines)
+    rows = ([name, f"`{run.path}`", run.datetime[:19], "; ".join(f"{key}: {value}" for key, value in environment_rows(run).items())]
+            for run, name in zip(runs, names, strict=True))
+    return markdown_table(["run", "file", "saved", "measured on"], rows, "llll")
