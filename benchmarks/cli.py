@@ -174,6 +174,30 @@ def history(args: argparse.Namespace) -> int:
     return SUCCESS
 
 
+def upgrade(args: argparse.Namespace) -> int:
+    """Bring saved runs of an older run format to this suite's, in place; every run is checked before any is written."""
+    from .model.files import atomic_write_text
+    from .model.runs import RunFileError, load_run, read_json, saved_runs
+    from .model.schema import VERSION
+    from .model.upgrade import format_of, upgraded
+
+    paths = [Path(run) for run in args.runs] or saved_runs(args.results)
+    if not paths:
+        raise RunFileError(f"{args.results}: no saved runs; expected run files, or a --results folder that holds some")
+    older = {path: upgraded(data) for path in paths if format_of(data := read_json(path)) < VERSION}
+    with tempfile.TemporaryDirectory(prefix="backprop-bench-upgrade-") as folder:
+        for index, (path, data) in enumerate(older.items()):  # each read back as a run of this format, before any is written
+            try:
+                load_run(atomic_write_text(Path(folder) / f"{index}.json", json.dumps(data)))
+            except RunFileError as error:
+                raise RunFileError(f"{path}: cannot be upgraded: {str(error).split(': ', 1)[1]}") from None
+    for path, data in older.items():
+        atomic_write_text(path, json.dumps(data, indent=4) + "\n")
+        print(f"{path}: upgraded to run format {VERSION}")
+    print(f"{len(older)} of {len(paths)} runs upgraded; the rest were in run format {VERSION} already")
+    return SUCCESS
+
+
 def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", type=out_type, help=out_help)
@@ -287,6 +311,14 @@ def parser() -> argparse.ArgumentParser:
                                   help="slowdowns to inject (default: 5,10,20)")
     add_significance_options(calibrate_parser)
     calibrate_parser.set_defaults(handler=calibrate)
+
+    upgrade_parser = commands.add_parser(
+        "upgrade", help="bring saved runs of an older run format to this suite's, in place",
+        description="Rewrite saved runs of an older run format in this suite's, in place, each atomically; a run that cannot be "
+                    "read or upgraded is refused before any run is written.")
+    upgrade_parser.add_argument("runs", nargs="*", metavar="RUN.json", help="saved runs; default: every run under --results")
+    upgrade_parser.add_argument("--results", type=output_folder, default="results", help="where saved runs live (default: %(default)s)")
+    upgrade_parser.set_defaults(handler=upgrade)
     return main_parser
 
 

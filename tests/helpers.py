@@ -12,10 +12,12 @@ import numpy as np
 from hypothesis import strategies as st
 
 import implementations
+from benchmarks.model.schema import VERSION, VERSION_KEY
 from implementations import registry
 from implementations.registry import CARD_ASPECTS
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"  # frozen runs the suite saved: the tests' saved data, apart from the live results/
 # any JSON value, nested a little: what a malformed file may hold where something else belongs
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -105,7 +107,7 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
         stats = {"min": data.min(), "max": data.max(), "median": float(np.median(data)), "q1": q1, "q3": q3,
                  "iqr": q3 - q1, "rounds": rounds, "iterations": 1, "ld15iqr": data.min(), "hd15iqr": data.max(),
                  "data": data.tolist()}
-        extra = {"implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
+        extra = {"kind": "loop", "implementation": name, "framework": name, "compiled": name == "jax", "versions": {name: "1.0"},
                  "dtype": "float64", "epochs": 1000, "n_in": 3, "n_hidden": 3, "n_out": 2, "batch": 1,
                  "compile_s": 0.1, "first_call_s": 2 * median, "import_s": 0.5, "loss_history": np.geomspace(0.3, 0.1, 1000).tolist()}
         if replicates:
@@ -115,19 +117,13 @@ def saved_run(medians: dict[str, float], saved_at="2026-01-01T00:00:00", spread=
         benchmarks.append({"name": f"test_training_loop[{name}-float64]", "group": "notebook problem, float64",
                            "stats": stats, "extra_info": extra})
     return {"machine_info": machine_info, "commit_info": {}, "datetime": saved_at,
-            "benchmarks": benchmarks, "version": "5.3.1"}
+            "benchmarks": benchmarks, "version": "5.3.1", VERSION_KEY: VERSION}
 
 
-def committed_run(kind: str) -> dict:
-    """The newest run committed under results/ that holds a benchmark of this kind (loop, probe, sweep or peak), as JSON."""
-    from benchmarks.model.runs import saved_runs
-    from benchmarks.model.schema import kind_of
-
-    for path in reversed(saved_runs(ROOT / "results")):
-        run = json.loads(path.read_text())
-        if any(kind_of(bench["extra_info"]) == kind for bench in run["benchmarks"]):
-            return run
-    raise LookupError(f"no committed run holds a {kind} benchmark")
+def frozen_run(kind: str) -> dict:
+    """A small run the suite saved, frozen under tests/data/ (never the live results/): "loops" (training loops and the
+    probes) or "sweep" (sweep points and the matrix-multiply peaks), as JSON."""
+    return json.loads((DATA / f"{kind}.json").read_text())
 
 
 def write(path: Path, content) -> Path:

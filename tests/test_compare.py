@@ -11,6 +11,7 @@ from benchmarks.model.calibration import calibrate
 from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, REPLICATES, compare_runs, mann_whitney_p
 from benchmarks.model.machines import cpu_words, fingerprint_id
 from benchmarks.model.runs import RunFileError, load_run
+from benchmarks.model.schema import VERSION_KEY
 from tests.helpers import MACHINE_INFO, fingerprint, one_line_error, saved_run, write
 
 MEDIANS = {"numpy": 0.014, "torch": 0.065, "jax": 0.009}
@@ -118,11 +119,13 @@ warning: the runs were measured differently; the comparison mixes these with the
     assert main(["compare", str(base), str(new), "--fail-above", "10", "--across-machines"]) == 0
 
 
-def test_runs_saved_before_fingerprints_get_one_from_pytest_benchmarks_cpu_record(tmp_path):
+def test_runs_saved_before_fingerprints_get_one_from_pytest_benchmarks_cpu_record_when_upgraded(tmp_path):
     cpu = {"vendor_id_raw": "AuthenticAMD", "family": 25, "model": 17, "stepping": 1, "count": 2, "brand_raw": "AMD EPYC",
            "flags": ["avx2", "avx512f", "avx512vnni", "avx512_vnni"]}
     old = {key: value for key, value in MACHINE_INFO.items() if key != "fingerprint"} | {"cpu": cpu}
-    run = load_run(write(tmp_path / "old.json", saved_run(MEDIANS, machine_info=old)))
+    path = write(tmp_path / "old.json", {key: value for key, value in saved_run(MEDIANS, machine_info=old).items() if key != VERSION_KEY})
+    assert main(["upgrade", str(path)]) == 0
+    run = load_run(path)
     assert run.fingerprint["source"] == "py-cpuinfo" and run.fingerprint["isa"] == ["avx2", "avx512f", "avx512_vnni"]
     assert cpu_words(run.fingerprint) == "AMD family 25 model 17 (Zen 4)"
     # the id is made from what both kinds of record know: the same CPU, ISA, CPU count and BLAS kernel give the same id

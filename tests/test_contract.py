@@ -17,15 +17,15 @@ from benchmarks.cli import main, parser
 from benchmarks.model.problem_file import problem_to_json
 from benchmarks.model.schema import kind_of
 from implementations import seed_problem
-from tests.helpers import JSON_VALUES, committed_run, write
+from tests.helpers import JSON_VALUES, frozen_run, write
 
 FUZZ = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def small_real_run() -> dict:
-    """A run made of real saved records, few of them: two training loops and a probe of the newest committed run with
-    loops, two implementations at three sizes and a peak of the committed sweep, under the loops' machine record."""
-    loops, sweep = committed_run("loop"), committed_run("sweep")
+    """A run made of real saved records, few of them: two training loops and a probe of the frozen run with loops, two
+    implementations at three sizes and a peak of the frozen sweep, under the loops' machine record."""
+    loops, sweep = frozen_run("loops"), frozen_run("sweep")
     quickest_probe = min((bench for bench in loops["benchmarks"] if kind_of(bench["extra_info"]) == "probe"),
                          key=lambda bench: bench["stats"]["rounds"])
 
@@ -193,7 +193,7 @@ VALUES = ["0", "-1", "1", "0.5", "10", "10%", "1e309", "nan", "inf", "-inf", "ab
           "results/machine/0002_again.json", "problem.json", "missing.json", "out/new", "out/page.html", "problem.json/below", "out"]
 # parity trains what it is given: the fast implementations only, named every time (without, it trains every framework)
 IMPLEMENTATIONS = ["numpy,python", "python", "numpy", "numpy,numpy", "nosuch", "", ","]
-POSITIONALS = {"report": 2, "compare": 3, "history": 2, "calibrate": 3, "list": 0, "parity": 0}
+POSITIONALS = {"report": 2, "compare": 3, "history": 2, "calibrate": 3, "list": 0, "parity": 0, "upgrade": 2}
 
 
 @st.composite

@@ -1,7 +1,6 @@
-"""The shape of the repository: no import circle, text commands without matplotlib, a layout the README describes."""
+"""The shape of the repository: no import circle, the roles importing one way, text commands without matplotlib."""
 
 import ast
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,11 +90,3 @@ def test_text_commands_do_not_import_matplotlib(tmp_path, command):
     done = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "no matplotlib"
-
-
-def test_the_readme_layout_names_every_module():
-    layout = re.search(r"^## Layout\n(.*?)^## ", (ROOT / "README.md").read_text(), re.MULTILINE | re.DOTALL).group(1)
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            if path.name != "__init__.py":
-                assert re.search(rf"\b{re.escape(path.name)}\b", layout), path.relative_to(ROOT)

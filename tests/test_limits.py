@@ -8,7 +8,7 @@ from benchmarks.model.roofline import EpochWork, Rates, roofline
 from benchmarks.model.time_to_result import EPOCH_COUNTS, break_even, overtakes, time_to_result
 from benchmarks.plugin.sweep_plan import N_IN, N_OUT
 from benchmarks.timed.memory import peak_above, reset_peak
-from tests.helpers import committed_run
+from tests.helpers import frozen_run
 
 RATES = Rates(sigmoids_per_s=1e9, multiply_adds_per_s=2e10,
               bandwidths={"memory": {"bytes": None, "bytes_per_s": 2e10}, "L2": {"bytes": 2**20, "bytes_per_s": 1e11}},
@@ -33,9 +33,9 @@ def test_the_roofline_is_the_longer_of_compute_and_traffic_at_the_closest_level_
 
 
 def test_no_saved_sweep_point_ran_faster_than_its_roofline():
-    points = [bench for bench in committed_run("sweep")["benchmarks"] if bench["extra_info"]["kind"] == "sweep"]
+    points = [bench for bench in frozen_run("sweep")["benchmarks"] if bench["extra_info"]["kind"] == "sweep"]
     with_roofline = [bench for bench in points if "roofline_s" in bench["extra_info"]]
-    assert with_roofline, "the committed sweep predates the roofline"
+    assert with_roofline, "the frozen sweep predates the roofline"
     for bench in with_roofline:
         extra = bench["extra_info"]
         assert bench["stats"]["min"] / extra["epochs"] >= extra["roofline_s"], bench["name"]

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.model.history import history_table
-from benchmarks.model.machines import SPEED_FLAGS, fingerprint_id, fingerprint_of
+from benchmarks.model.machines import SPEED_FLAGS, fingerprint_id
 from benchmarks.model.runs import load_run
 from benchmarks.plugin.fingerprint import machine_fingerprint
 from tests.helpers import CHROMIUM, MACHINE_INFO, ROOT, fingerprint, output_of, rendered_dom, run_pytest, saved_run, short_notebook_problem, write
@@ -137,9 +137,3 @@ def test_a_report_of_runs_from_two_machines_names_the_cpu_change_first(tmp_path)
     warning = markdown.index("⚠ **Different machines**")
     assert warning < markdown.index("What differs between the runs")
     assert "CPU: AMD family 25 model 17 (Zen 4) -> AMD family 26 model 2 (Zen 5)" in markdown[warning:]
-
-
-def test_runs_saved_before_fingerprints_still_name_their_machine():
-    old = {"cpu": {"vendor_id_raw": "GenuineIntel", "family": 6, "model": 143, "stepping": 8, "count": 4, "flags": ["avx512f", "amx_tile"]}}
-    derived = fingerprint_of(old)
-    assert derived["microarchitecture"] == "Sapphire Rapids" and derived["isa"] == ["avx512f", "amx_tile"] and derived["logical_cpus"] == 4

@@ -12,6 +12,7 @@ from benchmarks.cli import main
 from benchmarks.model import files
 from benchmarks.model.files import atomic_write_text
 from benchmarks.model.problem_file import load_problem, problem_to_json
+from benchmarks.model.schema import VERSION, VERSION_KEY
 from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
@@ -147,7 +148,7 @@ def test_saving_a_run_never_overwrites_one_even_when_the_name_is_taken(tmp_path,
     monkeypatch.setattr(os, "link", link_after_a_rival)
     second = storage.save({"benchmarks": [2]}, "run")
     assert [first.name, second.name] == ["0001_run.json", "0003_run.json"]
-    assert taken.read_text() == "rival" and json.loads(first.read_text()) == {"benchmarks": [1]}
+    assert taken.read_text() == "rival" and json.loads(first.read_text()) == {"benchmarks": [1], VERSION_KEY: VERSION}
     assert sorted(path.name for path in (tmp_path / "m").iterdir()) == ["0001_run.json", "0002_run.json", "0003_run.json"]
 
 

@@ -43,9 +43,11 @@ def test_newest_run_is_the_latest_saved_not_the_latest_named(tmp_path):
         ("", "the file is empty"),
         ('{"machine_info": {}, "benchmarks": [', "not valid JSON .* truncated"),
         ('{"hello": "world"}', "not a pytest-benchmark run"),
-        ('{"machine_info": {}, "benchmarks": []}', "the run holds no training-loop benchmarks"),
-        ('{"machine_info": {}, "benchmarks": [{"name": "test_other", "group": null, "stats": {}, "extra_info": {}}]}',
-         re.escape("benchmarks[0].extra_info: not saved by backprop-bench (no implementation")),
+        ('{"machine_info": {}, "benchmarks": []}', "saved in run format 1, older than this suite's 2; upgrade it with: "),
+        ('{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": []}',
+         "the run holds no training-loop benchmarks"),
+        ('{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": [{"name": "test_other", "group": null, '
+         '"stats": {}, "extra_info": {}}]}', re.escape("benchmarks[0].extra_info: not saved by backprop-bench (no kind")),
     ],
 )
 def test_unreadable_runs_are_refused_naming_the_file(tmp_path, content, message):

@@ -9,7 +9,7 @@ from benchmarks.cli import main
 from benchmarks.model.runs import load_run
 from benchmarks.plugin.sweep_plan import SweepPoint, SweepRefused, check_plan, default_points, parse_points, swept_at
 from implementations import available
-from tests.helpers import committed_run, output_of, run_pytest, write
+from tests.helpers import frozen_run, output_of, run_pytest, write
 
 
 def test_multiply_adds_count_forward_backward_and_updates():
@@ -87,7 +87,7 @@ def test_a_small_sweep_runs_checked_points_and_reports_them(tmp_path):
 
 
 def test_a_sweep_of_one_size_is_reported_in_one_panel(tmp_path):
-    sweep = committed_run("sweep")
+    sweep = frozen_run("sweep")
     one_size = [bench for bench in sweep["benchmarks"] if bench["extra_info"]["kind"] == "peak" or
                 (bench["extra_info"]["n_hidden"], bench["extra_info"]["batch"]) == (3, 1)]
     run = write(tmp_path / "one-size.json", sweep | {"benchmarks": one_size})  # as `--sweep --sweep-points 3x1` saves it

@@ -40,24 +40,6 @@ def fingerprint_id(fingerprint: dict) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:8]
 
 
-def fingerprint_of(machine_info: dict) -> dict:
-    """A run's fingerprint: as recorded, or, for runs saved before fingerprints, derived from pytest-benchmark's CPU record."""
-    if "fingerprint" in machine_info:
-        return machine_info["fingerprint"]
-    cpu = machine_info.get("cpu", {})
-    flags = set(cpu.get("flags", []))
-    kernels = {f"{pool['library']} {pool['architecture']}" for pool in machine_info.get("threads", {}).get("pools", []) if pool.get("architecture")}
-    fingerprint = {
-        "vendor": cpu.get("vendor_id_raw"), "model_name": cpu.get("brand_raw"),
-        "family": cpu.get("family"), "model": cpu.get("model"), "stepping": cpu.get("stepping"),
-        "microarchitecture": microarchitecture(cpu.get("vendor_id_raw"), cpu.get("family"), cpu.get("model")),
-        "isa": [flag for flag in SPEED_FLAGS if flag in flags],
-        "logical_cpus": cpu.get("count"), "kernel": machine_info.get("release"),
-        "blas_kernel": ", ".join(sorted(kernels)) or None, "source": "py-cpuinfo",
-    }
-    return fingerprint | {"id": fingerprint_id(fingerprint)}
-
-
 def cpu_words(fingerprint: dict) -> str:
     """The CPU as a person reads it: "AMD family 25 model 17 (Zen 4)", or its model name where it has no family."""
     vendor = fingerprint.get("vendor")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from . import schema
 from .errors import BadInput
-from .machines import cpu_words, fingerprint_of
+from .machines import cpu_words
 from .statistics import CONFIDENCE, Interval, median_interval
 
 
@@ -37,10 +37,10 @@ class Run:
         """A short name for the run: its file name without the extension."""
         return self.path.stem
 
-    @cached_property  # read for every comparison, label and row: derived once per run
+    @property
     def fingerprint(self) -> dict:
         """The machine it was measured on (benchmarks.model.machines)."""
-        return fingerprint_of(self.machine_info)
+        return self.machine_info["fingerprint"]
 
 
 def load_runs(paths: list[str | Path]) -> list[Run]:
@@ -53,8 +53,8 @@ def load_runs(paths: list[str | Path]) -> list[Run]:
     return runs
 
 
-def load_run(path: str | Path) -> Run:
-    """Read a pytest-benchmark JSON file saved by this suite."""
+def read_json(path: str | Path) -> dict:
+    """A saved run's JSON, checked only to be a pytest-benchmark run."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -70,6 +70,19 @@ def load_run(path: str | Path) -> Run:
         raise RunFileError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); truncated?") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
         raise RunFileError(f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')")
+    return data
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a pytest-benchmark JSON file saved by this suite, in this suite's run format."""
+    path = Path(path)
+    data = read_json(path)
+    if (saved_in := data.get(schema.VERSION_KEY, 1)) != schema.VERSION:
+        if not isinstance(saved_in, int) or isinstance(saved_in, bool) or saved_in > schema.VERSION:
+            raise RunFileError(f"{path}: saved in run format {saved_in!r}, which this backprop-bench (format {schema.VERSION}) does not "
+                               "know; expected a run it saved, or upgrade backprop-bench")
+        raise RunFileError(f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; upgrade it with: "
+                           f"backprop-bench upgrade {shlex.quote(str(path))}")
     if found := schema.problem(data, schema.RUN):
         raise RunFileError(f"{path}: {found}")
     kinds: dict[str, list[dict]] = {kind: [] for kind in schema.KINDS}

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 
 from implementations.problem import DTYPES
 
+# the format of a saved run, saved with it (VERSION_KEY): a reader of this suite reads this format only, and
+# `backprop-bench upgrade` brings an older run to it (benchmarks/model/upgrade.py); raise it with every change a reader needs
+VERSION = 2
+VERSION_KEY = "backprop_bench_format"
+
 
 @dataclass(frozen=True)
 class Leaf:
@@ -119,10 +124,9 @@ _TIMED = {"timing": TIMING, "projection": PROJECTION, "iterations": COUNT, "firs
 
 LOOP = Record(
     _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
-                 "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT))},
+                 "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT)), "import_s": Nullable(SECONDS)},
     _DESCRIBED | _TIMED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
-                           "replicates": REPLICATES, "import_s": Nullable(SECONDS),
-                           "frameworks_imported": Nullable(ListOf(TEXT))},
+                           "replicates": REPLICATES, "frameworks_imported": Nullable(ListOf(TEXT))},
     rules=(_one_loss_per_epoch,))
 SWEEP = Record(_TRAINING | {"flops_per_epoch": POSITIVE, "time_per_epoch_s": SECONDS},
                _DESCRIBED | _TIMED | {"replicates": REPLICATES, "roofline_s": SECONDS, "roofline": Record({"bound": TEXT})})
@@ -138,11 +142,8 @@ POOL = Record({"library": TEXT, "threads": ANY}, {"version": Nullable(TEXT), "ar
 FINGERPRINT = Record({"id": TEXT}, {"vendor": Nullable(TEXT), "model_name": Nullable(TEXT), "family": Nullable(INTEGER),
                                     "model": Nullable(INTEGER), "microarchitecture": Nullable(TEXT), "isa": ListOf(TEXT),
                                     "caches": MapOf(TEXT)})
-# pytest-benchmark's record of the CPU (py-cpuinfo), which a run saved before fingerprints is identified by
-CPU = Record({}, {"vendor_id_raw": Nullable(TEXT), "brand_raw": Nullable(TEXT), "family": Nullable(INTEGER),
-                  "model": Nullable(INTEGER), "flags": ListOf(TEXT)})
-MACHINE_INFO = Record({}, {
-    "cpu": CPU, "fingerprint": FINGERPRINT, "process_mode": TEXT, "interrupted": FLAG,
+MACHINE_INFO = Record({"fingerprint": FINGERPRINT}, {
+    "process_mode": TEXT, "interrupted": FLAG,
     "threads": Record({}, {"pools": ListOf(POOL), "xla_flags": Nullable(TEXT)}),
     "versions": MapOf(Nullable(TEXT)), "environment": MapOf(TEXT), "replicates": Record({"count": COUNT}),
     "sweep_ranges": MapOf(Record({"why": TEXT})), "budget": Record({"name": TEXT}, {"rule": Nullable(TEXT)}),
@@ -152,8 +153,8 @@ RUN = Record({"machine_info": MACHINE_INFO, "benchmarks": ListOf(BENCHMARK)},
 
 
 def kind_of(extra_info: dict) -> str | None:
-    """Which kind of benchmark an extra_info describes (runs saved before kinds were recorded tell it by their keys)."""
-    return extra_info.get("kind") or ("probe" if "probe" in extra_info else "loop" if "implementation" in extra_info else None)
+    """Which kind of benchmark an extra_info describes (loop, probe, sweep or peak); None: not one of this suite's."""
+    return extra_info.get("kind")
 
 
 def problem(value, shape, where: str = "") -> str | None:
@@ -173,7 +174,7 @@ def problem(value, shape, where: str = "") -> str | None:
     if isinstance(shape, ByKind):
         kind = kind_of(value)
         if not isinstance(kind, str) or kind not in shape.kinds:
-            recorded = f"kind {kind!r}" if "kind" in value else "no implementation"
+            recorded = f"kind {kind!r}" if "kind" in value else "no kind"
             return f"{where}: not saved by backprop-bench ({recorded}; expected kind {', '.join(shape.kinds)})"
         return problem(value, shape.kinds[kind], where)
     for key in shape.required:

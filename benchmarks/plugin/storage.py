@@ -8,10 +8,12 @@ from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import safe_dumps
 
 from benchmarks.model.files import write_beside
+from benchmarks.model.schema import VERSION, VERSION_KEY
 
 
 class AtomicFileStorage(FileStorage):
-    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, and telling `on_save`."""
+    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, with the run format it
+    is saved in, and telling `on_save`."""
 
     def __init__(self, path, logger, default_machine_id=None, on_save=lambda path: None):
         super().__init__(path, logger, default_machine_id)
@@ -19,7 +21,7 @@ class AtomicFileStorage(FileStorage):
 
     def save(self, output_json, save):
         self.path.mkdir(parents=True, exist_ok=True)
-        data = safe_dumps(output_json, ensure_ascii=True, indent=4).encode()
+        data = safe_dumps(output_json | {VERSION_KEY: VERSION}, ensure_ascii=True, indent=4).encode()
         while True:
             target = self.get(f"{self._next_num}_{save}.json")
             target.parent.mkdir(parents=True, exist_ok=True)

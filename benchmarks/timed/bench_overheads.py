@@ -137,4 +137,4 @@ def test_where_the_time_goes(benchmark, probe, measurement):
         durations = sample(function, iterations, budget, partial(budget.samples_needed, replicate=replicate, replicates=replicates),
                            call_s, lambda _: None, measurement.disable_gc)
         measurement.record(benchmark, durations, iterations)
-    benchmark.extra_info.update(probe=description, framework=framework, unit=unit, threads=threads)
+    benchmark.extra_info.update(kind="probe", probe=description, framework=framework, unit=unit, threads=threads)

@@ -52,6 +52,7 @@ def test_training_loop(benchmark, name, dtype, pytestconfig, measurement):
     timing = time_loop(implementation, problem, measurement.budget, check, measurement.replicate, measurement.disable_gc)
     measurement.record(benchmark, timing.durations, timing.iterations)
     benchmark.extra_info.update(
+        kind="loop",
         **loop_info(implementation, problem, benchmark.stats.stats.median, threads),
         **timing_info(timing),
         **measurement.import_record(name),
