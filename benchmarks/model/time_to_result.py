@@ -19,7 +19,7 @@ EPOCH_COUNTS = (10, 1_000, 100_000)
 def time_to_result(benchmarks: pd.DataFrame) -> pd.DataFrame:
     """Per implementation with a measured import: its one-time costs, time per epoch, and the wait for each of
     EPOCH_COUNTS epochs, fastest wait first at the middle count."""
-    if "import_s" not in benchmarks:  # a run saved before imports were timed
+    if "import_s" not in benchmarks:  # no training loops (a sweep)
         return pd.DataFrame()
     rows = benchmarks[benchmarks["import_s"].notna()]
     table = pd.DataFrame({
