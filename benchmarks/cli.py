@@ -198,6 +198,38 @@ def upgrade(args: argparse.Namespace) -> int:
     return SUCCESS
 
 
+def index(args: argparse.Namespace) -> int:
+    """Write the generated part of RESULTS/README.md from the saved runs, and with --readme that README's headline table."""
+    from .model.files import atomic_write_text
+    from .model.runs import RunFileError, load_runs, saved_runs
+    from .presentation import results_index
+
+    paths = saved_runs(args.results)
+    if not paths:
+        raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first")
+    runs = load_runs(paths)
+    target = Path(args.results) / "README.md"
+    writes = {target: results_index.replace_block(read_text(target), results_index.index(runs), target) if target.exists()
+              else results_index.readme_of_results(runs)}
+    if args.readme:
+        with_loops = [run for run in runs if (run.benchmarks["group"] == results_index.HEADLINE_GROUP).any()]
+        if not with_loops:
+            raise RunFileError(f"{args.results}: no run times the notebook's loops in float64; expected one for the headline")
+        writes[args.readme] = results_index.replace_block(read_text(args.readme), results_index.headline(with_loops[-1]), args.readme)
+    for path, text in writes.items():
+        atomic_write_text(path, text)
+        print(f"{path}: written from {len(runs)} saved runs")
+    return SUCCESS
+
+
+def read_text(path: Path) -> str:
+    """A text file the command rewrites, or bad input naming it."""
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadInput(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+
+
 def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", type=out_type, help=out_help)
@@ -319,6 +351,15 @@ def parser() -> argparse.ArgumentParser:
     upgrade_parser.add_argument("runs", nargs="*", metavar="RUN.json", help="saved runs; default: every run under --results")
     upgrade_parser.add_argument("--results", type=output_folder, default="results", help="where saved runs live (default: %(default)s)")
     upgrade_parser.set_defaults(handler=upgrade)
+
+    index_parser = commands.add_parser(
+        "index", help="write the results folder's README from the saved runs (and the project README's headline table)",
+        description="Write the part of RESULTS/README.md between its marker lines from the saved runs: the machines, each "
+                    "machine's runs, and its newest run's notebook loops in float64; with --readme, the same headline table "
+                    "between the marker lines of that README. What lies outside the markers is kept.")
+    index_parser.add_argument("--results", type=output_folder, default="results", help="where saved runs live (default: %(default)s)")
+    index_parser.add_argument("--readme", type=Path, metavar="FILE", help="a README whose headline table to rewrite (e.g. README.md)")
+    index_parser.set_defaults(handler=index)
     return main_parser
 
 

@@ -8,8 +8,9 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.model.runs import RunFileError, load_run, newest_run
 from benchmarks.presentation.formatting import format_seconds
+from benchmarks.presentation.results_index import END, START
 from benchmarks.presentation.tables import summary, summary_table
-from tests.helpers import MACHINE_INFO, saved_run, write
+from tests.helpers import MACHINE_INFO, frozen_run, saved_run, write
 
 
 def test_summary_ratios_and_per_epoch_times(tmp_path):
@@ -83,3 +84,32 @@ def test_several_runs_are_reported_side_by_side_labelled_by_what_differs(tmp_pat
     assert "| `numpy` | 10 ms (2.0%) | 12 ms (2.0%) | 1.2× |" in markdown
     assert "| `torch` | 60 ms (2.0%) | 30 ms (2.0%) | 0.5× |" in markdown
     assert (tmp_path / "report" / "training_time_0.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_index_writes_the_results_readme_and_the_headline_between_their_markers_and_keeps_the_rest(tmp_path, capsys):
+    results = tmp_path / "results"
+    write(results / "m" / "0001_loops.json", frozen_run("loops"))
+    write(results / "m" / "0002_sweep.json", frozen_run("sweep"))
+    readme = write(tmp_path / "README.md", f"# A project\n\nBefore.\n\n{START}\nold table\n{END}\n\nAfter.\n")
+    assert main(["index", "--results", str(results), "--readme", str(readme)]) == 0
+    assert capsys.readouterr().out == (f"{results / 'README.md'}: written from 2 saved runs\n{readme}: written from 2 saved runs\n")
+    text = readme.read_text()
+    assert text.startswith(f"# A project\n\nBefore.\n\n{START}\nThe notebook's 1000 epochs in float64, run `0001` (")
+    assert text.endswith(f"{END}\n\nAfter.\n")
+    rows = re.findall(r"^\| `([\w-]+)` \| ([\d.]+ [µm]?s) \|", text, re.MULTILINE)
+    assert [name for name, _ in rows] == ["native", "numpy", "torch", "keras-tensorflow"]  # fastest first
+    index = (results / "README.md").read_text()
+    assert "| `0001_loops.json` | " in index and "| `0002_sweep.json` | " in index and "78 sweep points" not in index
+    assert re.search(r"\| 75 sweep points, 3 peaks \|", index), index
+    # run again: the findings written around the block stay, the block is rewritten
+    (results / "README.md").write_text(index.replace("# Results", "# Results\n\nA finding.", 1))
+    assert main(["index", "--results", str(results)]) == 0
+    assert (results / "README.md").read_text() == index.replace("# Results", "# Results\n\nA finding.", 1)
+
+
+def test_index_refuses_a_readme_without_its_markers_and_writes_nothing(tmp_path, capsys):
+    write(tmp_path / "results" / "m" / "0001_loops.json", frozen_run("loops"))
+    readme = write(tmp_path / "README.md", "# No markers\n")
+    assert main(["index", "--results", str(tmp_path / "results"), "--readme", str(readme)]) == 2
+    assert capsys.readouterr().err == f"backprop-bench index: error: {readme}: no generated block; expected the lines {START} and {END}\n"
+    assert readme.read_text() == "# No markers\n" and not (tmp_path / "results" / "README.md").exists()
