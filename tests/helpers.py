@@ -1,6 +1,7 @@
 """What the tests share: the network written out once more in NumPy, saved runs built where the answers are known,
 and ways to run the suite's commands and pytest in another process."""
 
+import itertools
 import json
 import os
 import shutil
@@ -9,10 +10,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 import implementations
 from benchmarks.model.schema import VERSION, VERSION_KEY
+from benchmarks.plugin.parameters import skip_unless_available
 from implementations import registry
 from implementations.registry import CARD_ASPECTS
 
@@ -41,6 +44,17 @@ def register_module(monkeypatch, folder: Path, name: str, body: str = "from impl
     monkeypatch.setitem(registry.REGISTRY, name, module)
     registry.declaration.cache_clear()  # a name a test registered before may be another module now
     return path
+
+
+def implementation_params(exclude=()) -> list:
+    """Every registered implementation (but those excluded) as a test parameter, skipped with the reason where unavailable."""
+    return [pytest.param(name, marks=skip_unless_available(name)) for name in registry.REGISTRY if name not in exclude]
+
+
+def implementation_pair_params() -> list:
+    """Every pair of registered implementations, as test parameters."""
+    return [pytest.param(first, second, marks=skip_unless_available(first, second))
+            for first, second in itertools.combinations(registry.REGISTRY, 2)]
 
 
 def sigmoid(z):

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from benchmarks.plugin.notebook import check_notebook_result
-from benchmarks.plugin.parameters import implementation_pair_params, implementation_params, skip_unless_available
+from benchmarks.plugin.parameters import skip_unless_available
 from implementations import Problem, get, random_problem, seed_problem
 from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
 from implementations.problem import RESULT_FIELDS
 from implementations.registry import REFERENCE, REGISTRY, declaration
-from tests.helpers import loss, outputs
+from tests.helpers import implementation_pair_params, implementation_params, loss, outputs
 
 NAMES = implementation_params()
 PAIRS = implementation_pair_params()

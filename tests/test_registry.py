@@ -10,13 +10,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from benchmarks.cli import main
-from benchmarks.plugin.parameters import implementation_params, skip_unless_available
+from benchmarks.plugin.parameters import skip_unless_available
 from benchmarks.plugin.sweep_plan import COST_ORDERS
 from implementations import UnavailableImplementation, available, get, own_process, random_problem, registry, unavailable
 from implementations.agreement import largest_differences
 from implementations.own_process import prepare_elsewhere
 from implementations.problem import RESULT_FIELDS
-from tests.helpers import ROOT, register_module
+from tests.helpers import ROOT, implementation_params, register_module
 
 UNKNOWN = "no-such-framework"
 
