@@ -233,8 +233,12 @@ def read_text(path: Path) -> str:
 def add_output_options(command: argparse.ArgumentParser, out_help: str, out_type=output_folder) -> None:
     """--out, where a command writes, and --results, the folder of saved runs and default outputs."""
     command.add_argument("--out", type=out_type, help=out_help)
-    command.add_argument("--results", type=output_folder, default="results",
-                         help="where saved runs live, and reports by default (default: %(default)s)")
+    add_results_option(command, "where saved runs live, and reports by default (default: %(default)s)")
+
+
+def add_results_option(command: argparse.ArgumentParser, help_text: str = "where saved runs live (default: %(default)s)") -> None:
+    """--results, the folder of saved runs."""
+    command.add_argument("--results", type=output_folder, default="results", help=help_text)
 
 
 def add_significance_options(command: argparse.ArgumentParser) -> None:
@@ -349,7 +353,7 @@ def parser() -> argparse.ArgumentParser:
         description="Rewrite saved runs of an older run format in this suite's, in place, each atomically; a run that cannot be "
                     "read or upgraded is refused before any run is written.")
     upgrade_parser.add_argument("runs", nargs="*", metavar="RUN.json", help="saved runs; default: every run under --results")
-    upgrade_parser.add_argument("--results", type=output_folder, default="results", help="where saved runs live (default: %(default)s)")
+    add_results_option(upgrade_parser)
     upgrade_parser.set_defaults(handler=upgrade)
 
     index_parser = commands.add_parser(
@@ -357,7 +361,7 @@ def parser() -> argparse.ArgumentParser:
         description="Write the part of RESULTS/README.md between its marker lines from the saved runs: the machines, each "
                     "machine's runs, and its newest run's notebook loops in float64; with --readme, the same headline table "
                     "between the marker lines of that README. What lies outside the markers is kept.")
-    index_parser.add_argument("--results", type=output_folder, default="results", help="where saved runs live (default: %(default)s)")
+    add_results_option(index_parser)
     index_parser.add_argument("--readme", type=Path, metavar="FILE", help="a README whose headline table to rewrite (e.g. README.md)")
     index_parser.set_defaults(handler=index)
     return main_parser
