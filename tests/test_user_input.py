@@ -74,7 +74,7 @@ def test_an_absurdly_large_problem_is_refused_before_it_is_built(tmp_path, capsy
     (["parity", "--out", "README.md"], "argument --out: expected a folder, but 'README.md' is a file"),
     (["report", "--out", "README.md"], "argument --out: expected a folder, but 'README.md' is a file"),
     (["report", "--out", "README.md/report"], f"argument --out: expected a folder that can be created, but {ROOT / 'README.md'} is a file"),
-    (["history", "--out", "results"], "argument --out: expected a file to write, but 'results' is a folder"),
+    (["history", "--out", "tests"], "argument --out: expected a file to write, but 'tests' is a folder"),
     (["compare", "a.json", "b.json", "--alpha", "1"], "argument --alpha: expected a significance level between 0 and 1, such as 0.002, got '1'"),
     (["compare", "a.json", "b.json", "--min-change", "nan%"], "argument --min-change: expected a percentage such as 10 or 10%, got 'nan'"),
     (["calibrate", "a.json", "--slowdowns", "5,5"], "argument --slowdowns: expected distinct percentages above 0 such as 5,10,20, got '5,5'"),
