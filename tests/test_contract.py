@@ -193,7 +193,11 @@ VALUES = ["0", "-1", "1", "0.5", "10", "10%", "1e309", "nan", "inf", "-inf", "ab
           "results/machine/0002_again.json", "problem.json", "missing.json", "out/new", "out/page.html", "problem.json/below", "out"]
 # parity trains what it is given: the fast implementations only, named every time (without, it trains every framework)
 IMPLEMENTATIONS = ["numpy,python", "python", "numpy", "numpy,numpy", "nosuch", "", ","]
-POSITIONALS = {"report": 2, "compare": 3, "history": 2, "calibrate": 3, "list": 0, "parity": 0, "upgrade": 2}
+POSITIONALS = {"report": 2, "compare": 3, "history": 2, "calibrate": 3, "list": 0, "parity": 0, "upgrade": 2, "index": 0}
+
+
+def test_every_command_is_in_the_fuzzing():
+    assert set(POSITIONALS) == set(OPTIONS)  # a new command names how many positional arguments to draw for it
 
 
 @st.composite
