@@ -18,6 +18,7 @@ from .sweep_report import sweep_section
 from .tables import (
     environment_table,
     fairness_table,
+    layers_table,
     parity_summary,
     probes_table,
     projections_table,
@@ -95,6 +96,10 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
               "how far the process's resident set rose while the loop ran, every framework's allocations counted."
               + (f" ⚠ unreliable: the IQR is over {UNRELIABLE_SPREAD:.0%} of the median; rerun on a quieter machine."
                  if (table["spread"] > UNRELIABLE_SPREAD).any() else ""), ""]
+    if layers := layers_table(benchmarks):
+        lines += [f"### What a framework's layers cost, {group}", "",
+                  "Each framework with several rows: its raw autodiff, the nn + optimizer idiom most code is written in, and its "
+                  "compiled forms, on the same run, against the framework's fastest.", "", layers, ""]
     if projections := projections_table(benchmarks):
         lines += [f"### Timed per epoch, {group}", "",
                   "A loop whose calls at full length would not fit the budget is timed at a few shorter lengths, interleaved, and "

@@ -93,6 +93,24 @@ def projection_spread(row) -> str:
     return f"– (interval ±{half / row.median:.1%}{', ⚠ unreliable' if is_unreliable(half, row.median) else ''})"
 
 
+def layers_table(benchmarks: pd.DataFrame) -> str:
+    """Per framework with more than one implementation in the run, what its layers cost side by side: its raw autodiff, its
+    nn + optimizer idiom, its compiled forms, fastest first, each against the framework's fastest."""
+    if "framework" not in benchmarks:
+        return ""
+    described = benchmarks.reindex(columns=["implementation", "framework", "variant"]).astype({"variant": object}).fillna({"variant": "–"})
+    table = summary(benchmarks).merge(described.drop_duplicates("implementation"), on="implementation")
+    rows = []
+    for framework, rows_of in table.groupby("framework", sort=False):
+        if len(rows_of) < 2:
+            continue
+        fastest = rows_of["median"].min()
+        rows += [[f"{framework}" if index == 0 else "", f"`{row.implementation}`", row.variant, format_median(row.median, row.projected),
+                  format_seconds(row.per_epoch), format_ratio(row.median / fastest)]
+                 for index, row in enumerate(rows_of.sort_values("median").itertuples())]
+    return markdown_table(["framework", "implementation", "how", "median", "per epoch", "vs the framework's fastest"], rows, "lllrrr") if rows else ""
+
+
 def projections_table(benchmarks: pd.DataFrame) -> str:
     """The loops timed per epoch: the lengths timed, the fitted cost per epoch with its interval, the fixed cost of a call, and
     the projection to the full length (with, under --rigorous, the measured full length and how far the projection fell)."""
