@@ -194,8 +194,11 @@ class BenchSession:
     def write_line(self, line: str, **markup) -> None:
         """A line on the terminal, also from inside a benchmark whose output pytest captures (a child's progress, relayed)."""
         capture = self.config.pluginmanager.get_plugin("capturemanager")
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         with capture.global_and_fixture_disabled():
-            self.config.pluginmanager.get_plugin("terminalreporter").write_line(line, **markup)
+            if reporter._tw.width_of_current_line:  # after a test's result letter: pytest's own check misses a child's test
+                reporter._tw.line()
+            reporter.write_line(line, **markup)
 
     def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
         """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there

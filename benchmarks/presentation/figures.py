@@ -95,7 +95,8 @@ def loss_difference(history: np.ndarray, reference: np.ndarray) -> str:
 
 def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     """The notebook's loss plot, every implementation on one axis; styles differ so coinciding curves stay visible."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    legend_rows = -(-len(benchmarks) // 2)  # two columns under the axes: the figure grows with the implementations
+    fig, ax = plt.subplots(figsize=(9, 4.5 + 0.2 * legend_rows), layout="constrained")
     reference = benchmarks.loc[benchmarks["implementation"] == REFERENCE, "loss_history"]
     styles = ["-", "--", ":", "-."]
     for index, row in enumerate(benchmarks.itertuples()):
@@ -110,5 +111,5 @@ def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     ax.set_ylabel("loss: mean((y − o)²), before the epoch's update")
     ax.set_title(title)
     ax.grid(which="both", alpha=0.3)
-    ax.legend()
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     save_figure(fig, path)
