@@ -351,7 +351,7 @@ def test_a_loop_at_full_length_is_compared_with_a_projected_numpy_over_the_epoch
     legends, save = [], figures.save_figure
 
     def read_then_save(figure, path, dpi=120):
-        legends.extend(text.get_text() for ax in figure.axes if ax.get_legend() for text in ax.get_legend().get_texts())
+        legends.extend(text.get_text() for legend in figure.legends for text in legend.get_texts())
         return save(figure, path, dpi)
 
     monkeypatch.setattr(figures, "save_figure", read_then_save)
