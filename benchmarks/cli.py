@@ -177,20 +177,22 @@ def history(args: argparse.Namespace) -> int:
 def upgrade(args: argparse.Namespace) -> int:
     """Bring saved runs of an older run format to this suite's, in place; every run is checked before any is written."""
     from .model.files import atomic_write_text
-    from .model.runs import RunFileError, load_run, read_json, saved_runs
+    from .model.runs import RunFileError, read_json, run_of, saved_format, saved_runs
     from .model.schema import VERSION
-    from .model.upgrade import format_of, upgraded
+    from .model.upgrade import upgraded
 
     paths = [Path(run) for run in args.runs] or saved_runs(args.results)
     if not paths:
         raise RunFileError(f"{args.results}: no saved runs; expected run files, or a --results folder that holds some")
-    older = {path: upgraded(data) for path in paths if format_of(data := read_json(path)) < VERSION}
-    with tempfile.TemporaryDirectory(prefix="backprop-bench-upgrade-") as folder:
-        for index, (path, data) in enumerate(older.items()):  # each read back as a run of this format, before any is written
-            try:
-                load_run(atomic_write_text(Path(folder) / f"{index}.json", json.dumps(data)))
+    older = {}
+    for path in paths:
+        data = read_json(path)
+        if (saved_in := saved_format(path, data)) < VERSION:
+            older[path] = upgraded(data, saved_in)
+            try:  # read as a run of this format, before any run is written
+                run_of(path, older[path])
             except RunFileError as error:
-                raise RunFileError(f"{path}: cannot be upgraded: {str(error).split(': ', 1)[1]}") from None
+                raise RunFileError(f"{path}: cannot be upgraded: {str(error).removeprefix(f'{path}: ')}") from None
     for path, data in older.items():
         atomic_write_text(path, json.dumps(data, indent=4) + "\n")
         print(f"{path}: upgraded to run format {VERSION}")

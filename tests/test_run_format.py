@@ -59,3 +59,11 @@ def test_runs_saved_before_fingerprints_name_their_machine_once_upgraded():
     old = {"cpu": {"vendor_id_raw": "GenuineIntel", "family": 6, "model": 143, "stepping": 8, "count": 4, "flags": ["avx512f", "amx_tile"]}}
     derived = fingerprint_from_cpuinfo(old)
     assert derived["microarchitecture"] == "Sapphire Rapids" and derived["isa"] == ["avx512f", "amx_tile"] and derived["logical_cpus"] == 4
+
+
+def test_the_upgrade_refuses_a_run_of_an_unknown_format_and_writes_nothing(tmp_path, capsys):
+    run = write(tmp_path / "0001_odd.json", saved_run({"numpy": 0.04}) | {VERSION_KEY: "two"})
+    before = run.read_bytes()
+    assert main(["upgrade", str(run)]) == 2
+    assert "saved in run format 'two', which this backprop-bench (format 2) does not know" in one_line_error(capsys, "upgrade", run)
+    assert run.read_bytes() == before

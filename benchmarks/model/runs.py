@@ -73,16 +73,27 @@ def read_json(path: str | Path) -> dict:
     return data
 
 
+def saved_format(path: Path, data: dict) -> int:
+    """The run format a run was saved in (1: before formats were saved); a format this suite does not know is refused."""
+    saved_in = data.get(schema.VERSION_KEY, 1)
+    if not isinstance(saved_in, int) or isinstance(saved_in, bool) or saved_in > schema.VERSION:
+        raise RunFileError(f"{path}: saved in run format {saved_in!r}, which this backprop-bench (format {schema.VERSION}) does not "
+                           "know; expected a run it saved, or upgrade backprop-bench")
+    return saved_in
+
+
 def load_run(path: str | Path) -> Run:
     """Read a pytest-benchmark JSON file saved by this suite, in this suite's run format."""
     path = Path(path)
     data = read_json(path)
-    if (saved_in := data.get(schema.VERSION_KEY, 1)) != schema.VERSION:
-        if not isinstance(saved_in, int) or isinstance(saved_in, bool) or saved_in > schema.VERSION:
-            raise RunFileError(f"{path}: saved in run format {saved_in!r}, which this backprop-bench (format {schema.VERSION}) does not "
-                               "know; expected a run it saved, or upgrade backprop-bench")
-        raise RunFileError(f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; upgrade it with: "
-                           f"backprop-bench upgrade {shlex.quote(str(path))}")
+    if (saved_in := saved_format(path, data)) < schema.VERSION:
+        raise RunFileError(f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; "
+                           f"upgrade it with: backprop-bench upgrade {shlex.quote(str(path))}")
+    return run_of(path, data)
+
+
+def run_of(path: Path, data: dict) -> Run:
+    """A run from its JSON in this suite's run format, checked against the schema; `path` names it in errors."""
     if found := schema.problem(data, schema.RUN):
         raise RunFileError(f"{path}: {found}")
     kinds: dict[str, list[dict]] = {kind: [] for kind in schema.KINDS}

@@ -13,15 +13,10 @@ from . import schema
 from .machines import SPEED_FLAGS, fingerprint_id, microarchitecture
 
 
-def format_of(data: dict) -> int:
-    """The format a run was saved in: 1 for a run saved before formats were."""
-    return data.get(schema.VERSION_KEY, 1)
-
-
-def upgraded(data: dict) -> dict:
-    """The run in this suite's format (a copy; the run itself is not changed)."""
+def upgraded(data: dict, saved_in: int) -> dict:
+    """The run, saved in format `saved_in`, in this suite's format (a copy; the run itself is not changed)."""
     data = copy.deepcopy(data)
-    if format_of(data) < 2:
+    if saved_in < 2:
         for bench in data.get("benchmarks", []):
             extra = bench.get("extra_info")
             if isinstance(extra, dict) and "kind" not in extra:
