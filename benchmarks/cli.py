@@ -214,10 +214,9 @@ def index(args: argparse.Namespace) -> int:
     writes = {target: results_index.replace_block(read_text(target), results_index.index(runs), target) if target.exists()
               else results_index.readme_of_results(runs)}
     if args.readme:
-        with_loops = [run for run in runs if (run.benchmarks["group"] == results_index.HEADLINE_GROUP).any()]
-        if not with_loops:
+        if (newest := results_index.newest_with_headline(runs)) is None:
             raise RunFileError(f"{args.results}: no run times the notebook's loops in float64; expected one for the headline")
-        writes[args.readme] = results_index.replace_block(read_text(args.readme), results_index.headline(with_loops[-1]), args.readme)
+        writes[args.readme] = results_index.replace_block(read_text(args.readme), results_index.headline(newest), args.readme)
     for path, text in writes.items():
         atomic_write_text(path, text)
         print(f"{path}: written from {len(runs)} saved runs")

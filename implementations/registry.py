@@ -129,10 +129,6 @@ class Declaration:
     float64_cause: str | None  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
     sweep_range: tuple[int, int | None, str] | None  # None: swept at every size
 
-    @property
-    def path(self) -> str:
-        return f"{__package__}/{self.module}.py"
-
 
 @cache
 def declaration(name: str) -> Declaration:

@@ -322,8 +322,8 @@ class BenchSession:
         machine_info["fingerprint"] = machine_fingerprint(machine_info["threads"]["pools"])
         machine_info["budget"] = (SWEEP if config.option.sweep else self.budget).record()  # the sweep's points have a budget of their own
         if config.option.sweep:  # which implementations were timed at which sizes, and why, for the report to say
-            machine_info["sweep_ranges"] = {name: {"from": low, "up_to": high, "why": why} for name in REGISTRY
-                                            if (swept := declaration(name).sweep_range) for low, high, why in [swept]}
+            machine_info["sweep_ranges"] = {name: dict(zip(("from", "up_to", "why"), swept, strict=True)) for name in REGISTRY
+                                            if (swept := declaration(name).sweep_range)}
         machine_info["process_mode"] = self.mode.value
         if self.mode is Mode.REPLICATED:
             machine_info["replicates"] = {"count": self.replicate[1], "seed": self.replicate_seed, "orders": self.replicate_orders}

@@ -81,7 +81,8 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
     order = list(REGISTRY)
     family_seconds: dict[str, float] = {}
     for name in REGISTRY:
-        family_seconds[framework_family(name)] = family_seconds.get(framework_family(name), 0.0) + seconds.get(name, 0.0)
+        family = framework_family(name)
+        family_seconds[family] = family_seconds.get(family, 0.0) + seconds.get(name, 0.0)
 
     def place(item, parameters, name):
         if ALONE in item.fixturenames:

@@ -23,6 +23,11 @@ def contents(run: Run) -> str:
     return ", ".join(f"{count} {kind}{'s' * (count > 1)}" for kind, count in counts.items() if count)
 
 
+def newest_with_headline(runs: list[Run]) -> Run | None:
+    """The newest of the runs that timed the notebook's loops in float64, if any did."""
+    return next((run for run in reversed(runs) if (run.benchmarks["group"] == HEADLINE_GROUP).any()), None)
+
+
 def headline(run: Run) -> str:
     """The newest run's notebook loops in float64: median with its interval, time per epoch, ratio to NumPy, with the run and
     its machine named."""
@@ -51,9 +56,8 @@ def index(runs: list[Run]) -> str:
                                    + (" (uncommitted changes)" if run.commit_info.get("dirty") else ""), contents(run),
                                    run.machine_info.get("budget", {}).get("name", "–"), run.machine_info.get("process_mode", "–")]
                                   for run in there), "llllll")]
-        with_loops = [run for run in there if (run.benchmarks["group"] == HEADLINE_GROUP).any()]
-        if with_loops:
-            lines += ["", headline(with_loops[-1])]
+        if newest := newest_with_headline(there):
+            lines += ["", headline(newest)]
     return "\n".join(lines)
 
 

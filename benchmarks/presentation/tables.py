@@ -63,10 +63,10 @@ def fairness_table(benchmarks: pd.DataFrame) -> str:
     """Per implementation, the choices that make its timing fair: the dtype its results really had, what makes a
     timed call finished work, what is compiled and when, how its threads are set, and whether it is the plain idiom."""
     rows = []
-    for name, runs in benchmarks.groupby("implementation", sort=False):
-        card = runs["card"].iloc[0]
-        computed = " / ".join(dict.fromkeys(runs["dtype_computed"]))
-        if "float64_cause" in runs and isinstance(cause := runs["float64_cause"].iloc[0], str):
+    for name, loops in benchmarks.groupby("implementation", sort=False):
+        card = loops["card"].iloc[0]
+        computed = " / ".join(dict.fromkeys(loops["dtype_computed"]))
+        if "float64_cause" in loops and isinstance(cause := loops["float64_cause"].iloc[0], str):
             computed += f" (not float64-exact: {cause})"
         rows.append([f"`{name}`", computed, *(card.get(aspect, "?") for aspect in CARD_ASPECTS)])
     return markdown_table(["implementation", "dtype computed", *CARD_ASPECTS], rows, "l" * (len(CARD_ASPECTS) + 2))
