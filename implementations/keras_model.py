@@ -96,3 +96,30 @@ def fit_loop(problem: Problem, fit_arguments) -> callable:
 def array_arguments(problem: Problem) -> dict:
     """fit()'s arguments for NumPy arrays, as most Keras code passes them: one batch of the whole data, in order."""
     return dict(x=problem.batch_inputs, y=problem.batch_targets, batch_size=len(problem.batch_inputs), shuffle=False)
+
+
+def train_on_batch_loop(problem: Problem) -> callable:
+    """Build and compile the model (one train_on_batch run once, to trace its train step); return the training loop, a
+    Python loop of `model.train_on_batch(x, y)`, the low-level API that skips fit()'s epoch machinery."""
+    initial = [problem.weights_hidden.T, problem.weights_output.T]  # Keras's kernels are (inputs, units)
+    x, y = problem.batch_inputs, problem.batch_targets
+
+    with floatx(problem.dtype):
+        model = compiled_model(problem)
+        model.train_on_batch(x, y)
+        inputs = keras.ops.convert_to_tensor(x)
+        loss_dtype = keras.backend.standardize_dtype(model.metrics[0].variables[0].dtype)
+
+    def train() -> TrainResult:
+        with floatx(problem.dtype):
+            model.set_weights(initial)
+            losses = []
+            for _ in range(problem.epochs - 1):
+                losses.append(model.train_on_batch(x, y))  # the batch's loss, read back as a Python float
+            output = to_numpy(model(inputs))  # the last epoch's forward pass, before its update
+            losses.append(model.train_on_batch(x, y))
+            kernel_hidden, kernel_output = (to_numpy(variable.value) for variable in model.weights)
+            return TrainResult(weights_hidden=kernel_hidden.T, weights_output=kernel_output.T,
+                               loss_history=np.asarray(losses, dtype=loss_dtype), final_output=problem.unbatch(output))
+
+    return train
