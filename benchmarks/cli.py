@@ -52,7 +52,7 @@ def list_implementations(args: argparse.Namespace) -> int:
     entries = []
     for name in REGISTRY:
         declared = declaration(name)
-        entry = {"name": name, "framework": declared.framework, "variant": declared.variant,
+        entry = {"name": name, "framework": declared.framework, "built_on": declared.built_on, "variant": declared.variant,
                  "gradients": declared.gradients, "compiled": declared.compiled, "available": name not in missing}
         if name in missing:
             entry["reason"] = missing[name]

@@ -41,6 +41,7 @@ REGISTRY: dict[str, str] = {
     "torch-func": "with_torch_func",
     "torch-compile": "with_torch_compile",
     "torch-nn": "with_torch_nn",
+    "torch-nn-compile": "with_torch_nn_compile",
     "lightning": "with_lightning",
     "native": "with_numba",
     "python": "with_python",
@@ -114,6 +115,8 @@ DECLARATIONS: dict[str, tuple[str, Callable[[object], bool], object]] = {
                ()),
     "ENVIRONMENT": ("a dict of environment variables its process starts with",
                     lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in (*v, *v.values())), {}),
+    "BUILT_ON": ("the framework it is a layer over, as FRAMEWORK names it (flax's is 'jax')", lambda v: isinstance(v, str) and v != "",
+                 None),
     "FLOAT64_CAUSE": ("text: why it is not float64-exact, measured", lambda v: isinstance(v, str) and v != "", None),
     "SWEEP_RANGE": ("(from, up to or None, why): the epoch multiply-adds it is swept at", _is_sweep_range, None),
 }
@@ -137,6 +140,7 @@ class Declaration:
     # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's environment
     # differs, the implementation runs in a Python process of its own (see own_process.py)
     environment: dict[str, str]
+    built_on: str | None  # the framework its layer runs on (Flax and Equinox on JAX, Lightning on PyTorch, Keras on its backend)
     float64_cause: str | None  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
     sweep_range: tuple[int, int | None, str] | None  # None: swept at every size
 
@@ -217,6 +221,7 @@ class Implementation:
 
     name = property(lambda self: self.declared.name)
     framework = property(lambda self: self.declared.framework)
+    built_on = property(lambda self: self.declared.built_on)
     variant = property(lambda self: self.declared.variant)
     compiled = property(lambda self: self.declared.compiled)
     gradients = property(lambda self: self.declared.gradients)

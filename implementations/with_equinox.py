@@ -10,6 +10,7 @@ import optax
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "equinox"
+BUILT_ON = "jax"
 VARIANT = "eqx.nn.Linear, optax.sgd, eqx.apply_updates, step under eqx.filter_jit"
 COMPILED = True
 GRADIENTS = "autodiff"

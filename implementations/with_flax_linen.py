@@ -11,6 +11,7 @@ from flax.training import train_state
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "flax"
+BUILT_ON = "jax"
 VARIANT = "linen nn.Dense, TrainState.apply_gradients(optax.sgd), step under jax.jit"
 COMPILED = True
 GRADIENTS = "autodiff"

@@ -10,6 +10,7 @@ from flax import nnx
 from .problem import Problem, TrainResult
 
 FRAMEWORK = "flax"
+BUILT_ON = "jax"
 VARIANT = "nnx.Linear, nnx.Optimizer(optax.sgd), step under nnx.jit"
 COMPILED = True
 GRADIENTS = "autodiff"

@@ -6,6 +6,7 @@ from .keras_model import array_arguments, fit_loop, require_backend
 from .problem import Problem
 
 FRAMEWORK = "keras"
+BUILT_ON = "jax"
 VARIANT = "model.fit on the JAX backend"
 COMPILED = True  # Keras jits its train step with jax.jit at the first fit()
 GRADIENTS = "autodiff"

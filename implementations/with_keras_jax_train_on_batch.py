@@ -7,6 +7,7 @@ from .keras_model import require_backend, train_on_batch_loop
 from .problem import Problem
 
 FRAMEWORK = "keras"
+BUILT_ON = "jax"
 VARIANT = "model.train_on_batch in a Python loop, on the JAX backend"
 COMPILED = True
 GRADIENTS = "autodiff"

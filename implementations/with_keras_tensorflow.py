@@ -5,6 +5,7 @@ from .problem import Problem
 from .with_tensorflow import set_threads
 
 FRAMEWORK = "keras"
+BUILT_ON = "tensorflow"
 VARIANT = "model.fit on the TensorFlow backend"
 COMPILED = True  # Keras runs its train step as a tf.function (a graph), traced at the first fit()
 GRADIENTS = "autodiff"

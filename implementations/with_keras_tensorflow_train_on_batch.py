@@ -6,6 +6,7 @@ from .problem import Problem
 from .with_tensorflow import set_threads
 
 FRAMEWORK = "keras"
+BUILT_ON = "tensorflow"
 VARIANT = "model.train_on_batch in a Python loop, on the TensorFlow backend"
 COMPILED = True
 GRADIENTS = "autodiff"

@@ -5,6 +5,7 @@ from .problem import Problem
 from .with_torch import set_threads
 
 FRAMEWORK = "keras"
+BUILT_ON = "torch"
 VARIANT = "model.fit on the PyTorch backend"
 COMPILED = False  # Keras on PyTorch runs its train step eagerly unless jit_compile is asked for
 GRADIENTS = "autodiff"

@@ -6,6 +6,7 @@ from .problem import Problem
 from .with_torch import set_threads
 
 FRAMEWORK = "keras"
+BUILT_ON = "torch"
 VARIANT = "model.train_on_batch in a Python loop, on the PyTorch backend"
 COMPILED = False
 GRADIENTS = "autodiff"

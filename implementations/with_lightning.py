@@ -15,6 +15,7 @@ from .with_torch import set_threads
 from .with_torch_nn import network
 
 FRAMEWORK = "lightning"
+BUILT_ON = "torch"
 VARIANT = "LightningModule, Trainer.fit with optim.SGD, one batch per epoch"
 COMPILED = False
 GRADIENTS = "autodiff"

@@ -1,7 +1,6 @@
 """What the tests share: the network written out once more in NumPy, saved runs built where the answers are known,
 and ways to run the suite's commands and pytest in another process."""
 
-import itertools
 import json
 import os
 import shutil
@@ -49,12 +48,6 @@ def register_module(monkeypatch, folder: Path, name: str, body: str = "from impl
 def implementation_params(exclude=()) -> list:
     """Every registered implementation (but those excluded) as a test parameter, skipped with the reason where unavailable."""
     return [pytest.param(name, marks=skip_unless_available(name)) for name in registry.REGISTRY if name not in exclude]
-
-
-def implementation_pair_params() -> list:
-    """Every pair of registered implementations, as test parameters."""
-    return [pytest.param(first, second, marks=skip_unless_available(first, second))
-            for first, second in itertools.combinations(registry.REGISTRY, 2)]
 
 
 def sigmoid(z):

@@ -1,21 +1,22 @@
 """Every implementation computes the same training run: the notebook's numbers, each other's, and the math's."""
 
 import dataclasses
+import itertools
 from functools import cache
 
 import numpy as np
 import pytest
 
+from benchmarks.model.roofline import EpochWork
 from benchmarks.plugin.notebook import check_notebook_result
 from benchmarks.plugin.parameters import skip_unless_available
 from implementations import Problem, get, random_problem, seed_problem
 from implementations.agreement import FLOAT64_TOLERANCE, largest_differences, result_tolerance
 from implementations.problem import RESULT_FIELDS
 from implementations.registry import REFERENCE, REGISTRY, declaration
-from tests.helpers import implementation_pair_params, implementation_params, loss, outputs
+from tests.helpers import implementation_params, loss, outputs
 
 NAMES = implementation_params()
-PAIRS = implementation_pair_params()
 
 # layer sizes, batch sizes (None: one sample, as in the notebook), learning rates and seeds
 RANDOM_CASES = {
@@ -34,9 +35,32 @@ QUICK_CASES = {"3-3-2 single lr0.1", "5-8-4 batch16 lr0.5"}
 RANDOM_CASE_EPOCHS = 20  # enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
 
 
-def cases(*names: str, quick=QUICK_CASES) -> list:
-    """The named problems as test parameters, those not in `quick` marked slow (the full suite's, not the quick tier's)."""
-    return [pytest.param(name, id=name, marks=[] if name in quick else [pytest.mark.slow]) for name in names]
+def tier(case: str, quick=QUICK_CASES) -> list[pytest.MarkDecorator]:
+    """The case's tier: the quick one's, or slow (the full suite's)."""
+    return [] if case in quick else [pytest.mark.slow]
+
+
+def trained_on(name: str, case: str) -> bool:
+    """Whether the implementation is trained on the case: up to the largest epoch (in multiply-adds) it declares itself practical at (its
+    SWEEP_RANGE's upper bound: micrograd's graph of Python objects takes seconds an epoch past it). The range's lower
+    bound says where a timing is all overhead, which does not bear on what it computes."""
+    _, largest, _ = declaration(name).sweep_range or (0, None, "")
+    return largest is None or EpochWork.of(**problem(case).sizes, itemsize=8).multiply_adds <= largest
+
+
+def implementations_on(*case_names: str, quick=QUICK_CASES) -> list:
+    """(implementation, case) test parameters for every implementation and every named case it is trained on, those not in
+    `quick` marked slow, skipped with the reason where the implementation is unavailable."""
+    return [pytest.param(name, case, id=f"{name}-{case}", marks=[*skip_unless_available(name), *tier(case, quick)])
+            for case in case_names for name in REGISTRY if trained_on(name, case)]
+
+
+def pairs_on(*case_names: str) -> list:
+    """(first, second, case) test parameters for every pair of implementations and every named case both are trained on."""
+    return [pytest.param(first, second, case, id=f"{first}-{second}-{case}",
+                         marks=[*skip_unless_available(first, second), *tier(case)])
+            for first, second in itertools.combinations(REGISTRY, 2) for case in case_names
+            if trained_on(first, case) and trained_on(second, case)]
 
 
 @cache
@@ -67,8 +91,7 @@ def test_a_result_off_by_one_printed_digit_fails_the_notebook_check(trained):
         check_notebook_result(nudged)
 
 
-@pytest.mark.parametrize("case", cases("notebook", *RANDOM_CASES))
-@pytest.mark.parametrize(("first", "second"), PAIRS)
+@pytest.mark.parametrize(("first", "second", "case"), pairs_on("notebook", *RANDOM_CASES))
 def test_pairs_agree_in_float64_on_every_epoch(first, second, case, trained):
     # 1e-12 between float64-exact implementations; one that is declared not exact is held to float32's drift bound
     exact = get(first).float64_exact and get(second).float64_exact
@@ -82,12 +105,12 @@ def test_pairs_agree_in_float64_on_every_epoch(first, second, case, trained):
                                   if declaration(name).float64_cause])
 def test_a_declared_float64_shortfall_is_measured_not_assumed(name, trained):
     # the declaration goes once the framework computes in float64 throughout (a Keras release that fixes it)
-    worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values()) for case in ["notebook", *RANDOM_CASES])
+    worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values())
+                for case in ["notebook", *RANDOM_CASES] if trained_on(name, case))
     assert worst > FLOAT64_TOLERANCE, f"{name} now agrees within {worst:.1e}: delete its FLOAT64_CAUSE"
 
 
-@pytest.mark.parametrize("case", cases("notebook", *RANDOM_CASES))
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("name", "case"), implementations_on("notebook", *RANDOM_CASES))
 def test_results_have_the_documented_shapes_and_dtype(name, case, trained):
     p, result = problem(case), trained(name, case)
     # one that is not float64-exact returns what it computed: float32 where its framework computes in float32
@@ -102,8 +125,7 @@ def test_results_have_the_documented_shapes_and_dtype(name, case, trained):
 
 
 # the notebook's problem in float32 is checked, for every implementation, by its benchmark in a plain test run
-@pytest.mark.parametrize("case", cases("3-3-2 single lr0.1", "5-8-4 batch16 lr0.5", quick={"5-8-4 batch16 lr0.5"}))
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("name", "case"), implementations_on("3-3-2 single lr0.1", "5-8-4 batch16 lr0.5", quick={"5-8-4 batch16 lr0.5"}))
 def test_float32_tracks_float64_within_accumulated_rounding(name, case, trained):
     # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound)
     exact, single = trained(REFERENCE, case), trained(name, case, "float32")
@@ -115,9 +137,8 @@ def test_float32_tracks_float64_within_accumulated_rounding(name, case, trained)
 
 
 # one epoch each, the notebook's too
-@pytest.mark.parametrize("case", cases("notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5", "3-128-2 batch7 lr0.3",
-                                       quick={"notebook"}))
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("name", "case"), implementations_on("notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5",
+                                                            "3-128-2 batch7 lr0.3", quick={"notebook"}))
 def test_one_step_follows_the_gradient_by_central_differences(name, case):
     one_epoch = dataclasses.replace(problem(case), epochs=1)
     step = get(name).train(one_epoch)

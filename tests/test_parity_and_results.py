@@ -99,7 +99,8 @@ def test_list_json_describes_every_implementation(capsys):
             continue
         implementation = get(entry["name"])
         environment = declaration(entry["name"]).environment
-        expected = {"name": implementation.name, "framework": implementation.framework, "variant": implementation.variant,
+        expected = {"name": implementation.name, "framework": implementation.framework, "built_on": implementation.built_on,
+                    "variant": implementation.variant,
                     "gradients": implementation.gradients, "compiled": implementation.compiled, "available": True,
                     "versions": implementation.versions(), "float64_exact": implementation.float64_exact, "card": implementation.card}
         if not implementation.float64_exact:

@@ -116,14 +116,16 @@ def test_index_refuses_a_readme_without_its_markers_and_writes_nothing(tmp_path,
 
 
 def test_the_report_sets_a_frameworks_layers_side_by_side(tmp_path):
-    run = saved_run({"numpy": 0.02, "torch": 0.06, "torch-nn": 0.09, "torch-compile": 0.03})
+    run = saved_run({"numpy": 0.02, "torch": 0.06, "torch-nn": 0.09, "torch-compile": 0.03, "lightning": 2.0})
     for bench in run["benchmarks"]:
         extra = bench["extra_info"]
-        extra |= {"framework": "torch" if extra["implementation"].startswith("torch") else "numpy", "variant": extra["implementation"] + " way"}
+        extra |= {"framework": extra["implementation"].partition("-")[0], "variant": extra["implementation"] + " way"}
+        extra |= {"built_on": "torch"} if extra["implementation"] == "lightning" else {}  # a layer over PyTorch, in its table
     path = write(tmp_path / "0001_run.json", run)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     section = markdown[markdown.index("### What a framework's layers cost"):]
-    rows = re.findall(r"^\| (\w*) \| `([\w-]+)` \| ([\w -]+) \| ([\d.]+ ms) \| [\d.]+ µs \| ([\d.]+)× \|$", section, re.MULTILINE)
+    rows = re.findall(r"^\| (\w*) \| `([\w-]+)` \| ([\w -]+) \| ([\d.]+ m?s) \| [\d.]+ [µm]s \| ([\d.]+)× \|$", section, re.MULTILINE)
     assert rows == [("torch", "torch-compile", "torch-compile way", "30 ms", "1"), ("", "torch", "torch way", "60 ms", "2"),
-                    ("", "torch-nn", "torch-nn way", "90 ms", "3")], section[:800]  # numpy, alone in its framework, has no table
+                    ("", "torch-nn", "torch-nn way", "90 ms", "3"),
+                    ("", "lightning", "lightning way", "2 s", "66.7")], section[:800]  # numpy, alone in its framework, has no table

@@ -112,7 +112,7 @@ def _every_timing_at_a_length(projection: dict) -> str | None:
 
 # what every benchmark of a problem (the notebook's or a user's) and of the sweep records
 _TRAINING = {"implementation": TEXT, "dtype": DTYPE, "epochs": COUNT, "n_hidden": COUNT, "batch": COUNT}
-_DESCRIBED = {"framework": TEXT, "variant": TEXT, "gradients": TEXT, "compiled": FLAG, "versions": MapOf(Nullable(TEXT)),
+_DESCRIBED = {"framework": TEXT, "built_on": Nullable(TEXT), "variant": TEXT, "gradients": TEXT, "compiled": FLAG, "versions": MapOf(Nullable(TEXT)),
               "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED, "n_in": COUNT, "n_out": COUNT,
               "peak_memory_bytes": Nullable(BYTES)}
 REPLICATES = ListOf(Record({"median": SECONDS}, {"pid": INTEGER, "rounds": COUNT}))

@@ -98,8 +98,8 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
                  if (table["spread"] > UNRELIABLE_SPREAD).any() else ""), ""]
     if layers := layers_table(benchmarks):
         lines += [f"### What a framework's layers cost, {group}", "",
-                  "Each framework with several rows: its raw autodiff, the nn + optimizer idiom most code is written in, and its "
-                  "compiled forms, on the same run, against the framework's fastest.", "", layers, ""]
+                  "Each framework with several rows: its raw autodiff, the nn + optimizer idiom most code is written in, its "
+                  "compiled forms and the libraries built on it, on the same run, against the framework's fastest.", "", layers, ""]
     if projections := projections_table(benchmarks):
         lines += [f"### Timed per epoch, {group}", "",
                   "A loop whose calls at full length would not fit the budget is timed at a few shorter lengths, interleaved, and "

@@ -95,10 +95,13 @@ def projection_spread(row) -> str:
 
 def layers_table(benchmarks: pd.DataFrame) -> str:
     """Per framework with more than one implementation in the run, what its layers cost side by side: its raw autodiff, its
-    nn + optimizer idiom, its compiled forms, fastest first, each against the framework's fastest."""
+    nn + optimizer idiom, its compiled forms and the libraries built on it (Flax on JAX, Lightning on PyTorch, Keras on its
+    backend), fastest first, each against the framework's fastest."""
     if "framework" not in benchmarks:
         return ""
-    described = benchmarks.reindex(columns=["implementation", "framework", "variant"]).astype({"variant": object}).fillna({"variant": "–"})
+    described = benchmarks.reindex(columns=["implementation", "framework", "built_on", "variant"]).astype({"variant": object, "built_on": object})
+    described["framework"] = described["built_on"].fillna(described["framework"])
+    described = described.fillna({"variant": "–"}).drop(columns="built_on")
     table = summary(benchmarks).merge(described.drop_duplicates("implementation"), on="implementation")
     rows = []
     for framework, rows_of in table.groupby("framework", sort=False):

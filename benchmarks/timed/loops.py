@@ -191,7 +191,8 @@ def dtypes_computed(result: TrainResult) -> str:
 def loop_info(implementation: Implementation, problem: Problem, median: float, threads: dict) -> dict:
     """What a saved run records about any training-loop benchmark: what ran, at which sizes, and its time per epoch."""
     return dict(
-        implementation=implementation.name, framework=implementation.framework, variant=implementation.variant,
+        implementation=implementation.name, framework=implementation.framework, built_on=implementation.built_on,
+        variant=implementation.variant,
         compiled=implementation.compiled, gradients=implementation.gradients, versions=implementation.versions(),
         dtype=problem.dtype, epochs=problem.epochs, **problem.sizes, time_per_epoch_s=median / problem.epochs, threads=threads,
         card=implementation.card,
