@@ -46,6 +46,7 @@ REGISTRY: dict[str, str] = {
     "native": "with_numba",
     "python": "with_python",
     "micrograd": "with_micrograd",
+    "pytensor": "with_pytensor",
     "autograd": "with_autograd",
     "tensorflow": "with_tensorflow",
     "tensorflow-function": "with_tensorflow_function",

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 KEPT = "torch"
 # every framework but torch: its import names, and the distributions whose metadata says it is installed
 HIDDEN_MODULES = ("jax", "jaxlib", "tensorflow", "keras", "mlx", "tinygrad", "autograd", "flax", "optax", "equinox", "micrograd",
-                  "lightning", "pytorch_lightning")
+                  "lightning", "pytorch_lightning", "pytensor")
 RUNS_THERE = [name for name in REGISTRY if declaration(name).extras in ((), (KEPT,))]
 HIDDEN_DISTRIBUTIONS = ({name for declared in map(declaration, REGISTRY) for name in distribution_names(declared.requires)}
                         - {name for there in RUNS_THERE for name in distribution_names(declaration(there).requires)})
