@@ -264,9 +264,11 @@ class BenchSession:
         return where_it_runs(environment) if self.mode is Mode.ISOLATED or environment else ""
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """In the shared mode every framework is imported before the first benchmark, so all run in the same process."""
+        """In the shared mode the frameworks of every selected benchmark are imported before the first, so that all run in
+        the same process."""
         if is_benchmark(item) and self.mode is Mode.SHARED and self.frameworks is None:
-            self.frameworks = [get(name) for name in available() if runs_here(name)]
+            selected = {implementation_of(benchmark) for benchmark in self.measured(item.session.items)}
+            self.frameworks = [get(name) for name in available() if runs_here(name) and name in selected]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
