@@ -17,6 +17,7 @@ GRADIENTS = "autodiff"
 REQUIRES = ("equinox>=0.13", "optax>=0.2", "jax>=0.10", "jaxlib>=0.10")
 EXTRAS = ("equinox", "jax")
 COST_CLASS = "compiled step"
+SWEEP_RANGE = (0, 1_000_000, "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row")
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
     "compiled": "the train step, optimizer update included, by eqx.filter_jit (XLA), traced at the warm-up epoch in prepare()",

@@ -16,6 +16,7 @@ GRADIENTS = "autodiff"
 REQUIRES = ("mlx>=0.32", "mlx-cpu>=0.32")
 EXTRAS = ("mlx",)
 COST_CLASS = "eager"
+SWEEP_RANGE = (0, 1_000_000, "an nn layer over MLX's kernels: past this size an epoch is those kernels, timed there by the `mlx` row")
 CARD = {
     "finished work": "mx.eval of the parameters, the optimizer's state and the loss every epoch (MLX is lazy)",
     "compiled": "nothing",

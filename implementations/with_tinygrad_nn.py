@@ -14,6 +14,7 @@ GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)
 EXTRAS = ("tinygrad",)
 COST_CLASS = "compiled step"
+SWEEP_RANGE = (0, 1_000_000, "an nn layer over tinygrad's kernels: past this size an epoch is those kernels, timed there by the `tinygrad` row")
 CARD = {
     "finished work": "every epoch realizes the parameters, the loss and the outputs, and copies the loss out",
     "compiled": "the step's kernels (clang), optimizer included, captured by TinyJit in prepare()",

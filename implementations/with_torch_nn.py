@@ -13,6 +13,7 @@ GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
 COST_CLASS = "eager"
+SWEEP_RANGE = (0, 1_000_000, "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row")
 CARD = {
     "finished work": "eager on the CPU: done when each call returns; .numpy() at the end",
     "compiled": "nothing",

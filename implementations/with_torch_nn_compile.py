@@ -15,6 +15,7 @@ GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
 COST_CLASS = "compiled step"
+SWEEP_RANGE = (0, 1_000_000, "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row")
 CARD = {
     "finished work": "the compiled graphs run eagerly on the CPU; .numpy() at the end",
     "compiled": "by torch.compile (inductor), in prepare(): forward, loss and backward() as one graph (Dynamo traces "

@@ -42,7 +42,8 @@ def tier(case: str, quick=QUICK_CASES) -> list[pytest.MarkDecorator]:
 
 def trained_on(name: str, case: str) -> bool:
     """Whether the implementation is trained on the case: up to the largest epoch (in multiply-adds) it declares itself practical at (its
-    SWEEP_RANGE's upper bound: micrograd's graph of Python objects takes seconds an epoch past it). The range's lower
+    SWEEP_RANGE's upper bound: micrograd's graph of Python objects takes seconds an epoch past it, and the plain-Python
+    oracle's range ends there too). The range's lower
     bound says where a timing is all overhead, which does not bear on what it computes."""
     _, largest, _ = declaration(name).sweep_range or (0, None, "")
     return largest is None or EpochWork.of(**problem(case).sizes, itemsize=8).multiply_adds <= largest
