@@ -11,7 +11,7 @@ FRAMEWORK = "pytensor"
 VARIANT = "a symbolic graph, pytensor.grad, pytensor.function with updates=, compiled by its default Numba backend"
 COMPILED = True
 GRADIENTS = "autodiff"
-REQUIRES = ("pytensor>=3.0",)
+REQUIRES = ("pytensor>=3.0", "numba>=0.58")  # its default backend compiles with Numba
 EXTRAS = ("pytensor",)
 COST_CLASS = "compiled step"
 CARD = {

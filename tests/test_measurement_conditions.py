@@ -116,11 +116,12 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     assert benchmarks["pid"].nunique() == len(chosen) and os.getpid() not in set(benchmarks["pid"])
     # each process held its own framework and NumPy (every result is NumPy), and no other implementation's framework
     # but what importing its own alone pulls in (TensorFlow imports JAX where it is installed), as the run's import timer
-    # found in a bare interpreter that imported the implementation and nothing else
+    # found in a bare interpreter that imported the implementation and nothing else, and its own requirements that it
+    # loads as it runs (PyTensor compiles with Numba)
     for name in chosen:
         loaded = benchmarks.loc[name, "frameworks_loaded"]
         assert set(loaded) >= {"numpy", *requirement_names([name])}, name
-        assert loaded == benchmarks.loc[name, "frameworks_imported"], name
+        assert set(loaded) - set(benchmarks.loc[name, "frameworks_imported"]) <= set(requirement_names([name])), name
         assert len(benchmarks.loc[name, "data"]) == benchmarks.loc[name, "rounds"] >= 3
 
 
