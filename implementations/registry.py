@@ -36,6 +36,7 @@ REGISTRY: dict[str, str] = {
     "jax": "with_jax",
     "jax-scan": "with_jax_scan",
     "flax-nnx": "with_flax_nnx",
+    "flax-nnx-cached": "with_flax_nnx_cached",
     "flax-linen": "with_flax_linen",
     "equinox": "with_equinox",
     "torch-func": "with_torch_func",

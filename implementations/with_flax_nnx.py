@@ -1,6 +1,8 @@
 """The notebook's network in Flax NNX, as its guides write one: an nnx.Module of bias-free nnx.Linear layers, an
 nnx.Optimizer over optax.sgd, and a train step under nnx.jit."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -58,6 +60,11 @@ def train_step(model: Network, optimizer: nnx.Optimizer, x, y):
 
 def prepare(problem: Problem):
     """Trace and compile the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
+    return prepare_bound(problem, lambda model, optimizer: functools.partial(train_step, model, optimizer))
+
+
+def prepare_bound(problem: Problem, bind):
+    """prepare(), with train_step bound to the model and optimizer by bind(model, optimizer) -> step(x, y)."""
     # x64 only inside this context, so the rest of the process keeps JAX's float32 default
     with jax.enable_x64(True):
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
@@ -68,9 +75,10 @@ def prepare(problem: Problem):
         with jax.enable_x64(True):
             model = Network(problem)
             optimizer = nnx.Optimizer(model, optax.sgd(learning_rate), wrt=nnx.Param)
+            step = bind(model, optimizer)
             losses = []
             for _ in range(epochs):
-                loss, o = train_step(model, optimizer, x, y)
+                loss, o = step(x, y)
                 losses.append(loss)
             loss_history = np.array([np.asarray(loss) for loss in losses])
             wh, wo, o = (np.asarray(a) for a in (model.hidden.kernel[...].T, model.output.kernel[...].T, o))
