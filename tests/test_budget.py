@@ -397,10 +397,14 @@ def test_every_pair_of_budget_lengths_is_distinct_and_the_rule_is_saved_in_words
         assert record["name"] == budget.name and record["rule"].startswith(f"{budget.name}: ") and record["seconds"] == budget.seconds
 
 
+SLOW_EPOCHS = 200
+
+
 @pytest.mark.slow
 def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks_the_projections(tmp_path):
-    problem = short_notebook_problem(tmp_path / "short.json")  # 20 epochs: eager TensorFlow's too slow for 10 calls in 0.1 s
-    nodes = [f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in ("numpy", "tensorflow")]
+    # micrograd's scalar graph: too slow at this length for 10 calls in 0.1 s, and no framework to import in each replicate
+    problem = short_notebook_problem(tmp_path / "short.json", SLOW_EPOCHS)
+    nodes = [f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in ("numpy", "micrograd")]
     done = run_pytest(*nodes, "--benchmark-only", "--rigorous", "--budget=0.02", f"--problem={problem}",
                       f"--benchmark-storage=file://{tmp_path / 'results'}")
     assert done.returncode == 0, output_of(done)
@@ -414,15 +418,15 @@ def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks
     assert info["process_mode"] == "replicated" and info["replicates"]["count"] == 3 and info["budget"]["name"] == "rigorous"
     for bench in saved["benchmarks"]:
         extra = bench["extra_info"]
-        assert extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == 20  # at full length
+        assert extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == SLOW_EPOCHS  # at full length
         assert len({replicate["pid"] for replicate in extra["replicates"]}) == 3
-    tensorflow = next(bench for bench in saved["benchmarks"] if bench["extra_info"]["implementation"] == "tensorflow")
+    slow = next(bench for bench in saved["benchmarks"] if bench["extra_info"]["implementation"] == "micrograd")
     # a loop the default budget projects: its projection kept beside the measurement, and the former rounds over the replicates
-    assert tensorflow["extra_info"]["projection"]["projected_s"] > 0
-    for index, replicate in enumerate(tensorflow["extra_info"]["replicates"]):  # each its share of the former rounds, at its median
+    assert slow["extra_info"]["projection"]["projected_s"] > 0
+    for index, replicate in enumerate(slow["extra_info"]["replicates"]):  # each its share of the former rounds, at its median
         former = (max(20, int(np.ceil(1 / replicate["median"]))) if 20 * replicate["median"] <= 10 else max(5, int(10 // replicate["median"])))
         assert replicate["rounds"] >= former // 3 + (index < former % 3), (index, replicate, former)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
-    checked = r"^\| `tensorflow` \| \d+, \d+, \d+, \d+ \| 20 \| .* \| [\d.]+ ms \| [+-]\d+\.\d%( \(outside its interval\))? \|$"
+    checked = r"^\| `micrograd` \| \d+, \d+, \d+, \d+ \| 20 \| .* \| [\d.]+ ms \| [+-]\d+\.\d%( \(outside its interval\))? \|$"
     assert re.search(checked, markdown, re.MULTILINE), markdown  # the projection beside the measurement
