@@ -70,11 +70,13 @@ def prepare_bound(problem: Problem, bind):
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
         # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step
         learning_rate = np.asarray(problem.learning_rate * y.shape[1] / 2, dtype=problem.dtype)
+    # one transformation for every training: nnx.jit keys its cache on it, and a new one retraces and recompiles the step
+    sgd = optax.sgd(learning_rate)
 
     def train(epochs: int = problem.epochs) -> TrainResult:
         with jax.enable_x64(True):
             model = Network(problem)
-            optimizer = nnx.Optimizer(model, optax.sgd(learning_rate), wrt=nnx.Param)
+            optimizer = nnx.Optimizer(model, sgd, wrt=nnx.Param)
             step = bind(model, optimizer)
             losses = []
             for _ in range(epochs):
