@@ -215,6 +215,19 @@ def test_a_slow_loop_is_timed_per_epoch_and_its_full_length_projected(clock):
     assert sorted(epochs for _, epochs in checked) == sorted([10] + [1, 2, 4, 8] * 5)  # every timed call checked at its length
 
 
+def test_a_projected_loop_whose_calls_are_mostly_a_fixed_cost_keeps_every_call_above_zero(clock):
+    # found in a default run: a loop that rebuilt its compiled step at every call (a quarter second, then a few ms an epoch) had
+    # its short calls' spread scaled up to the full length, and saved calls of -4.9 s that its own report refused
+    loop = FakeLoop(clock, 0.25, 0.004, noise=0.1)
+    timing = time_loop(loop, seed_problem(), DEFAULT, lambda result, epochs: None)
+    assert timing.timing == "projected"
+    timed = list(zip(timing.projection["epochs"], timing.projection["seconds"], strict=True))
+    longest = [seconds for epochs, seconds in timed if epochs == max(timing.projection["epochs"])]
+    assert min(timing.durations) > 0 and np.median(timing.durations) == pytest.approx(timing.projection["projected_s"])
+    # the same relative spread as the calls at the longest length timed
+    assert max(timing.durations) / min(timing.durations) == pytest.approx(max(longest) / min(longest))
+
+
 class NoisyShortLoop(FakeLoop):
     """A slow loop whose short runs are timed shorter the longer they are (noise over a small cost per epoch, as on a busy
     machine): the line through them falls."""

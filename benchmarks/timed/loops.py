@@ -156,9 +156,10 @@ def time_loop(implementation: Implementation, problem: Problem, budget: Budget, 
                           "projected_s": fit.projected_s, "projected_interval": [fit.projected.low, fit.projected.high],
                           "confidence": fit.projected.coverage}
         if projection and not budget.full_length:
-            # one value per call at the longest length, its spread scaled to the full length and centred on the projection
+            # one value per call at the longest length, centred on the projection with the same relative spread: an absolute
+            # spread scaled up by epochs / length could take a call below zero where a fixed cost per call dominates
             longest = [seconds for length, seconds in timings if length == lengths[-1]]
-            durations = [fit.projected_s + (seconds - float(np.median(longest))) * epochs / lengths[-1] for seconds in longest]
+            durations = [fit.projected_s * seconds / float(np.median(longest)) for seconds in longest]
             return LoopTiming(durations, 1, "projected", result, peak_memory_bytes=peak_above(mark), projection=projection, **common)
 
     train = pilot.train if pilot.epochs == epochs else implementation.prepare(problem)
