@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from pathlib import Path
 
 from implementations.registry import REGISTRY
@@ -81,15 +82,32 @@ def implementation_names(text: str) -> list[str]:
     return names
 
 
+def cannot_write_in(folder: Path) -> str | None:
+    """Why this process cannot write a file in the folder, as the system says when it tries; None if it can. Tried, not
+    asked: as root, os.access says yes to /proc and to read-only mounts alike."""
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".backprop-bench-probe-")
+    except OSError as error:
+        return error.strerror or str(error)
+    try:
+        os.write(descriptor, b"probe")  # a full disk refuses the first byte on most file systems
+    except OSError as error:
+        return error.strerror or str(error)
+    finally:
+        os.close(descriptor)
+        os.unlink(probe)
+    return None
+
+
 def _writable_from(path: Path, what: str) -> Path:
-    """The path, if it can be made: its nearest existing folder is a folder this process may write in."""
+    """The path, if it can be made: its nearest existing folder is a folder this process can write in."""
     above = path.absolute().parent
     while not above.exists():
         above = above.parent
     if not above.is_dir():
         raise argparse.ArgumentTypeError(f"expected {what} that can be created, but {above} is a file")
-    if not os.access(above, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"expected {what} that can be created, but this user may not write in {above}")
+    if reason := cannot_write_in(above):
+        raise argparse.ArgumentTypeError(f"expected {what} that can be created, but writing in {above} fails: {reason}")
     return path
 
 
@@ -109,8 +127,8 @@ def output_folder(text: str) -> Path:
     if path.exists():
         if not path.is_dir():
             raise argparse.ArgumentTypeError(f"expected a folder, but {text!r} is a file")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise argparse.ArgumentTypeError(f"expected a folder this user may write in, got {text!r}")
+        if reason := cannot_write_in(path):
+            raise argparse.ArgumentTypeError(f"expected a folder this process can write in, but writing in {text!r} fails: {reason}")
         return path
     return _writable_from(path, "a folder")
 
@@ -120,6 +138,4 @@ def output_file(text: str) -> Path:
     path = _usable_path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a file to write, but {text!r} is a folder")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise argparse.ArgumentTypeError(f"expected a file this user may write, got {text!r}")
-    return _writable_from(path, "a file")
+    return _writable_from(path, "a file")  # its folder: the file is written beside and renamed over

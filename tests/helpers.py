@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 import implementations
 from benchmarks.model.schema import VERSION, VERSION_KEY
+from benchmarks.plugin.machine_lock import LOCK_ENV
 from benchmarks.plugin.parameters import skip_unless_available
 from implementations import registry
 from implementations.registry import CARD_ASPECTS
@@ -152,7 +154,10 @@ def one_line_error(capsys, command: str, path) -> str:
 def run_pytest(*args: str, cwd: Path = ROOT, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """pytest with these arguments in a fresh process, as a user runs it from the repository (no cache written)."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env or os.environ.copy())
+    env = env or os.environ.copy()
+    if LOCK_ENV not in env:  # the workers' benchmark sessions run side by side, a worker's one at a time: a lock per worker
+        env = env | {LOCK_ENV: str(Path(tempfile.gettempdir()) / f"backprop-bench-tests-{os.getpid()}.lock")}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def output_of(done: subprocess.CompletedProcess) -> str:

@@ -13,6 +13,7 @@ from benchmarks.model import files
 from benchmarks.model.files import atomic_write_text
 from benchmarks.model.problem_file import load_problem, problem_to_json
 from benchmarks.model.schema import VERSION, VERSION_KEY
+from benchmarks.plugin.machine_lock import LOCK_ENV, hold_machine, release_machine
 from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
@@ -168,7 +169,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, m
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
-def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(tmp_path, signal_name):
+def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(tmp_path, signal_name, monkeypatch):
     import signal
     import sys
 
@@ -178,9 +179,10 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
     # a child inherits): pytest with Python's own SIGINT handler put back
     as_at_a_terminal = "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())"
     problem = short_notebook_problem(tmp_path / "short.json")  # a brief run: what is asserted is what the signal leaves
+    lock = str(tmp_path.parent / f"{tmp_path.name}.lock")
     run = subprocess.Popen([sys.executable, "-c", as_at_a_terminal, "--benchmark-only", f"--benchmark-storage=file://{tmp_path}",
                             "--budget=0.02", f"--problem={problem}", "-p", "no:cacheprovider", "-k", "test_training_loop", "-v"],
-                           env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                           env=os.environ | {"PYTHONUNBUFFERED": "1", LOCK_ENV: lock},
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for line in run.stdout:  # once the first benchmark has passed, the second is under way
@@ -192,6 +194,8 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
         run.kill()  # a run the signal did not stop must not go on timing benchmarks beside the rest of the suite
         run.wait()
     assert earlier.read_bytes() == before, output[-2000:]
+    monkeypatch.setenv(LOCK_ENV, lock)
+    release_machine(hold_machine(wait=False))  # the session held the machine, and let go of it however it ended
     leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (earlier, problem)]
     assert not [path for path in leftovers if path.name.startswith(".")], leftovers  # no half-written file
     assert len(leftovers) == (1 if signal_name == "SIGINT" else 0), output[-2000:]  # Ctrl-C saves what finished

@@ -75,6 +75,13 @@ def test_an_absurdly_large_problem_is_refused_before_it_is_built(tmp_path, capsy
     (["report", "--out", "README.md"], "argument --out: expected a folder, but 'README.md' is a file"),
     (["report", "--out", "README.md/report"], f"argument --out: expected a folder that can be created, but {ROOT / 'README.md'} is a file"),
     (["history", "--out", "tests"], "argument --out: expected a file to write, but 'tests' is a folder"),
+    # tried, not asked: as root os.access says yes to /proc, where nothing can be created
+    (["parity", "--out", "/proc/parity"], "argument --out: expected a folder that can be created, but writing in /proc fails: "
+                                          "No such file or directory"),
+    (["report", "--out", "/proc/report"], "argument --out: expected a folder that can be created, but writing in /proc fails: "
+                                          "No such file or directory"),
+    (["history", "--out", "/proc/history.html"], "argument --out: expected a file that can be created, but writing in /proc fails: "
+                                                 "No such file or directory"),
     (["compare", "a.json", "b.json", "--alpha", "1"], "argument --alpha: expected a significance level between 0 and 1, such as 0.002, got '1'"),
     (["compare", "a.json", "b.json", "--min-change", "nan%"], "argument --min-change: expected a percentage such as 10 or 10%, got 'nan'"),
     (["calibrate", "a.json", "--slowdowns", "5,5"], "argument --slowdowns: expected distinct percentages above 0 such as 5,10,20, got '5,5'"),

@@ -1,15 +1,27 @@
-"""Writing results so that no reader ever sees half a file."""
+"""Writing results so that no reader ever sees half a file, and a command that fails while writing leaves nothing of it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import BadInput
+
+
+class OutputError(BadInput):
+    """An output that cannot be written (a full disk, a read-only folder): bad input, named with the system's reason."""
 
 
 def write_beside(target: Path, data: bytes) -> str:
     """Write data to a hidden temporary file in the target's folder (which no run or report glob matches)."""
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -18,7 +30,10 @@ def write_beside(target: Path, data: bytes) -> str:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-    except BaseException:  # interrupted or failed: leave nothing behind
+    except OSError as error:
+        os.unlink(temporary)
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:  # interrupted: leave nothing behind
         os.unlink(temporary)
         raise
     return temporary
@@ -39,3 +54,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 def atomic_write_text(path: Path, text: str) -> Path:
     """atomic_write_bytes for text."""
     return atomic_write_bytes(path, text.encode())
+
+
+@contextmanager
+def outputs_in(folder: Path) -> Iterator[Path]:
+    """A hidden folder inside `folder` (made if need be) to write a command's outputs into; when all are written they
+    are renamed into `folder`. If writing fails, none of them is: the folders this made go again, earlier files stay."""
+    folder = Path(folder)
+    made = next((above for above in [*reversed(folder.absolute().parents), folder.absolute()] if not above.exists()), None)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".writing-"))
+    except OSError as error:
+        raise OutputError(f"cannot write in {folder}: {error.strerror or error}") from None
+    try:
+        try:
+            yield staging
+        except OutputError as error:  # named where the user asked for it
+            raise OutputError(str(error).replace(str(staging), str(folder))) from None
+        for written in sorted(staging.iterdir()):
+            os.replace(written, folder / written.name)
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

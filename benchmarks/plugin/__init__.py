@@ -16,6 +16,7 @@ from implementations.registry import check_declarations
 
 from .command_line import add_options
 from .environment import configure_threads, requested_threads
+from .machine_lock import MachineBusy, hold_machine, release_machine
 from .session import NAME, BenchSession
 from .trainings import Trainings
 from .workers import (
@@ -59,6 +60,13 @@ def pytest_configure(config):
         threads = requested_threads(config.getoption("threads"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    option = config.option
+    machine_lock = None
+    if option.benchmark_only and not (option.child or option.collectonly):  # a session that measures; plain test runs go on
+        try:
+            machine_lock = hold_machine(option.wait, say=lambda line: print(line, flush=True))
+        except MachineBusy as busy:
+            raise pytest.UsageError(str(busy)) from None
     worker = worker_index(config)
     configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
@@ -70,8 +78,8 @@ def pytest_configure(config):
     elif getattr(config.option, "numprocesses", None):
         make_shared_dir()
     session = BenchSession.from_config(config, threads)
+    session.machine_lock = machine_lock
     session.enforce_threads()
-    option = config.option
     if option.benchmark_only and not (option.child or option.collectonly):
         option.benchmark_autosave = option.benchmark_autosave or get_tag()
         if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/
@@ -85,6 +93,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if (session := config.pluginmanager.get_plugin(NAME)) is not None:
         config.pluginmanager.unregister(session)
+        if session.machine_lock is not None:
+            release_machine(session.machine_lock)
     if worker_index(config) is None and getattr(config.option, "numprocesses", None):  # the parallel run's first process made it
         remove_shared_dir()
 

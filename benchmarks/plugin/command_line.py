@@ -52,6 +52,8 @@ OPTIONS = (
            forwarded=True),
     Option("--sweep-budget", dict(type=positive_number, default=600.0, metavar="SECONDS",
                                   help="refuse, before starting, a sweep estimated to take longer (default: %(default)s)")),
+    Option("--wait", dict(action="store_true", default=False,
+                          help="if another benchmark session is measuring on this machine, wait for it to end instead of refusing")),
     Option("--fail-on-skip", dict(action="store_true", default=False,
                                   help="fail the run if any test is skipped: CI's check that every framework is installed and every test ran")),
     Option("--child", dict(type=replicate_of, default=None, metavar="R/N",

@@ -64,6 +64,7 @@ class BenchSession:
     frameworks: list | None = None
     estimated_from: str | None = None  # the saved run the expected durations come from
     trainings: Trainings = field(default_factory=Trainings)  # each training once per run, for the checks
+    machine_lock: int | None = None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
 
     @classmethod
     def from_config(cls, config: pytest.Config, threads: int) -> BenchSession:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from benchmarks.model.files import atomic_write_text
+from benchmarks.model.files import atomic_write_text, outputs_in
 from benchmarks.model.history import history_table
 from benchmarks.model.runs import Run
 
@@ -96,5 +96,6 @@ def write_history(runs: list[Run], out: Path) -> Path:
         lines += ["", "## Runs", "", markdown_table(["run", "saved", "machine"], ([f"`{row.run}`", row.saved, row.machine]
                                                                           for row in table.drop_duplicates("run").itertuples()), "lll")]
         page = html_page("\n".join(lines), title, Path(folder), ", ".join(dict.fromkeys(table["run"])))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(out, page)
+    with outputs_in(out.parent) as staging:
+        atomic_write_text(staging / out.name, page)
+    return out

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from benchmarks.model.files import atomic_write_text
+from benchmarks.model.files import atomic_write_text, outputs_in
 from benchmarks.model.parity import Parity
 from implementations.problem import RESULT_FIELDS
 from implementations.registry import REFERENCE
@@ -80,8 +80,14 @@ def plot_loss_differences(parity: Parity, path: Path) -> None:
 
 
 def write_parity_report(parity: Parity, source: str, out_dir: Path) -> Path:
-    """parity.md with the table and both figures."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """parity.md with the table and both figures, all of them or none."""
+    with outputs_in(out_dir) as staging:
+        written = write_parity_files(parity, source, staging)
+    return out_dir / written.name
+
+
+def write_parity_files(parity: Parity, source: str, out_dir: Path) -> Path:
+    """parity.md and its figures in out_dir."""
     plot_heatmap(parity, out_dir / "parity_heatmap.png")
     plot_loss_differences(parity, out_dir / "loss_differences.png")
     sizes = parity.problem.sizes

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.model.files import atomic_write_text
+from benchmarks.model.files import atomic_write_text, outputs_in
 from benchmarks.model.machines import cpu_words, machine_changes
 from benchmarks.model.runs import Run, differences, labels
 from benchmarks.model.time_to_result import time_to_result
@@ -117,10 +117,16 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
 
 
 def write_report(runs: list[Run], out_dir: Path) -> Path:
-    """Write report.md and its figures into out_dir, one run or several side by side; return the markdown file. A single
-    run's report opens with the answer: a title saying what ran where, the figure and the ranking; the machine, the
-    fairness cards and the details after."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write report.md and its figures into out_dir, one run or several side by side, all of them or none; return the
+    markdown file."""
+    with outputs_in(out_dir) as staging:
+        written = write_report_files(runs, staging)
+    return out_dir / written.name
+
+
+def write_report_files(runs: list[Run], out_dir: Path) -> Path:
+    """The report's files in out_dir. A single run's report opens with the answer: a title saying what ran where, the
+    figure and the ranking; the machine, the fairness cards and the details after."""
     names = labels(runs)
     single = len(runs) == 1
     combined = pd.concat([run.benchmarks.assign(run=name) for run, name in zip(runs, names, strict=True)], ignore_index=True)

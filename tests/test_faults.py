@@ -1,0 +1,130 @@
+"""Faults lose nothing: one benchmark session at a time on a machine, and a session that dies leaves nothing held."""
+
+import errno
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.model import files as files_module
+from benchmarks.plugin.machine_lock import LOCK_ENV, MachineBusy, hold_machine, release_machine
+from tests.helpers import ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
+
+ONE_BENCHMARK = "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]"
+
+
+@pytest.fixture
+def machine(tmp_path, monkeypatch):
+    """The environment of sessions that share one machine lock (a file of this test's own)."""
+    monkeypatch.setenv(LOCK_ENV, str(tmp_path / "machine.lock"))
+    return os.environ.copy()
+
+
+def benchmark_session(tmp_path, *options: str) -> list[str]:
+    """The arguments of a brief benchmark session of one loop, saving under tmp_path/runs."""
+    problem = short_notebook_problem(tmp_path / "short.json")
+    return [ONE_BENCHMARK, "--benchmark-only", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", f"--problem={problem}",
+            *options]
+
+
+def test_a_second_benchmark_session_is_refused_at_once_naming_the_first(machine, tmp_path):
+    held = hold_machine(wait=False)
+    try:
+        done = run_pytest(*benchmark_session(tmp_path), env=machine, timeout=120)
+    finally:
+        release_machine(held)
+    assert done.returncode == 4, output_of(done)
+    assert (f"ERROR: another benchmark session (pid {os.getpid()}) is measuring on this machine, and two at once corrupt each "
+            "other's timings; run this one when it ends, or add --wait to start it then") in done.stderr, output_of(done)
+    assert not (tmp_path / "runs").exists()  # nothing measured, nothing saved
+
+
+def test_plain_test_runs_are_not_blocked_by_a_measuring_session(machine):
+    held = hold_machine(wait=False)
+    try:
+        done = run_pytest("tests/test_problem.py", "-n", "0", "-q", env=machine, timeout=300)
+    finally:
+        release_machine(held)
+    assert done.returncode == 0, output_of(done)
+
+
+def test_with_wait_a_second_session_starts_when_the_first_ends(machine, tmp_path):
+    held = hold_machine(wait=False)
+    waiting = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *benchmark_session(tmp_path, "--wait")],
+                               cwd=ROOT, env=machine | {"PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        first = waiting.stdout.readline()
+        assert first.strip() == f"backprop-bench: waiting for the benchmark session of pid {os.getpid()} to end", first
+        time.sleep(0.5)
+        assert waiting.poll() is None  # still waiting while the machine is held
+        release_machine(held)
+        output = waiting.communicate(timeout=300)[0]
+    finally:
+        waiting.kill()
+        waiting.wait()
+    assert waiting.returncode == 0, output[-3000:]
+    assert len(list((tmp_path / "runs").rglob("*.json"))) == 1
+
+
+def test_a_killed_session_leaves_the_machine_free(machine):
+    with subprocess.Popen([sys.executable, "-c", "import time; from benchmarks.plugin.machine_lock import hold_machine; "
+                           "hold_machine(False); print('held', flush=True); time.sleep(60)"],
+                          cwd=ROOT, env=machine, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            with pytest.raises(MachineBusy, match=f"pid {holder.pid}"):
+                hold_machine(wait=False)
+        finally:
+            holder.send_signal(signal.SIGKILL)
+    release_machine(hold_machine(wait=False))  # the kernel let go of a lock whose holder died: nothing stuck
+
+
+def full_disk_after(monkeypatch, files: int) -> None:
+    """Every file write after the first `files` fails as on a full disk (ENOSPC), where the suite writes its outputs."""
+    written = [0]
+    real_fdopen = os.fdopen
+
+    def fdopen(descriptor, mode="r", *args, **kwargs):
+        file = real_fdopen(descriptor, mode, *args, **kwargs)
+        written[0] += 1
+        if written[0] > files:
+            real_write = file.write
+
+            def write(data):
+                real_write(data[:1])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            file.write = write
+        return file
+
+    monkeypatch.setattr(files_module.os, "fdopen", fdopen)
+
+
+@pytest.mark.parametrize("files", [0, 2])  # the first write fails; a later one, after some files of the report were written
+def test_a_full_disk_while_writing_a_report_is_bad_input_and_leaves_nothing(tmp_path, capsys, monkeypatch, files):
+    run = write(tmp_path / "results" / "machine" / "0001_run.json", frozen_run("loops"))
+    earlier = write(tmp_path / "earlier" / "report.md", "an earlier report")
+    full_disk_after(monkeypatch, files)
+    for out in (tmp_path / "new" / "report", earlier.parent):
+        assert main(["report", str(run), "--out", str(out)]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "Traceback" not in error, error
+        assert re.fullmatch(rf"backprop-bench report: error: cannot write {re.escape(str(out))}/[\w.]+: No space left on device\n", error), error
+    assert not (tmp_path / "new").exists()  # the folders it made went again
+    assert [path.name for path in earlier.parent.iterdir()] == ["report.md"] and earlier.read_text() == "an earlier report"
+
+
+def test_a_full_disk_while_writing_parity_or_history_is_bad_input_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    run = write(tmp_path / "results" / "machine" / "0001_run.json", frozen_run("loops"))
+    full_disk_after(monkeypatch, 0)
+    assert main(["history", str(run), "--out", str(tmp_path / "pages" / "history.html")]) == 2
+    assert main(["parity", "--implementations", "numpy,python", "--out", str(tmp_path / "parity")]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(": error: ")[0] for line in errors] == ["backprop-bench history", "backprop-bench parity"], errors
+    assert all(line.endswith(": No space left on device") for line in errors), errors
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["results"]
