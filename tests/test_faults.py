@@ -1,12 +1,14 @@
 """Faults lose nothing: one benchmark session at a time on a machine, and a session that dies leaves nothing held."""
 
 import errno
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,73 @@ def test_a_full_disk_while_writing_parity_or_history_is_bad_input_and_leaves_not
     assert [line.split(": error: ")[0] for line in errors] == ["backprop-bench history", "backprop-bench parity"], errors
     assert all(line.endswith(": No space left on device") for line in errors), errors
     assert sorted(path.name for path in tmp_path.iterdir()) == ["results"]
+
+
+def node(name: str) -> str:
+    return f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]"
+
+
+@pytest.mark.slow
+def test_a_child_past_its_limit_fails_its_benchmark_alone_and_the_run_says_why(tmp_path, capsys):
+    # a wide problem: micrograd's scalar graph takes tens of seconds for its first epochs, NumPy milliseconds
+    problem = write(tmp_path / "wide.json", {"inputs": [[0.1, 0.2, 0.3, 0.4]] * 64, "targets": [[0.5] * 10] * 64, "epochs": 20,
+                                             "weights_hidden": [[0.01] * 4] * 64, "weights_output": [[0.01] * 64] * 10,
+                                             "learning_rate": 0.01})
+    runs = tmp_path / "runs"
+    earlier = write(runs / "Linux-CPython-3.11-64bit" / "0001_earlier.json", frozen_run("loops"))
+    before = earlier.read_bytes()
+    done = run_pytest(node("numpy"), node("micrograd"), "--benchmark-only", "--isolate", "--child-limit=15", "--budget=0.02",
+                      f"--problem={problem}", f"--benchmark-storage=file://{runs}", timeout=300)
+    assert done.returncode == 1, output_of(done)
+    why = "the fresh process of test_training_loop[micrograd-float64] ran past its limit of 15 s and was killed (--child-limit sets it):"
+    assert why in done.stdout, output_of(done)
+    assert earlier.read_bytes() == before
+    (saved,) = [path for path in runs.rglob("*.json") if path != earlier]
+    run = json.loads(saved.read_text())
+    assert [bench["name"] for bench in run["benchmarks"]] == ["test_training_loop[numpy-float64]"]  # the other one went on
+    assert run["machine_info"]["failed"] == {"test_training_loop[micrograd-float64]": why}
+    assert main(["report", str(saved), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert f"| `test_training_loop[micrograd-float64]` | {why} |" in markdown, markdown
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is pid."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.slow
+def test_a_child_killed_mid_benchmark_fails_its_benchmark_alone(tmp_path):
+    problem = short_notebook_problem(tmp_path / "short.json")
+    runs = tmp_path / "runs"
+    session = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", node("numpy"), node("python"), "--benchmark-only",
+                                "--isolate", "--budget=0.02", f"--problem={problem}", f"--benchmark-storage=file://{runs}"],
+                               cwd=ROOT, env=os.environ | {"PYTHONUNBUFFERED": "1", LOCK_ENV: str(tmp_path / "machine.lock")},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in session.stdout:  # the first benchmark's child is starting
+            if started := re.match(r"\[1/2\] test_training_loop\[(\w+)-float64\]", line):
+                break
+        while not (children := children_of(session.pid)):
+            time.sleep(0.01)
+        os.kill(children[0], signal.SIGKILL)
+        output = session.communicate(timeout=300)[0]
+    finally:
+        session.kill()
+        session.wait()
+    killed, other = started[1], ({"numpy", "python"} - {started[1]}).pop()
+    assert session.returncode == 1, output[-3000:]
+    why = f"the fresh process of test_training_loop[{killed}-float64] was killed by SIGKILL:"
+    assert why in output and f"ERROR {node(killed)}" not in output, output[-3000:]  # failed, and nothing more
+    (saved,) = runs.rglob("*.json")
+    run = json.loads(saved.read_text())
+    assert [bench["name"] for bench in run["benchmarks"]] == [f"test_training_loop[{other}-float64]"]  # the other one went on
+    assert run["machine_info"]["failed"] == {f"test_training_loop[{killed}-float64]": why}

@@ -52,6 +52,9 @@ OPTIONS = (
            forwarded=True),
     Option("--sweep-budget", dict(type=positive_number, default=600.0, metavar="SECONDS",
                                   help="refuse, before starting, a sweep estimated to take longer (default: %(default)s)")),
+    Option("--child-limit", dict(type=positive_number, default=None, metavar="SECONDS",
+                                 help="kill a benchmark's child process that runs longer, failing its benchmarks alone (default: "
+                                      "10 times what its benchmarks are expected to take, plus 5 minutes)")),
     Option("--wait", dict(action="store_true", default=False,
                           help="if another benchmark session is measuring on this machine, wait for it to end instead of refusing")),
     Option("--fail-on-skip", dict(action="store_true", default=False,

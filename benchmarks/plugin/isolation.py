@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -24,27 +27,52 @@ def child_command(config: pytest.Config, nodeids: list[str], json_path: Path, re
 
 
 def run_children(config: pytest.Config, items: list[pytest.Item], environment: dict[str, str], replicate: tuple[int, int],
-                 progress=None) -> dict[str, dict | str]:
+                 limit_s: float, progress=None) -> dict[str, dict | str]:
     """Run the benchmarks `items` in one new interpreter, its environment updated with `environment`, passing each start on
-    to `progress`; per node id, its entry from the child's JSON with the child's pid, or why there is none."""
+    to `progress`, and killed if it runs past `limit_s`; per node id, its entry from the child's JSON with the child's pid,
+    or why there is none."""
     names = {item.nodeid: item.name for item in items}
     where = where_it_runs(environment)
+    deadline = time.monotonic() + limit_s
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder, tempfile.TemporaryFile() as output:
         json_path = Path(folder) / "run.json"
         started, told = os.pipe()  # the child's pytest captures its output: it tells its starts on a pipe of its own
         with subprocess.Popen(child_command(config, list(names), json_path, replicate), cwd=config.rootpath, stdout=output,
-                              stderr=subprocess.STDOUT, pass_fds=(told,), env=os.environ | environment | {STARTED_FD_ENV: str(told)}) as child:
+                              stderr=subprocess.STDOUT, pass_fds=(told,), start_new_session=True,
+                              env=os.environ | environment | {STARTED_FD_ENV: str(told)}) as child:
             os.close(told)
-            with os.fdopen(started) as starts:
-                for line in starts:  # until the child exits
+            try:
+                for line in lines_until(started, deadline):  # until the child exits, or its time is up
                     if progress is not None:
-                        progress.start(line.strip(), names.get(line.strip(), line.strip()), where)
+                        progress.start(line, names.get(line, line), where)
+            finally:
+                timed_out = child.poll() is None and time.monotonic() >= deadline
+                if child.poll() is None:  # past its limit, or this session interrupted: the child and whatever it started go
+                    os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
         output.seek(0)
         tail = output.read()[-6000:].decode(errors="replace")
-        saved = json.loads(json_path.read_text())["benchmarks"] if json_path.exists() else []
+        saved = json.loads(json_path.read_text())["benchmarks"] if json_path.exists() and not timed_out else []
         entries = {entry["fullname"]: entry | {"pid": child.pid} for entry in saved}
-    return {nodeid: entries.get(nodeid) or f"the fresh process of {name} ended without its result (exit {child.returncode}):\n{tail}"
-            for nodeid, name in names.items()}
+    how = (f"ran past its limit of {limit_s:g} s and was killed (--child-limit sets it)" if timed_out
+           else f"was killed by {signal.Signals(-child.returncode).name}" if child.returncode < 0
+           else f"ended without its result (exit {child.returncode})")
+    return {nodeid: entries.get(nodeid) or f"the fresh process of {name} {how}:\n{tail}" for nodeid, name in names.items()}
+
+
+def lines_until(descriptor: int, deadline: float):
+    """The lines written to a pipe until its writer closes it, or until the deadline (time.monotonic()) passes."""
+    buffered = b""
+    with os.fdopen(descriptor, "rb", buffering=0) as pipe:
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([pipe], [], [], min(left, 1.0))[0]:
+                continue
+            chunk = pipe.read(4096)
+            if not chunk:
+                return
+            buffered += chunk
+            *lines, buffered = buffered.split(b"\n")
+            yield from (line.decode().strip() for line in lines)
 
 
 def where_it_runs(environment: dict[str, str]) -> str:

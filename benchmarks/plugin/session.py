@@ -31,6 +31,8 @@ from .trainings import Trainings
 from .workers import group_by_training, shared_dir, training_seconds, worker_index
 
 NAME = "backprop-bench-session"
+CHILD_LIMIT_MARGIN = 10  # a child may take this many times what its benchmarks are expected to take
+CHILD_START_S = 300.0  # and this, to start, import its frameworks and compile
 
 
 class Mode(enum.Enum):
@@ -64,6 +66,8 @@ class BenchSession:
     frameworks: list | None = None
     estimated_from: str | None = None  # the saved run the expected durations come from
     trainings: Trainings = field(default_factory=Trainings)  # each training once per run, for the checks
+    failures: dict[str, str] = field(default_factory=dict)  # benchmark name: why it failed, in one line
+    expected: dict[tuple[str, int], float] = field(default_factory=dict)  # (node id, replicate): about how many seconds it takes
     machine_lock: int | None = None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
 
     @classmethod
@@ -184,7 +188,7 @@ class BenchSession:
         self.time_imports(loops)
         write = self.write_line
         replicates = self.replicate[1] if self.mode is Mode.REPLICATED else 1
-        steps = self.expected_steps(items, replicates)
+        steps = self.expected = self.expected_steps(items, replicates)
         self.progress = Progress([(step_key(nodeid, replicate, replicates), seconds) for (nodeid, replicate), seconds in steps.items()], write)
         write(f"backprop-bench: {len(items)} benchmarks" + (f" x {replicates} replicates" if replicates > 1 else "")
               + f", {self.budget.name} budget, {self.mode.value} processes: expected about {clock(sum(steps.values()))}"
@@ -233,6 +237,14 @@ class BenchSession:
             return estimated_seconds(params["sweep_point"], params["name"])
         return (3 if "dtype" in params else 1.5) * self.budget.seconds
 
+    def child_limit(self, items: list[pytest.Item], replicate: int = 0) -> float:
+        """Seconds a child process running these benchmarks may take before it is killed: --child-limit, else a generous
+        margin over what they are expected to take, and time to start and import."""
+        if (given := self.config.option.child_limit) is not None:
+            return given
+        expected = sum(self.expected.get((item.nodeid, replicate), self.guessed_seconds(item)) for item in items)
+        return CHILD_LIMIT_MARGIN * expected + CHILD_START_S
+
     def run_replicates(self, items: list[pytest.Item], replicates: int) -> None:
         """The benchmarks `items` `replicates` times, each replicate in its own shuffled order, every benchmark in a fresh process;
         per node id, the children's entries, or the failure that ended one."""
@@ -247,7 +259,8 @@ class BenchSession:
                 self.progress.start(step_key(item.nodeid, replicate, replicates), item.name, f"replicate {replicate + 1}/{replicates}")
                 if isinstance(self.measured_elsewhere[item.nodeid], str):
                     continue  # it failed in an earlier replicate: its test reports that failure
-                (entry,) = run_children(self.config, [item], needed_environment(item), (replicate, replicates)).values()
+                (entry,) = run_children(self.config, [item], needed_environment(item), (replicate, replicates),
+                                        self.child_limit([item], replicate)).values()
                 self.measured_elsewhere[item.nodeid] = entry if isinstance(entry, str) else [*self.measured_elsewhere[item.nodeid], entry]
 
     @pytest.hookimpl(tryfirst=True)  # before the test's output is captured
@@ -286,10 +299,11 @@ class BenchSession:
             group = [pyfuncitem] if self.mode is Mode.ISOLATED else [
                 item for item in self.measured(pyfuncitem.session.items) if needed_environment(item) == environment
                 and item.nodeid not in self.measured_elsewhere]
-            entries = run_children(self.config, group, environment, (0, 1), self.progress)
+            entries = run_children(self.config, group, environment, (0, 1), self.child_limit(group), self.progress)
             self.measured_elsewhere.update({nodeid: entry if isinstance(entry, str) else [entry] for nodeid, entry in entries.items()})
         results = self.measured_elsewhere[pyfuncitem.nodeid]
         if isinstance(results, str):
+            benchmark._mode, benchmark.has_error = "a child process, which failed", True  # used, and nothing of it saved
             pytest.fail(results, pytrace=False)
         record_samples(benchmark, *pooled(results), entries=results, replicated=self.mode is Mode.REPLICATED)
         if (name := implementation_of(pyfuncitem)) and "import_s" in benchmark.extra_info:
@@ -306,9 +320,20 @@ class BenchSession:
         """Remember the interrupt, so a run saved after Ctrl-C says it is incomplete."""
         self.interrupted = True
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Remember why a benchmark failed, for the saved run to say (the others go on)."""
+        if report.failed and report.when == "call" and self.config.option.benchmark_only and self.mode is not Mode.CHILD:
+            self.failures[report.nodeid.rpartition("::")[2]] = report.longreprtext.strip().splitlines()[0][:300]
+
     def pytest_benchmark_update_json(self, config, benchmarks, output_json) -> None:
         if self.interrupted:
             output_json["machine_info"]["interrupted"] = True
+        # a benchmark that failed after its samples were recorded has no description of ours: it is a failure, not a result
+        unfinished = [bench["name"] for bench in output_json["benchmarks"] if "kind" not in bench.get("extra_info", {})]
+        output_json["benchmarks"] = [bench for bench in output_json["benchmarks"] if bench["name"] not in unfinished]
+        failures = dict.fromkeys(unfinished, "failed after its samples were recorded") | self.failures
+        if failures and self.mode is not Mode.CHILD:
+            output_json["machine_info"]["failed"] = failures
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_benchmark_generate_machine_info(self, config) -> dict | None:

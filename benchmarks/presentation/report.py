@@ -12,7 +12,7 @@ from benchmarks.model.runs import Run, differences, labels
 from benchmarks.model.time_to_result import time_to_result
 
 from .figures import plot_loss_curves, plot_training_time
-from .formatting import UNRELIABLE_SPREAD
+from .formatting import UNRELIABLE_SPREAD, markdown_table
 from .html_page import write_html
 from .sweep_report import sweep_section
 from .tables import (
@@ -57,6 +57,17 @@ def single_run_title(run: Run) -> str:
     else:
         what, count = "How cost grows with work: the scaling sweep", run.sweep["implementation"].nunique()
     return f"{what}: {count} implementations on {machine}, {when}"
+
+
+def failed_lines(run: Run, name: str | None = None) -> list[str]:
+    """The benchmarks of a run that failed (a child process killed or past its limit, a check that failed), each with why:
+    rows the tables below do not have."""
+    failed = run.machine_info.get("failed") or {}
+    if not failed:
+        return []
+    rows = [[f"`{benchmark}`", why.replace("|", "\\|")] for benchmark, why in sorted(failed.items())]
+    return [f"**Failed{f' ({name})' if name else ''}**: {len(failed)} benchmark{'s' * (len(failed) > 1)} of this run have no "
+            "result, and why:", "", markdown_table(["benchmark", "why it failed"], rows, "ll"), ""]
 
 
 def run_line(run: Run) -> str:
@@ -133,10 +144,11 @@ def write_report_files(runs: list[Run], out_dir: Path) -> Path:
     if single:
         (run,) = runs
         title = single_run_title(run)
-        lines = [f"# {title}", "", run_line(run), ""]
+        lines = [f"# {title}", "", run_line(run), "", *failed_lines(run)]
     else:
         title = f"backprop-bench: {len(runs)} runs side by side"
         lines = [f"# {title}", "", runs_table(runs, names), "", *machine_warning(runs, names)]
+        lines += [line for run, name in zip(runs, names, strict=True) for line in failed_lines(run, name)]
         differing = differences(runs)
         what = "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) or "nothing recorded but the file"
         lines += [f"What differs between the runs: {what}.", ""]
