@@ -160,16 +160,17 @@ def test_a_child_past_its_limit_fails_its_benchmark_alone_and_the_run_says_why(t
     assert f"| `test_training_loop[micrograd-float64]` | {why} |" in markdown, markdown
 
 
-def children_of(pid: int) -> list[int]:
-    """The processes whose parent is pid."""
+def benchmark_children_of(pid: int) -> list[int]:
+    """The processes pid started to run benchmarks (not its import timer's)."""
     children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
+            parent = int((process / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (process / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
             continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
+        if parent == pid and any(part.startswith(b"--child=") for part in command):
+            children.append(int(process.name))
     return children
 
 
@@ -185,7 +186,7 @@ def test_a_child_killed_mid_benchmark_fails_its_benchmark_alone(tmp_path):
         for line in session.stdout:  # the first benchmark's child is starting
             if started := re.match(r"\[1/2\] test_training_loop\[(\w+)-float64\]", line):
                 break
-        while not (children := children_of(session.pid)):
+        while not (children := benchmark_children_of(session.pid)):
             time.sleep(0.01)
         os.kill(children[0], signal.SIGKILL)
         output = session.communicate(timeout=300)[0]
