@@ -15,6 +15,7 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.model import files as files_module
 from benchmarks.plugin.machine_lock import LOCK_ENV, MachineBusy, hold_machine, release_machine
+from benchmarks.plugin.storage import AtomicFileStorage
 from tests.helpers import ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
 
 ONE_BENCHMARK = "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]"
@@ -201,3 +202,25 @@ def test_a_child_killed_mid_benchmark_fails_its_benchmark_alone(tmp_path):
     run = json.loads(saved.read_text())
     assert [bench["name"] for bench in run["benchmarks"]] == [f"test_training_loop[{other}-float64]"]  # the other one went on
     assert run["machine_info"]["failed"] == {f"test_training_loop[{killed}-float64]": why}
+
+
+def test_a_folder_that_cannot_hold_runs_is_refused_before_anything_is_measured(tmp_path):
+    done = run_pytest(ONE_BENCHMARK, "--benchmark-only", "--benchmark-storage=file:///proc/runs", timeout=120)
+    assert done.returncode == 4, output_of(done)
+    assert ("ERROR: --benchmark-storage: expected a folder to save runs in, but writing in /proc fails: No such file or directory"
+            in done.stderr), output_of(done)
+    assert "test_training_loop" not in done.stdout  # refused before a benchmark ran
+
+
+def test_a_full_disk_while_saving_a_run_saves_nothing_and_says_why(tmp_path, monkeypatch):
+    earlier = write(tmp_path / "Linux-CPython-3.11-64bit" / "0001_earlier.json", frozen_run("loops"))
+    before = earlier.read_bytes()
+    failures, saved = [], []
+    storage = AtomicFileStorage(tmp_path, logger=None, default_machine_id="Linux-CPython-3.11-64bit", on_save=saved.append,
+                                on_fail=failures.append)
+    full_disk_after(monkeypatch, 0)
+    assert storage.save(frozen_run("loops"), "later") is None
+    assert not saved and len(failures) == 1
+    assert re.fullmatch(rf"the run could not be saved: cannot write {re.escape(str(earlier.parent))}/0002_later\.json: "
+                        "No space left on device", failures[0]), failures
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == [earlier.name] and earlier.read_bytes() == before

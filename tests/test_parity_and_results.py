@@ -168,7 +168,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, m
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])  # Ctrl-C, told to stop, killed
 def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(tmp_path, signal_name, monkeypatch):
     import signal
     import sys
@@ -198,7 +198,7 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
     release_machine(hold_machine(wait=False))  # the session held the machine, and let go of it however it ended
     leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (earlier, problem)]
     assert not [path for path in leftovers if path.name.startswith(".")], leftovers  # no half-written file
-    assert len(leftovers) == (1 if signal_name == "SIGINT" else 0), output[-2000:]  # Ctrl-C saves what finished
+    assert len(leftovers) == (0 if signal_name == "SIGKILL" else 1), output[-2000:]  # Ctrl-C and SIGTERM save what finished
     for path in leftovers:  # what was saved is whole, and says it is incomplete
         saved = json.loads(path.read_text())
         assert saved["machine_info"]["interrupted"] is True and saved["benchmarks"]

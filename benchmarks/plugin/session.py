@@ -61,6 +61,7 @@ class BenchSession:
     interrupted: bool = False
     progress: Progress | None = None
     saved: Path | None = None
+    save_failure: str | None = None  # why the run could not be saved
     import_times: dict[str, Future] = field(default_factory=dict)
     import_timer: ImportTimer = field(default_factory=ImportTimer)
     frameworks: list | None = None
@@ -142,10 +143,14 @@ class BenchSession:
         benchmarks = getattr(session.config, "_benchmarksession", None)
         if benchmarks is not None and isinstance(benchmarks.storage, FileStorage):
             storage = benchmarks.storage
-            benchmarks.storage = AtomicFileStorage(storage.path, storage.logger, storage.default_machine_id, on_save=self.remember_saved)
+            benchmarks.storage = AtomicFileStorage(storage.path, storage.logger, storage.default_machine_id, on_save=self.remember_saved,
+                                                   on_fail=self.remember_save_failure)
 
     def remember_saved(self, path: Path) -> None:
         self.saved = path
+
+    def remember_save_failure(self, reason: str) -> None:
+        self.save_failure = reason
 
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         """--benchmark-only runs the benchmarks and nothing else: the tests' folder is not even collected."""
@@ -362,6 +367,9 @@ class BenchSession:
         skipped."""
         if self.saved is not None:
             terminalreporter.write_line(f"saved {self.saved}; report it with: backprop-bench report {self.saved}", bold=True)
+        if self.save_failure is not None:
+            terminalreporter.write_line(f"backprop-bench: {self.save_failure}; nothing of it was written, earlier runs are untouched",
+                                        red=True, bold=True)
         if self.config.option.fail_on_skip and (skipped := terminalreporter.stats.get("skipped")):
             terminalreporter.write_line(f"--fail-on-skip: {len(skipped)} skipped, the first: {skipped[0].nodeid}", red=True, bold=True)
 
@@ -372,6 +380,8 @@ class BenchSession:
         self.import_timer.stop()
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if self.config.option.fail_on_skip and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.save_failure is not None and exitstatus == 0:  # pytest-benchmark saved (or failed to) before this hook
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
