@@ -194,6 +194,7 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
         run.kill()  # a run the signal did not stop must not go on timing benchmarks beside the rest of the suite
         run.wait()
     assert earlier.read_bytes() == before, output[-2000:]
+    assert "Traceback" not in output, output[-3000:]
     monkeypatch.setenv(LOCK_ENV, lock)
     release_machine(hold_machine(wait=False))  # the session held the machine, and let go of it however it ended
     leftovers = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (earlier, problem)]

@@ -289,6 +289,17 @@ class BenchSession:
             selected = {implementation_of(benchmark) for benchmark in self.measured(item.session.items)}
             self.frameworks = [get(name) for name in available() if runs_here(name) and name in selected]
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        """A benchmark stopped by Ctrl-C or SIGTERM before it was timed: used, so that pytest-benchmark does not fail its
+        teardown with a warning after the interrupt, and nothing of it saved."""
+        try:
+            return (yield)
+        except KeyboardInterrupt:
+            if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not benchmark._mode:
+                benchmark._mode, benchmark.has_error = "interrupted", True
+            raise
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
         """The first process does not call a benchmark measured elsewhere: with replicates it records the replicates' results;
