@@ -176,7 +176,7 @@ def history(args: argparse.Namespace) -> int:
 
 def upgrade(args: argparse.Namespace) -> int:
     """Bring saved runs of an older run format to this suite's, in place; every run is checked before any is written."""
-    from .model.files import atomic_write_text
+    from .model.files import atomic_write_all
     from .model.runs import RunFileError, read_json, run_of, saved_format, saved_runs
     from .model.schema import VERSION
     from .model.upgrade import upgraded
@@ -193,8 +193,8 @@ def upgrade(args: argparse.Namespace) -> int:
                 run_of(path, older[path])
             except RunFileError as error:
                 raise RunFileError(f"{path}: cannot be upgraded: {str(error).removeprefix(f'{path}: ')}") from None
-    for path, data in older.items():
-        atomic_write_text(path, json.dumps(data, indent=4) + "\n")
+    atomic_write_all({path: json.dumps(data, indent=4) + "\n" for path, data in older.items()})  # all of them, or none
+    for path in older:
         print(f"{path}: upgraded to run format {VERSION}")
     print(f"{len(older)} of {len(paths)} runs upgraded; the rest were in run format {VERSION} already")
     return SUCCESS
@@ -202,7 +202,7 @@ def upgrade(args: argparse.Namespace) -> int:
 
 def index(args: argparse.Namespace) -> int:
     """Write the generated part of RESULTS/README.md from the saved runs, and with --readme that README's headline table."""
-    from .model.files import atomic_write_text
+    from .model.files import atomic_write_all
     from .model.runs import RunFileError, load_runs, saved_runs
     from .presentation import results_index
 
@@ -217,8 +217,8 @@ def index(args: argparse.Namespace) -> int:
         if (newest := results_index.newest_with_headline(runs)) is None:
             raise RunFileError(f"{args.results}: no run times the notebook's loops in float64; expected one for the headline")
         writes[args.readme] = results_index.replace_block(read_text(args.readme), results_index.headline(newest), args.readme)
-    for path, text in writes.items():
-        atomic_write_text(path, text)
+    atomic_write_all(writes)  # both, or neither
+    for path in writes:
         print(f"{path}: written from {len(runs)} saved runs")
     return SUCCESS
 

@@ -56,6 +56,21 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
+def atomic_write_all(texts: dict[Path, str]) -> None:
+    """Write every file beside its target first, then rename each over its target: a write error leaves every target as
+    it was."""
+    written: dict[Path, str] = {}
+    try:
+        for path, text in texts.items():
+            written[Path(path)] = write_beside(Path(path), text.encode())
+    except BaseException:
+        for temporary in written.values():
+            Path(temporary).unlink(missing_ok=True)
+        raise
+    for path, temporary in written.items():
+        os.replace(temporary, path)
+
+
 @contextmanager
 def outputs_in(folder: Path) -> Iterator[Path]:
     """A hidden folder inside `folder` (made if need be) to write a command's outputs into; when all are written they
