@@ -207,7 +207,7 @@ def test_a_child_killed_mid_benchmark_fails_its_benchmark_alone(tmp_path):
 def test_a_folder_that_cannot_hold_runs_is_refused_before_anything_is_measured(tmp_path):
     done = run_pytest(ONE_BENCHMARK, "--benchmark-only", "--benchmark-storage=file:///proc/runs", timeout=120)
     assert done.returncode == 4, output_of(done)
-    assert ("ERROR: --benchmark-storage: expected a folder to save runs in, but writing in /proc fails: No such file or directory"
+    assert ("ERROR: --benchmark-storage: expected a folder that can be created, but writing in /proc fails: No such file or directory"
             in done.stderr), output_of(done)
     assert "test_training_loop" not in done.stdout  # refused before a benchmark ran
 

@@ -6,15 +6,15 @@ fresh processes where the mode asks, says how far the run has got, and saves eve
 what it was measured on.
 """
 
+import argparse
 import signal
 from contextlib import nullcontext
 from functools import partial
-from pathlib import Path
 
 import pytest
 from pytest_benchmark.utils import get_tag
 
-from benchmarks.options import cannot_write_in
+from benchmarks.options import output_folder
 from implementations.registry import check_declarations
 
 from .command_line import add_options
@@ -88,9 +88,11 @@ def pytest_configure(config):
         option.benchmark_autosave = option.benchmark_autosave or get_tag()
         if option.benchmark_storage == "file://./.benchmarks":  # pytest-benchmark's default: keep runs in results/
             option.benchmark_storage = f"file://{config.rootpath / 'results'}"
-        storage = option.benchmark_storage.removeprefix("file://")
-        if "://" not in storage and (reason := storage_refused(Path(storage), config.rootpath)):  # before anything is measured
-            raise pytest.UsageError(f"--benchmark-storage: {reason}")
+        if "://" not in (storage := option.benchmark_storage.removeprefix("file://")):
+            try:  # before anything is measured
+                output_folder(storage)
+            except argparse.ArgumentTypeError as refused:
+                raise pytest.UsageError(f"--benchmark-storage: {refused}") from None
     elif not option.benchmark_only and not option.benchmark_enable:
         # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
         option.benchmark_disable = True
@@ -100,19 +102,6 @@ def pytest_configure(config):
 def interrupted(signum, frame):
     """SIGTERM as Ctrl-C: the session stops, saves the benchmarks that finished and marks the run interrupted."""
     raise KeyboardInterrupt
-
-
-def storage_refused(folder: Path, root: Path) -> str | None:
-    """Why a run cannot be saved in this folder (relative to the root), found by writing there; None if it can."""
-    folder = folder if folder.is_absolute() else root / folder
-    above = folder
-    while not above.exists():
-        above = above.parent
-    if not above.is_dir():
-        return f"expected a folder to save runs in, but {above} is a file"
-    if reason := cannot_write_in(above):
-        return f"expected a folder to save runs in, but writing in {above} fails: {reason}"
-    return None
 
 
 def pytest_unconfigure(config):
