@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.model import files as files_module
 from benchmarks.plugin.machine_lock import LOCK_ENV, MachineBusy, hold_machine, release_machine
+from benchmarks.plugin.session import BenchSession
 from benchmarks.plugin.storage import AtomicFileStorage
 from tests.helpers import ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
+from tests.test_budget import fake_config
 
 ONE_BENCHMARK = "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]"
 
@@ -238,3 +241,11 @@ def test_a_full_disk_while_index_writes_leaves_both_readmes_as_they_were(tmp_pat
                         capsys.readouterr().err)
     assert {path: path.read_text() for path in readmes} == readmes  # neither written
     assert not [path for path in tmp_path.rglob(".*") if path.is_file()]  # and no file left beside them
+
+
+def test_an_import_timer_that_dies_leaves_the_import_unknown_and_the_benchmark_standing():
+    session = BenchSession.from_config(fake_config(), threads=1)
+    died = Future()
+    died.set_exception(subprocess.CalledProcessError(-signal.SIGKILL, ["python", "-c", "..."]))
+    session.import_times["numpy"] = died
+    assert session.import_record("numpy") == {"import_s": None, "frameworks_imported": None}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
+import subprocess
 import time
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
@@ -124,7 +125,10 @@ class BenchSession:
             return dict.fromkeys(IMPORT_RECORD)
         if name not in self.import_times:
             self.time_imports([name])
-        return self.import_times[name].result()
+        try:
+            return self.import_times[name].result()
+        except subprocess.CalledProcessError:  # its interpreter died (killed, out of memory): the import's cost is unknown,
+            return dict.fromkeys(IMPORT_RECORD)  # and the benchmark's own result stands
 
     def time_imports(self, names: list[str]) -> None:
         """Start timing the imports of these implementations, one at a time, on a CPU the benchmarks leave free (at once, and
