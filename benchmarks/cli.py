@@ -193,7 +193,7 @@ def upgrade(args: argparse.Namespace) -> int:
                 run_of(path, older[path])
             except RunFileError as error:
                 raise RunFileError(f"{path}: cannot be upgraded: {str(error).removeprefix(f'{path}: ')}") from None
-    atomic_write_all({path: json.dumps(data, indent=4) + "\n" for path, data in older.items()})  # all of them, or none
+    atomic_write_all({path: (json.dumps(data, indent=4) + "\n").encode() for path, data in older.items()})  # all of them, or none
     for path in older:
         print(f"{path}: upgraded to run format {VERSION}")
     print(f"{len(older)} of {len(paths)} runs upgraded; the rest were in run format {VERSION} already")
@@ -217,7 +217,7 @@ def index(args: argparse.Namespace) -> int:
         if (newest := results_index.newest_with_headline(runs)) is None:
             raise RunFileError(f"{args.results}: no run times the notebook's loops in float64; expected one for the headline")
         writes[args.readme] = results_index.replace_block(read_text(args.readme), results_index.headline(newest), args.readme)
-    atomic_write_all(writes)  # both, or neither
+    atomic_write_all({path: text.encode() for path, text in writes.items()})  # both, or neither
     for path in writes:
         print(f"{path}: written from {len(runs)} saved runs")
     return SUCCESS

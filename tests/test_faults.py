@@ -243,6 +243,19 @@ def test_a_full_disk_while_index_writes_leaves_both_readmes_as_they_were(tmp_pat
     assert not [path for path in tmp_path.rglob(".*") if path.is_file()]  # and no file left beside them
 
 
+def test_a_rename_that_fails_leaves_the_target_as_it_was_and_nothing_beside_it(tmp_path, monkeypatch):
+    target = tmp_path / "report.md"
+    target.write_text("the earlier report")
+
+    def refused(source, destination):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(files_module.os, "replace", refused)
+    with pytest.raises(PermissionError):
+        files_module.atomic_write_text(target, "a new report")
+    assert [path.name for path in tmp_path.iterdir()] == ["report.md"] and target.read_text() == "the earlier report"
+
+
 def test_an_import_timer_that_dies_leaves_the_import_unknown_and_the_benchmark_standing():
     session = BenchSession.from_config(fake_config(), threads=1)
     died = Future()

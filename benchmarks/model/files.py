@@ -30,25 +30,18 @@ def write_beside(target: Path, data: bytes) -> str:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-    except OSError as error:
+    except BaseException as error:  # failed or interrupted: leave nothing behind
         os.unlink(temporary)
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-    except BaseException:  # interrupted: leave nothing behind
-        os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
         raise
     return temporary
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write beside the target, then rename over it: a reader sees the old file or the new one, never a part."""
-    path = Path(path)
-    temporary = write_beside(path, data)
-    try:
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    atomic_write_all({Path(path): data})
+    return Path(path)
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
@@ -56,19 +49,18 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
-def atomic_write_all(texts: dict[Path, str]) -> None:
+def atomic_write_all(contents: dict[Path, bytes]) -> None:
     """Write every file beside its target first, then rename each over its target: a write error leaves every target as
     it was."""
     written: dict[Path, str] = {}
     try:
-        for path, text in texts.items():
-            written[Path(path)] = write_beside(Path(path), text.encode())
-    except BaseException:
+        for path, data in contents.items():
+            written[Path(path)] = write_beside(Path(path), data)
+        for path, temporary in written.items():
+            os.replace(temporary, path)
+    finally:  # whatever was not renamed into place
         for temporary in written.values():
             Path(temporary).unlink(missing_ok=True)
-        raise
-    for path, temporary in written.items():
-        os.replace(temporary, path)
 
 
 @contextmanager
