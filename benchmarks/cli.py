@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from .options import (
 )
 
 # the exit statuses of every command (README, "The command line"); Ctrl-C ends as a shell reports SIGINT, 128 + 2
-SUCCESS, FINDING, BAD_INPUT, BUG, INTERRUPTED = 0, 1, 2, 3, 130
+SUCCESS, FINDING, BAD_INPUT, BUG, INTERRUPTED, READER_GONE = 0, 1, 2, 3, 130, 141  # 128 + the signal, as a shell says
 
 
 def report(args: argparse.Namespace) -> int:
@@ -380,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"backprop-bench {args.command}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the output's reader stopped reading (`| head`): the rest is unwanted, not a bug
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # else the interpreter's last flush fails again
+        return READER_GONE
     except Exception as error:
         if getattr(args, "debug", False):
             raise

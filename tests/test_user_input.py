@@ -2,6 +2,9 @@
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,6 +169,17 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("benchmarks.presentation.report.write_report", interrupted)
     assert main(["report", str(write(tmp_path / "run.json", saved_run({"numpy": 0.01}))), "--out", str(tmp_path / "out")]) == 130
     assert capsys.readouterr().err == "backprop-bench report: interrupted\n"
+
+
+def test_output_cut_short_by_its_reader_is_exit_141_without_a_traceback():
+    unread, writer = os.pipe()
+    os.close(unread)  # the reader has gone before anything is written, as `| head -1` is after its line
+    try:
+        ended = subprocess.run([sys.executable, "-m", "benchmarks.cli", "list"], cwd=ROOT, stdout=writer, stderr=subprocess.PIPE,
+                               text=True, timeout=120)
+    finally:
+        os.close(writer)
+    assert (ended.returncode, ended.stderr) == (141, "")
 
 
 def test_a_bug_is_one_line_naming_the_saved_traceback(tmp_path, capsys, monkeypatch):
