@@ -7,9 +7,10 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.model.runs import RunFileError, load_run, newest_run
-from benchmarks.presentation.formatting import format_seconds
+from benchmarks.presentation.formatting import color_of, format_seconds, line_style_of
 from benchmarks.presentation.results_index import END, START
 from benchmarks.presentation.tables import summary, summary_table
+from implementations.registry import REGISTRY
 from tests.helpers import MACHINE_INFO, frozen_run, saved_run, write
 
 
@@ -129,3 +130,8 @@ def test_the_report_sets_a_frameworks_layers_side_by_side(tmp_path):
     assert rows == [("torch", "torch-compile", "torch-compile way", "30 ms", "1"), ("", "torch", "torch way", "60 ms", "2"),
                     ("", "torch-nn", "torch-nn way", "90 ms", "3"),
                     ("", "lightning", "lightning way", "2 s", "66.7")], section[:800]  # numpy, alone in its framework, has no table
+
+
+def test_no_two_registered_implementations_draw_the_same_line():
+    looks = {(color_of(name), line_style_of(name)) for name in REGISTRY}
+    assert len(looks) == len(REGISTRY)

@@ -99,5 +99,15 @@ def palette_color(index: int) -> str:
 
 def color_of(name: str) -> str:
     """One colour per implementation, the same in every figure and every report."""
+    return palette_color(palette_index(name))
+
+
+def line_style_of(name: str) -> str:
+    """Solid for the first round of the palette's colours, then dashed, then dotted: no two registered lines look alike."""
+    return ("-", "--", ":")[palette_index(name) // len(PALETTE) % 3]
+
+
+def palette_index(name: str) -> int:
+    """An implementation's place in the registry, or past it for one no longer registered."""
     names = list(REGISTRY)
-    return palette_color(names.index(name) if name in names else len(names) + sum(map(ord, name)))
+    return names.index(name) if name in names else len(names) + sum(map(ord, name))

@@ -13,8 +13,10 @@ from benchmarks.model.history import history_table
 from benchmarks.model.runs import Run
 
 from .figures import plt, save_figure
-from .formatting import color_of, format_median, format_ratio, format_seconds, markdown_table
+from .formatting import color_of, format_median, format_ratio, format_seconds, line_style_of, markdown_table
 from .html_page import html_page
+
+LEGEND_ROWS = 24  # what the figure's height holds at its font size; more names take another column
 
 
 def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
@@ -28,7 +30,7 @@ def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
         for name, line in on_machine.groupby("implementation", sort=False):
             line = line.sort_values("order")
             x = line["run"].map(position)
-            ax.plot(x, line["median"], "-o", color=color_of(name), markersize=4, linewidth=1.5, label=name)
+            ax.plot(x, line["median"], marker="o", linestyle=line_style_of(name), color=color_of(name), markersize=4, linewidth=1.5, label=name)
             projected = line["projected"]
             ax.plot(x[projected], line["median"][projected], "D", color="white", markeredgecolor=color_of(name), markersize=6)
             changed = line["version_change"] != ""
@@ -52,7 +54,7 @@ def plot_history(rows: pd.DataFrame, title: str, path: Path) -> None:
     if rows["projected"].any():
         handles.append(plt.Line2D([], [], marker="D", markersize=6, markerfacecolor="white", markeredgecolor="black", linestyle=""))
         names.append("projected from shorter lengths")
-    fig.legend(handles, names, loc="outside right upper", fontsize=8)
+    fig.legend(handles, names, loc="outside right upper", fontsize=8, ncols=-(-len(names) // LEGEND_ROWS))
     fig.suptitle(f"History, {title}")
     save_figure(fig, path)
 
