@@ -24,7 +24,7 @@ from .formatting import UNRELIABLE_SPREAD, color_of, format_median, format_ratio
 def save_figure(figure, path: Path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically, and close it."""
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)  # legends placed outside the axes too
     plt.close(figure)
     return atomic_write_bytes(path, buffer.getvalue())
 
