@@ -301,7 +301,7 @@ class BenchSession:
             return (yield)
         except KeyboardInterrupt:
             if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not benchmark._mode:
-                benchmark._mode, benchmark.has_error = "interrupted", True
+                used_without_result(benchmark, "interrupted")
             raise
 
     @pytest.hookimpl(tryfirst=True)
@@ -323,7 +323,7 @@ class BenchSession:
             self.measured_elsewhere.update({nodeid: entry if isinstance(entry, str) else [entry] for nodeid, entry in entries.items()})
         results = self.measured_elsewhere[pyfuncitem.nodeid]
         if isinstance(results, str):
-            benchmark._mode, benchmark.has_error = "a child process, which failed", True  # used, and nothing of it saved
+            used_without_result(benchmark, "a child process, which failed")
             pytest.fail(results, pytrace=False)
         record_samples(benchmark, *pooled(results), entries=results, replicated=self.mode is Mode.REPLICATED)
         if (name := implementation_of(pyfuncitem)) and "import_s" in benchmark.extra_info:
@@ -398,6 +398,12 @@ class BenchSession:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.save_failure is not None and exitstatus == 0:  # pytest-benchmark saved (or failed to) before this hook
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def used_without_result(benchmark, how: str) -> None:
+    """Mark a pytest-benchmark fixture used, so that its teardown does not warn that it was not, and failed, so that nothing
+    of it is saved."""
+    benchmark._mode, benchmark.has_error = how, True
 
 
 def step_key(nodeid: str, replicate: int, replicates: int) -> str:
