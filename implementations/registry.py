@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,14 @@ def _is_requirement(text) -> bool:
         return False
 
 
+PROGRAM_KEYS = ("program", "variable", "for", "package")  # what a module says of each program it needs
+
+
+def _is_program(value) -> bool:
+    return (isinstance(value, dict) and set(value) == set(PROGRAM_KEYS) and all(isinstance(value[key], str) and value[key]
+            for key in ("program", "for", "package")) and (value["variable"] is None or isinstance(value["variable"], str)))
+
+
 def _is_sweep_range(value) -> bool:
     return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int) and value[0] >= 0
             and (value[1] is None or isinstance(value[1], int) and value[1] > value[0]) and isinstance(value[2], str))
@@ -115,6 +124,8 @@ DECLARATIONS: dict[str, tuple[str, Callable[[object], bool], object]] = {
     "COST_CLASS": (f"one of {', '.join(map(repr, COST_CLASSES))}", lambda v: v in COST_CLASSES, REQUIRED),
     "EXTRAS": ("a tuple of the suite's extras that install what it needs", lambda v: isinstance(v, tuple) and all(isinstance(t, str) for t in v),
                ()),
+    "PROGRAMS": (f"a tuple of dicts with the keys {', '.join(PROGRAM_KEYS)}: the programs outside pip it runs",
+                 lambda v: isinstance(v, tuple) and all(map(_is_program, v)), ()),
     "ENVIRONMENT": ("a dict of environment variables its process starts with",
                     lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in (*v, *v.values())), {}),
     "BUILT_ON": ("the framework it is a layer over, as FRAMEWORK names it (flax's is 'jax')", lambda v: isinstance(v, str) and v != "",
@@ -139,6 +150,9 @@ class Declaration:
     requires: tuple[str, ...]  # the distributions it needs, as requirements
     cost_class: str
     extras: tuple[str, ...]  # the suite's extras (pyproject.toml) that install what it needs; () for the core
+    # programs that pip cannot install and the framework runs (a compiler): each its name, the environment variable that
+    # names another in its place (None: none does), what it is for, and the Debian package that installs it
+    programs: tuple[dict[str, str | None], ...]
     # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's environment
     # differs, the implementation runs in a Python process of its own (see own_process.py)
     environment: dict[str, str]
@@ -276,14 +290,34 @@ def _unmet(requires: tuple[str, ...]) -> list[str]:
     return unmet
 
 
+def missing_program(needed: dict[str, str | None]) -> str | None:
+    """Why a program an implementation runs is not here, with how to get it; None where it is on PATH (or where the
+    variable the framework reads in its place names one that is)."""
+    variable = needed["variable"]
+    program = (variable and os.environ.get(variable)) or needed["program"]
+    if _on_path(program, os.environ.get("PATH", os.defpath)):
+        return None
+    instead = f"; ${variable} names another" if variable else ""
+    return (f"needs the program {program} ({needed['for']}{instead}), which is not on PATH; "
+            f"install it with: apt-get install {needed['package']}")
+
+
+@cache  # the parameters of every test ask; PATH is part of the key, so a test that changes it asks again
+def _on_path(program: str, path: str) -> bool:
+    return shutil.which(program, path=path) is not None
+
+
 def unavailable() -> dict[str, str]:
-    """Implementations that cannot run here, each with the reason and the command that installs what it needs."""
+    """Implementations that cannot run here, each with the reason and the command that installs what it needs: a
+    distribution missing (or of another version), or a program outside pip that the framework runs."""
     reasons = {}
     for name in REGISTRY:
         declared = declaration(name)
         if unmet := _unmet(declared.requires):
             install = f"; install it with: {install_command(declared.extras)}" if declared.extras else ""
             reasons[name] = f"needs {', '.join(declared.requires)}, but {'; '.join(unmet)}{install}"
+        elif missing := list(filter(None, map(missing_program, declared.programs))):
+            reasons[name] = "; ".join(missing)
     return reasons
 
 

@@ -13,6 +13,7 @@ COMPILED = False  # kernels are compiled by clang on first use and cached, but s
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
 EXTRAS = ("tinygrad",)  # the suite's extras that install them
+PROGRAMS = ({"program": "clang", "variable": "CC", "for": "tinygrad's CPU device compiles every kernel with it", "package": "clang"},)  # beyond pip
 COST_CLASS = "eager, lowered every epoch"
 SWEEP_RANGE = (1_000_000, None, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is "
                "milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)")

@@ -13,6 +13,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)
 EXTRAS = ("tinygrad",)
+PROGRAMS = ({"program": "clang", "variable": "CC", "for": "tinygrad's CPU device compiles every kernel with it", "package": "clang"},)  # beyond pip
 COST_CLASS = "compiled step"
 SWEEP_RANGE = (0, 1_000_000, "an nn layer over tinygrad's kernels: past this size an epoch is those kernels, timed there by the `tinygrad` row")
 CARD = {

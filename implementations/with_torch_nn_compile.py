@@ -14,6 +14,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
+PROGRAMS = ({"program": "g++", "variable": "CXX", "for": "Inductor compiles the CPU kernels with a C++ compiler", "package": "g++"},)  # beyond pip
 COST_CLASS = "compiled step"
 SWEEP_RANGE = (0, 1_000_000, "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row")
 CARD = {

@@ -3,6 +3,7 @@ and ways to run the suite's commands and pytest in another process."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,9 @@ JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                            max_leaves=12)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium, which is not on PATH; install it with: apt-get install chromium")
+# what a user's machine may lack though CI installs it: every C and C++ compiler (clang, gcc, g++, cc, c++) and Chromium
+NOT_ON_A_BARE_MACHINE = re.compile(r"(clang|.*gcc|.*g\+\+|cc|c\+\+|c89|c99|cpp|chromium)([-.\d].*)?")
 # what a module made by a test declares unless told otherwise: NumPy's loop under another name
 MADE_BY_A_TEST = {"FRAMEWORK": "numpy", "VARIANT": "NumPy's loop, in a module made by a test", "COMPILED": False,
                   "GRADIENTS": "hand-written", "CARD": dict.fromkeys(CARD_ASPECTS, "made by a test"), "REQUIRES": ("numpy>=2.0",),
@@ -45,6 +49,17 @@ def register_module(monkeypatch, folder: Path, name: str, body: str = "from impl
     monkeypatch.setitem(registry.REGISTRY, name, module)
     registry.declaration.cache_clear()  # a name a test registered before may be another module now
     return path
+
+
+def bare_path(folder: Path) -> str:
+    """A PATH as this process's, less what a bare machine lacks (NOT_ON_A_BARE_MACHINE): a folder of links to every other
+    program on it."""
+    folder.mkdir(parents=True)
+    for directory in map(Path, os.environ.get("PATH", os.defpath).split(os.pathsep)):
+        for program in sorted(directory.iterdir()) if directory.is_dir() else ():
+            if not NOT_ON_A_BARE_MACHINE.fullmatch(program.name) and not (folder / program.name).exists():
+                (folder / program.name).symlink_to(program)
+    return str(folder)
 
 
 def implementation_params(exclude=()) -> list:

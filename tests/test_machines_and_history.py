@@ -15,7 +15,18 @@ from benchmarks.model.history import history_table
 from benchmarks.model.machines import SPEED_FLAGS, fingerprint_id
 from benchmarks.model.runs import load_run
 from benchmarks.plugin.fingerprint import machine_fingerprint
-from tests.helpers import CHROMIUM, MACHINE_INFO, ROOT, fingerprint, output_of, rendered_dom, run_pytest, saved_run, short_notebook_problem, write
+from tests.helpers import (
+    MACHINE_INFO,
+    NEEDS_CHROMIUM,
+    ROOT,
+    fingerprint,
+    output_of,
+    rendered_dom,
+    run_pytest,
+    saved_run,
+    short_notebook_problem,
+    write,
+)
 
 
 def test_the_fingerprint_reads_the_same_cpu_as_py_cpuinfo():
@@ -106,7 +117,7 @@ def test_the_history_command_writes_one_self_contained_page(tmp_path, capsys):
     assert "1 runs on 1 machine" in (tmp_path / "one.html").read_text()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+@NEEDS_CHROMIUM
 def test_the_history_page_renders_in_a_real_browser(tmp_path):
     two_machine_runs(tmp_path)
     assert main(["history", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "history.html")]) == 0

@@ -18,7 +18,7 @@ from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, REGISTRY, declaration
-from tests.helpers import CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
+from tests.helpers import NEEDS_CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
 
 
 def not_float64_exact() -> list[str]:
@@ -119,7 +119,7 @@ def test_every_command_explains_itself(command, capsys):
     assert f"usage: backprop-bench {command}" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+@NEEDS_CHROMIUM
 def test_the_html_report_renders_in_a_real_browser_with_every_row_and_figure(tmp_path):
     run = write(tmp_path / "results" / "m" / "0001_run.json", saved_run({"numpy": 0.014, "torch": 0.065, "native": 0.00006}))
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
