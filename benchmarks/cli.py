@@ -163,9 +163,10 @@ def history(args: argparse.Namespace) -> int:
     paths = [Path(run) for run in args.runs] or saved
     if not paths:
         raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
-    out = args.out or Path(args.results) / "history.html"
-    if out.is_dir():
-        raise BadInput(f"{out}: a folder; expected the HTML file to write (--out)")
+    try:  # the default page, as --out is checked
+        out = args.out or output_file(str(Path(args.results) / "history.html"))
+    except argparse.ArgumentTypeError as refused:
+        raise BadInput(f"{Path(args.results) / 'history.html'}: {refused}") from None
     if out.resolve() in {path.resolve() for path in [*paths, *saved]}:
         raise BadInput(f"{out}: a saved run, which the page would overwrite; expected the HTML file to write (--out)")
     runs = load_runs(paths)
@@ -364,7 +365,7 @@ def parser() -> argparse.ArgumentParser:
                     "machine's runs, and its newest run's notebook loops in float64; with --readme, the same headline table "
                     "between the marker lines of that README. What lies outside the markers is kept.")
     add_results_option(index_parser)
-    index_parser.add_argument("--readme", type=Path, metavar="FILE", help="a README whose headline table to rewrite (e.g. README.md)")
+    index_parser.add_argument("--readme", type=output_file, metavar="FILE", help="a README whose headline table to rewrite (e.g. README.md)")
     index_parser.set_defaults(handler=index)
     return main_parser
 

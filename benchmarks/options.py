@@ -116,7 +116,8 @@ def _usable_path(text: str) -> Path:
     try:
         path = Path(text)
         path.exists()
-    except (OSError, ValueError) as error:
+        path.resolve()  # a symlink loop: RuntimeError up to Python 3.12, OSError from 3.13
+    except (OSError, ValueError, RuntimeError) as error:
         raise argparse.ArgumentTypeError(f"{text!r} cannot be used as a path ({error})") from None
     return path
 

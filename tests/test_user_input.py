@@ -99,6 +99,18 @@ def test_a_bad_option_is_refused_by_its_parser_in_one_line(capsys, monkeypatch, 
     assert [*ROOT.iterdir(), *(ROOT / "results").rglob("*")] == before
 
 
+@pytest.mark.parametrize("argv", [["history", "--out"], ["report", "--out"], ["parity", "--out"], ["index", "--readme"], ["history", "--results"]])
+def test_an_output_path_in_a_symlink_loop_is_refused_in_one_line(tmp_path, capsys, argv):
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "back")
+    (tmp_path / "back").symlink_to(loop)
+    with pytest.raises(SystemExit) as exit:
+        main([*argv, str(loop)])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.startswith(f"backprop-bench {argv[0]}: error: argument {argv[1]}: '{loop}' cannot be used as a path")
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "back", loop]
+
+
 def test_numpy_alone_has_nothing_to_be_compared_with(capsys):
     assert main(["parity", "--implementations", "numpy"]) == 2
     assert capsys.readouterr().err == ("backprop-bench parity: error: --implementations: numpy alone has nothing to be compared with; "
