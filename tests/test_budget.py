@@ -23,6 +23,7 @@ from benchmarks.model.statistics import fit_epochs, median_interval
 from benchmarks.plugin import budget as budgets
 from benchmarks.plugin.budget import DEFAULT, RIGOROUS, Budget
 from benchmarks.plugin.command_line import OPTIONS, forwarded_arguments
+from benchmarks.plugin.estimate import Estimator, Step, fitted
 from benchmarks.plugin.progress import Progress
 from benchmarks.plugin.session import BenchSession, Mode
 from benchmarks.presentation import figures
@@ -30,7 +31,7 @@ from benchmarks.presentation.history_page import trend_table
 from benchmarks.timed import loops
 from benchmarks.timed.loops import sample, time_loop
 from implementations import seed_problem
-from tests.helpers import output_of, projection, run_pytest, saved_run, short_notebook_problem, write
+from tests.helpers import frozen_run, output_of, projection, run_pytest, saved_run, short_notebook_problem, write
 
 
 class Clock:
@@ -309,6 +310,43 @@ def test_the_budget_option_scales_the_rule_and_bad_combinations_are_usage_errors
         BenchSession.from_config(fake_config(rigorous=True, sweep=True), threads=1)
 
 
+def test_a_run_expected_past_its_time_samples_less_to_fit_and_never_below_the_shortest():
+    def total(budget):  # what the run's fixed costs take, and its sampling
+        return 40 + 100 * budget.seconds
+
+    assert fitted(DEFAULT, total, 200, 0.2) is DEFAULT
+    shortened = fitted(DEFAULT, total, 100, 0.2)
+    assert total(shortened) <= 100 and shortened.seconds == pytest.approx(0.6, abs=1e-3)
+    assert dataclasses.replace(shortened, seconds=DEFAULT.seconds) == DEFAULT  # only the sampling changed
+    assert fitted(DEFAULT, total, 50, 0.2).seconds == 0.2  # cannot fit: as short as allowed
+    assert DEFAULT.run_seconds == 300 and BenchSession.from_config(fake_config(budget=0.5), threads=1).budget.run_seconds is None
+    assert RIGOROUS.run_seconds is None  # publication: every loop at its full rounds, however long
+
+
+def test_the_estimate_follows_this_machines_speed_and_a_slower_one_samples_less(tmp_path):
+    run = load_run(write(tmp_path / "run.json", frozen_run("loops")))
+    steps = [Step(f"loop {index}", (row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch))
+             for index, row in enumerate(run.benchmarks.itertuples())]
+
+    def total_at(scale):
+        estimator = Estimator(run, False, steps, 1, 0.0, scale)
+        return lambda budget: sum(estimator.seconds(budget).values())
+
+    assert total_at(1.0)(DEFAULT) < total_at(2.0)(DEFAULT) <= 2 * total_at(1.0)(DEFAULT)
+    within = total_at(1.0)(DEFAULT)
+    assert fitted(DEFAULT, total_at(1.0), within, 0.2) is DEFAULT
+    assert fitted(DEFAULT, total_at(2.0), within, 0.2).seconds < DEFAULT.seconds
+    numpy = run.benchmarks[run.benchmarks["implementation"] == "numpy"].iloc[0]
+    probed = tuple(numpy[key] for key in ("implementation", "dtype", "epochs", "n_hidden", "batch"))
+    assert Estimator(run, False, steps, 1, 0.0).probe_seconds(probed) == numpy["median"]
+
+
+def test_a_fitted_budget_says_so_in_its_rule():
+    budget = dataclasses.replace(DEFAULT, seconds=0.5, fitted="here sampled 0.5 s a benchmark instead of 1 s, to end within 5:00")
+    assert budget.record()["rule"].endswith("; here sampled 0.5 s a benchmark instead of 1 s, to end within 5:00")
+    assert "the whole run within 300 s" in budgets.describe(DEFAULT)
+
+
 def test_a_child_gets_the_options_the_table_forwards_and_no_others():
     config = fake_config(budget=0.5, rigorous=True, problem="net.json", sweep_dtype="float32", isolate=True, replicates=3,
                          threads=2, benchmark_disable_gc=True)
@@ -423,7 +461,7 @@ def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks
     assert done.returncode == 0, output_of(done)
     lines = done.stdout.splitlines()
     expected = next(index for index, line in enumerate(lines) if re.match(
-        r"backprop-bench: 2 benchmarks x 3 replicates, rigorous budget, replicated processes: expected about \d+:\d\d \(", line))
+        r"backprop-bench: 2 benchmarks x 3 replicates, rigorous budget, replicated processes: expected about \d+:\d\d on this machine \(", line))
     assert expected < next(index for index, line in enumerate(lines) if line.startswith("[1/6] "))  # said before it starts
     (path,) = (tmp_path / "results").rglob("*.json")
     saved = json.loads(path.read_text())

@@ -18,7 +18,7 @@ from benchmarks.model import files as files_module
 from benchmarks.plugin.machine_lock import LOCK_ENV, MachineBusy, hold_machine, release_machine
 from benchmarks.plugin.session import BenchSession
 from benchmarks.plugin.storage import AtomicFileStorage
-from tests.helpers import ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
+from tests.helpers import MADE_BY_A_TEST, ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
 from tests.test_budget import fake_config
 
 ONE_BENCHMARK = "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]"
@@ -262,3 +262,52 @@ def test_an_import_timer_that_dies_leaves_the_import_unknown_and_the_benchmark_s
     died.set_exception(subprocess.CalledProcessError(-signal.SIGKILL, ["python", "-c", "..."]))
     session.import_times["numpy"] = died
     assert session.import_record("numpy") == {"import_s": None, "frameworks_imported": None}
+
+
+# registered at every interpreter's start in a session's process (sitecustomize): an implementation whose prepare raises
+RAISES = '''
+import implementations
+from implementations import registry
+
+implementations.__path__.append({folder!r})
+registry.REGISTRY["raises"] = "with_raises"
+'''
+
+
+def raising_implementation(folder: Path) -> dict:
+    """The environment of a session that has an implementation `raises` (NumPy's declarations) whose prepare raises."""
+    module = "".join(f"{key} = {value!r}\n" for key, value in MADE_BY_A_TEST.items())
+    write(folder / "with_raises.py", module + "\n\ndef prepare(problem):\n    raise RuntimeError('no usable devices')\n")
+    write(folder / "sitecustomize.py", RAISES.format(folder=str(folder)))
+    return os.environ | {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]), LOCK_ENV: str(folder / "machine.lock")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("selection", ["numpy-float64 or raises-float64", "raises-float64"], ids=["one-of-two", "every-one"])
+def test_a_benchmark_that_raises_fails_in_one_line_naming_its_exception_and_the_report_says_the_same(tmp_path, selection):
+    env = raising_implementation(tmp_path / "raises")
+    problem = short_notebook_problem(tmp_path / "short.json")
+    done = run_pytest("benchmarks/timed/bench_training.py", "-k", selection, "--benchmark-only", "--budget=0.02", f"--problem={problem}",
+                      f"--benchmark-storage=file://{tmp_path / 'runs'}", env=env)
+    why = "RuntimeError: no usable devices (in prepare, "
+    assert done.returncode == 1, output_of(done)
+    assert "Traceback" not in done.stdout + done.stderr and "ERROR" not in done.stdout and "def prepare" not in done.stdout, output_of(done)
+    assert done.stdout.count("FAILED ") == 1 and re.search(rf"^  test_training_loop\[raises-float64\]: {re.escape(why)}", done.stdout, re.M)
+    assert re.search(r"^=+ 1 failed", done.stdout.splitlines()[-1]), output_of(done)
+    saved = list((tmp_path / "runs").rglob("*.json"))
+    if selection == "raises-float64":  # nothing was measured: nothing saved, and the session still ends with its summary
+        assert saved == [], saved
+        return
+    run = json.loads(saved[0].read_text())
+    assert run["machine_info"]["failed"]["test_training_loop[raises-float64]"].startswith(why)
+    assert main(["report", str(saved[0]), "--out", str(tmp_path / "report")]) == 0
+    assert f"| `test_training_loop[raises-float64]` | {why}" in (tmp_path / "report" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_with_tb_a_failed_benchmark_shows_its_whole_traceback(tmp_path):
+    env = raising_implementation(tmp_path / "raises")
+    problem = short_notebook_problem(tmp_path / "short.json")
+    done = run_pytest("benchmarks/timed/bench_training.py", "-k", "raises-float64", "--benchmark-only", "--budget=0.02", "--tb=short",
+                      f"--problem={problem}", f"--benchmark-storage=file://{tmp_path / 'runs'}", env=env)
+    assert done.returncode == 1 and "raise RuntimeError('no usable devices')" in done.stdout, output_of(done)

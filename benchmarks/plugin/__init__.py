@@ -71,6 +71,8 @@ def pytest_configure(config):
         except MachineBusy as busy:
             raise pytest.UsageError(str(busy)) from None
         signal.signal(signal.SIGTERM, interrupted)  # a session told to stop saves what finished, as after Ctrl-C
+        if option.tbstyle == "auto" and option.verbose <= 0:  # a failed benchmark is its one line; --tb or -v shows the traceback
+            option.tbstyle = "no"
     worker = worker_index(config)
     configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")

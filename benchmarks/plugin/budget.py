@@ -1,7 +1,9 @@
 """How long each benchmark is timed: the budget rule of the default run and of --rigorous, saved with every run.
 
 Default (an answer in minutes): a loop is sampled until `seconds` have passed and `min_samples` are taken, at most
-`max_samples`; a call shorter than `sample_seconds` is repeated within one sample. A loop whose `min_samples` full-length
+`max_samples`; a call shorter than `sample_seconds` is repeated within one sample. The whole run is to end within
+`run_seconds`: where it is expected to take longer on this machine (a saved run's times, scaled by a speed probe run
+here), `seconds` is shortened to fit, never below `shortest_seconds`. A loop whose `min_samples` full-length
 calls would take longer than `project_above` times the budget is timed instead at a few shorter lengths and its
 full-length time projected from a line fitted through them (criterion's linear sampling).
 
@@ -36,6 +38,11 @@ class Budget:
     full_length: bool = False  # time every loop at its full length too (rigorous)
     replicates: int | None = None  # fresh processes per benchmark (rigorous); None: one shared process
     pilot_epochs: int = 10  # the first call, from which the decision is made, is at most this many epochs
+    # the whole run is to end within this many seconds of pytest's time (None: no limit): before it starts, its sampling
+    # seconds are shortened to fit what it is expected to take on this machine, never below shortest_seconds
+    run_seconds: float | None = None
+    shortest_seconds: float = 0.2
+    fitted: str | None = None  # how the sampling was shortened to fit run_seconds, and from what estimate
 
     @property
     def projection_above_s(self) -> float:
@@ -78,7 +85,7 @@ class Budget:
 
 
 DEFAULT_MIN_SAMPLES = 10  # also what decides a projection under --rigorous: the same loops as the default run projects
-DEFAULT = Budget("default", seconds=1.0, min_samples=DEFAULT_MIN_SAMPLES, max_samples=100)
+DEFAULT = Budget("default", seconds=1.0, min_samples=DEFAULT_MIN_SAMPLES, max_samples=100, run_seconds=300.0)
 RIGOROUS = Budget("rigorous", seconds=1.0, min_samples=1, max_samples=200, full_length=True, replicates=3)
 # the sweep: about 0.3 s of samples per point, 3 to 30 of them, never projected (a point's epochs are sized to its work)
 SWEEP = Budget("sweep", seconds=0.3, min_samples=3, max_samples=30, project_above=math.inf)
@@ -96,4 +103,6 @@ def describe(budget: Budget) -> str:
                 f"{FORMER_MIN_ROUNDS} rounds and {FORMER_MAX_TIME_S:g} s of them over all (a loop too slow for that, as many "
                 f"as fit in {FORMER_SLOW_LOOP_S:g} s, at least {FORMER_SLOW_LOOP_ROUNDS}), each process sampling at least "
                 f"{budget.seconds:g} s; and, to check the projections in the first process, {per_epoch}")
-    return f"{budget.name}: {sampling}; {per_epoch}"
+    whole = (f"; the whole run within {budget.run_seconds:g} s, its sampling shortened to fit (never below "
+             f"{budget.shortest_seconds:g} s)" if budget.run_seconds else "")
+    return f"{budget.name}: {sampling}; {per_epoch}{whole}{f'; {budget.fitted}' if budget.fitted else ''}"

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.model.runs import Run, RunFileError, load_run, saved_runs
 
 from .budget import Budget
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Seconds per step (node id and replicate), and the run they were estimated from."""
-
-    seconds: dict[tuple[str, int], float]
-    source: str  # which saved run, and whether it was measured on this machine
-
-    @property
-    def total(self) -> float:
-        return sum(self.seconds.values())
 
 
 def reference_run(results: Path, machine_id: str) -> tuple[Run, bool] | None:
@@ -61,25 +49,68 @@ class Step:
     loads_frameworks: bool = False
 
 
-def estimate(budget: Budget, steps: list[Step], replicates: int, results: Path, machine_id: str, fresh_process_s: float) -> Estimate | None:
-    """Per (node id, replicate): the expected seconds, from the newest saved run; a benchmark that run lacks is expected to
-    take twice the budget, a fresh process `fresh_process_s` and its framework's import. None without any saved run."""
+@dataclass(frozen=True)
+class Estimator:
+    """What each step took in the newest saved run, from which its time under any budget is estimated, scaled by how much
+    slower this machine is now than the run's (`scale`, from the speed probe: 1.0 where none was run)."""
+
+    run: Run
+    here: bool  # whether the run was measured on this machine
+    steps: list[Step]
+    replicates: int
+    fresh_process_s: float
+    scale: float = 1.0
+
+    def seconds(self, budget: Budget) -> dict[tuple[str, int], float]:
+        """Per (node id, replicate): the expected seconds under `budget`; a benchmark the run lacks is expected to take twice
+        the budget, a fresh process `fresh_process_s` and its framework's import."""
+        benchmarks, scale = self.run.benchmarks, self.scale
+        rows = {(row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch): row for row in benchmarks.itertuples()}
+        imports = {row.implementation: scale * row.import_s for row in benchmarks.itertuples()
+                   if isinstance(getattr(row, "import_s", None), float) and row.import_s == row.import_s}
+        frameworks = sum(benchmarks.assign(import_s=benchmarks["implementation"].map(imports)).groupby("framework")["import_s"].max().fillna(0))
+        seconds = {}
+        for step in self.steps:
+            row = rows.get(step.loop) if step.loop else None
+            for replicate in range(self.replicates):
+                start = (self.fresh_process_s + imports.get(step.loop[0] if step.loop else "", 1.0) if step.starts_process else 0.0) + (
+                    frameworks if step.loads_frameworks else 0.0)
+                compile_s = row.compile_s if row is not None and row.compile_s == row.compile_s else 0.0
+                seconds[(step.nodeid, replicate)] = start + (
+                    2 * budget.seconds if row is None else
+                    loop_seconds(budget, scale * row.median, scale * compile_s, row.epochs, replicate, self.replicates))
+        return seconds
+
+    @property
+    def source(self) -> str:
+        """Which saved run the estimate comes from, and whether it was measured on this machine."""
+        where = "on this machine" if self.here else f"on another machine, {self.run.fingerprint['id']}"
+        return f"run {self.run.label.split('_')[0]} {where}"
+
+    def probe_seconds(self, loop: tuple) -> float | None:
+        """The median of the speed probe's loop (implementation, dtype, epochs, width, batch) in the run, if it holds it."""
+        found = self.run.benchmarks
+        for key, value in zip(("implementation", "dtype", "epochs", "n_hidden", "batch"), loop, strict=True):
+            found = found[found[key] == value]
+        return float(found["median"].iloc[0]) if len(found) else None
+
+
+def estimator(steps: list[Step], replicates: int, results: Path, machine_id: str, fresh_process_s: float) -> Estimator | None:
+    """The estimator from the newest saved run (of this machine first); None without any saved run."""
     found = reference_run(results, machine_id)
-    if found is None:
-        return None
-    run, here = found
-    rows = {(row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch): row for row in run.benchmarks.itertuples()}
-    imports = {row.implementation: row.import_s for row in run.benchmarks.itertuples() if isinstance(getattr(row, "import_s", None), float)
-               and row.import_s == row.import_s}
-    frameworks = sum(run.benchmarks.assign(import_s=run.benchmarks["implementation"].map(imports)).groupby("framework")["import_s"].max().fillna(0))
-    seconds = {}
-    for step in steps:
-        row = rows.get(step.loop) if step.loop else None
-        for replicate in range(replicates):
-            start = (fresh_process_s + imports.get(step.loop[0] if step.loop else "", 1.0) if step.starts_process else 0.0) + (
-                frameworks if step.loads_frameworks else 0.0)
-            seconds[(step.nodeid, replicate)] = start + (
-                2 * budget.seconds if row is None else
-                loop_seconds(budget, row.median, row.compile_s if row.compile_s == row.compile_s else 0.0, row.epochs, replicate, replicates))
-    where = "on this machine" if here else f"on another machine, {run.fingerprint['id']}: scale it by this one's speed"
-    return Estimate(seconds, f"from run {run.label.split('_')[0]} {where}")
+    return None if found is None else Estimator(found[0], found[1], steps, replicates, fresh_process_s)
+
+
+def fitted(budget: Budget, seconds_under, within_s: float, shortest_s: float) -> Budget:
+    """The budget with the longest sampling, between `shortest_s` and the budget's own, under which the run's steps are
+    expected to take at most `within_s` (`seconds_under(budget)` sums them); the shortest where none is short enough."""
+    if seconds_under(budget) <= within_s:
+        return budget
+    low, high = shortest_s, budget.seconds
+    for _ in range(FIT_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if seconds_under(replace(budget, seconds=middle)) <= within_s else (low, middle)
+    return replace(budget, seconds=round(low, 3))
+
+
+FIT_STEPS = 12  # halvings of the range of sampling seconds: a millisecond's precision

@@ -16,7 +16,9 @@ import pytest
 
 from .command_line import forwarded_arguments
 
-STARTED_FD_ENV = "BACKPROP_BENCH_STARTED_FD"  # where a child writes the node id of each benchmark as it starts, for the progress line
+# where a child writes a line as each benchmark starts (for the progress line) and as one fails (why, in one line): the
+# event, the node id and what it says, tab-separated
+STARTED_FD_ENV = "BACKPROP_BENCH_STARTED_FD"
 
 
 def child_command(config: pytest.Config, nodeids: list[str], json_path: Path, replicate: tuple[int, int]) -> list[str]:
@@ -41,10 +43,15 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
                               stderr=subprocess.STDOUT, pass_fds=(told,), start_new_session=True,
                               env=os.environ | environment | {STARTED_FD_ENV: str(told)}) as child:
             os.close(told)
+            failed = {}  # node id: why, as the child said
             try:
                 for line in lines_until(started, deadline):  # until the child exits, or its time is up
-                    if progress is not None:
-                        progress.start(line, names.get(line, line), where)
+                    what, _, said = line.partition("\t")
+                    nodeid, _, why = said.partition("\t")
+                    if what == "failed":
+                        failed[nodeid] = why
+                    elif progress is not None:
+                        progress.start(nodeid, names.get(nodeid, nodeid), where)
             finally:
                 timed_out = child.poll() is None and time.monotonic() >= deadline
                 if child.poll() is None:  # past its limit, or this session interrupted: the child and whatever it started go
@@ -57,7 +64,7 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
     how = (f"ran past its limit of {limit_s:g} s and was killed (--child-limit sets it)" if timed_out
            else f"was killed by {signal.Signals(-child.returncode).name}" if child.returncode < 0
            else f"ended without its result (exit {child.returncode})")
-    return {nodeid: entries.get(nodeid) or f"the fresh process of {name} {how}:\n{tail}" for nodeid, name in names.items()}
+    return {nodeid: entries.get(nodeid) or failed.get(nodeid) or f"the fresh process of {name} {how}:\n{tail}" for nodeid, name in names.items()}
 
 
 def lines_until(descriptor: int, deadline: float):
@@ -82,8 +89,17 @@ def where_it_runs(environment: dict[str, str]) -> str:
 
 def tell_started(nodeid: str) -> None:
     """In a child: tell the first process that this benchmark starts now (nothing where no first process listens)."""
+    tell("started", nodeid)
+
+
+def tell_failed(nodeid: str, why: str) -> None:
+    """In a child: tell the first process that this benchmark failed, and why, in one line."""
+    tell("failed", nodeid, why)
+
+
+def tell(*fields: str) -> None:
     if (descriptor := os.environ.get(STARTED_FD_ENV)) is not None:
-        os.write(int(descriptor), f"{nodeid}\n".encode())
+        os.write(int(descriptor), ("\t".join(fields) + "\n").encode())
 
 
 def record_samples(benchmark, durations: list[float], iterations: int, entries: list[dict] | None = None, replicated: bool = False) -> None:

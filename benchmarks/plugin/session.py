@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
+import statistics
 import subprocess
 import time
 from concurrent.futures import Future, wait
@@ -16,15 +17,16 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.storage.file import FileStorage
 
+import implementations
 from benchmarks.model.problem_file import ProblemFileError, load_problem
 from implementations import Problem, available, get, seed_problem
-from implementations.registry import REGISTRY, declaration, runs_here
+from implementations.registry import REFERENCE, REGISTRY, declaration, runs_here
 
 from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
 from .fingerprint import machine_fingerprint
 from .imports import IMPORT_RECORD, ImportTimer
-from .isolation import record_samples, run_children, tell_started, where_it_runs
+from .isolation import record_samples, run_children, tell_failed, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
 from .sweep_plan import SweepRefused, check_plan, default_points, estimated_seconds, parse_points
@@ -34,6 +36,9 @@ from .workers import group_by_training, shared_dir, training_seconds, worker_ind
 NAME = "backprop-bench-session"
 CHILD_LIMIT_MARGIN = 10  # a child may take this many times what its benchmarks are expected to take
 CHILD_START_S = 300.0  # and this, to start, import its frameworks and compile
+PROBE_CALLS = 7  # the speed probe's timed calls of NumPy's loop: its median, before anything else is timed
+FIT_MARGIN = 0.9  # a run is fitted to this share of its time: the host's speed drifts while it runs
+FAILURE_CHARS = 300  # of an exception's message, in the line that says why a benchmark failed
 
 
 class Mode(enum.Enum):
@@ -71,6 +76,8 @@ class BenchSession:
     failures: dict[str, str] = field(default_factory=dict)  # benchmark name: why it failed, in one line
     expected: dict[tuple[str, int], float] = field(default_factory=dict)  # (node id, replicate): about how many seconds it takes
     machine_lock: int | None = None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
+    started_at: float = field(default_factory=time.monotonic)  # about when pytest started: the run's time counts from here
+    probe: str | None = None  # the speed probe's result, in words
 
     @classmethod
     def from_config(cls, config: pytest.Config, threads: int) -> BenchSession:
@@ -82,8 +89,8 @@ class BenchSession:
         if option.rigorous and option.sweep:
             raise pytest.UsageError("--rigorous times the training loops of a problem; the sweep has its own budget (--sweep-budget)")
         budget = RIGOROUS if option.rigorous else DEFAULT
-        if option.budget is not None:
-            budget = dataclasses.replace(budget, seconds=option.budget)
+        if option.budget is not None:  # the sampling the user chose: not fitted to the run's time
+            budget = dataclasses.replace(budget, seconds=option.budget, run_seconds=None)
         replicates = option.replicates or budget.replicates
         mode = (Mode.CHILD if child else Mode.REPLICATED if replicates and not option.collectonly else Mode.ISOLATED if option.isolate
                 else Mode.SHARED)
@@ -194,14 +201,16 @@ class BenchSession:
         if not items:
             return
         loops = list(dict.fromkeys(name for item in items if (name := implementation_of(item)) and "dtype" in item.callspec.params))
-        self.time_imports(loops)
         write = self.write_line
         replicates = self.replicate[1] if self.mode is Mode.REPLICATED else 1
-        steps = self.expected = self.expected_steps(items, replicates)
+        steps = self.expected = self.expected_steps(items, replicates)  # its speed probe before the imports' timer starts
+        self.time_imports(loops)
         self.progress = Progress([(step_key(nodeid, replicate, replicates), seconds) for (nodeid, replicate), seconds in steps.items()], write)
+        source = (f"from {self.estimated_from}" + (f", scaled by this machine's speed: {self.probe}" if self.probe else "")
+                  if self.estimated_from else "no saved run to estimate from: a rough guess")
         write(f"backprop-bench: {len(items)} benchmarks" + (f" x {replicates} replicates" if replicates > 1 else "")
-              + f", {self.budget.name} budget, {self.mode.value} processes: expected about {clock(sum(steps.values()))}"
-              + (f" ({self.estimated_from})" if self.estimated_from else " (no saved run to estimate from: a rough guess)"), bold=True)
+              + f", {self.budget.name} budget, {self.mode.value} processes: expected about {clock(sum(steps.values()))} on this "
+              f"machine ({source})" + (f"; {self.budget.fitted}" if self.budget.fitted else ""), bold=True)
         if self.mode is Mode.REPLICATED:
             self.run_replicates(items, replicates)
 
@@ -216,20 +225,65 @@ class BenchSession:
 
     def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
         """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there
-        is one (of this machine first), else from the budget alone; for the progress line until the pace is known."""
-        from .estimate import Step, estimate  # it reads saved runs with pandas: not in every child process
+        is one (of this machine first), its times scaled by the speed probe, else from the budget alone; for the progress
+        line until the pace is known. A budget with a time for the whole run has its sampling shortened first to fit it."""
+        from .estimate import Step, estimator  # it reads saved runs with pandas: not in every child process
 
         fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
         fresh_process_s = time.process_time()  # what starting this process and collecting its tests took: as a child will
         environments = [needed_environment(item) for item in items]
         steps = [Step(item.nodeid, self.loop_of(item), fresh or (bool(environment) and environment not in environments[:index]),
                       not fresh and index == 0) for index, (item, environment) in enumerate(zip(items, environments, strict=True))]
-        found = None if self.config.option.sweep else estimate(self.budget, steps, replicates, self.config.rootpath / "results",
-                                                                  machine_fingerprint(self.knob.in_force()["pools"])["id"], fresh_process_s)
+        found = None if self.config.option.sweep else estimator(steps, replicates, self.config.rootpath / "results",
+                                                                   machine_fingerprint(self.knob.in_force()["pools"])["id"], fresh_process_s)
+        if found is not None and self.budget.run_seconds:
+            found = dataclasses.replace(found, scale=self.speed_probe(found))
         self.estimated_from = found.source if found else None
-        guess = {(item.nodeid, replicate): self.guessed_seconds(item) + (fresh_process_s if fresh else 0.0)
-                 for item in items for replicate in range(replicates)}
-        return found.seconds if found else guess
+
+        def seconds_under(budget: Budget) -> dict[tuple[str, int], float]:
+            if found is not None:
+                return found.seconds(budget)
+            return {(item.nodeid, replicate): self.guessed_seconds(item, budget) + (fresh_process_s if fresh else 0.0)
+                    for item in items for replicate in range(replicates)}
+
+        if self.budget.run_seconds:
+            self.fit_budget(lambda budget: sum(seconds_under(budget).values()))
+        return seconds_under(self.budget)
+
+    def speed_probe(self, found) -> float:
+        """How much slower this machine runs now than the run the estimate comes from (below 1: faster), by NumPy's loop on
+        the notebook's problem timed here (a few calls) against its median there; 1.0 where that run lacks it."""
+        problem = seed_problem("float64")
+        there = found.probe_seconds((REFERENCE, problem.dtype, problem.epochs, problem.sizes["n_hidden"], problem.sizes["batch"]))
+        if there is None:
+            return 1.0
+        train = get(REFERENCE).prepare(problem)
+        train()
+        calls = []
+        for _ in range(PROBE_CALLS):
+            started = time.perf_counter()
+            train()
+            calls.append(time.perf_counter() - started)
+        here = statistics.median(calls)
+        self.probe = f"NumPy's loop {here * 1e3:.3g} ms here, {there * 1e3:.3g} ms there"
+        return here / there
+
+    def fit_budget(self, total_under) -> None:
+        """Shorten the budget's sampling so that the run is expected to end within its run_seconds of pytest's time (those
+        already spent collecting count), never below its shortest_seconds; the children sample as this process does."""
+        from .estimate import fitted
+
+        budget = self.budget
+        left = budget.run_seconds - (time.monotonic() - self.started_at)
+        fit = fitted(budget, total_under, FIT_MARGIN * left, budget.shortest_seconds)
+        if fit.seconds == budget.seconds:
+            return
+        expected = total_under(fit)
+        over = f", still about {clock(expected)}: past {clock(budget.run_seconds)}" if expected > left else ""
+        self.budget = dataclasses.replace(fit, fitted=(
+            f"here sampled {fit.seconds:g} s a benchmark instead of {budget.seconds:g} s, to end within {clock(budget.run_seconds)}"
+            f" (expected about {clock(total_under(budget))} at {budget.seconds:g} s{over})"))
+        self.config.option.budget = fit.seconds  # forwarded to every child process
 
     def loop_of(self, item: pytest.Item) -> tuple | None:
         """The training loop a benchmark times, as a saved run describes it: implementation, dtype, epochs, width, batch."""
@@ -239,12 +293,12 @@ class BenchSession:
         problem = self.user_problem or seed_problem(params["dtype"])
         return params["name"], problem.dtype, problem.epochs, problem.sizes["n_hidden"], problem.sizes["batch"]
 
-    def guessed_seconds(self, item: pytest.Item) -> float:
-        """About how long a benchmark takes under the budget, without a saved run to go by."""
+    def guessed_seconds(self, item: pytest.Item, budget: Budget | None = None) -> float:
+        """About how long a benchmark takes under the budget (the run's, by default), without a saved run to go by."""
         params = getattr(item, "callspec", None) and item.callspec.params or {}
         if "sweep_point" in params:
             return estimated_seconds(params["sweep_point"], params["name"])
-        return (3 if "dtype" in params else 1.5) * self.budget.seconds
+        return (3 if "dtype" in params else 1.5) * (budget or self.budget).seconds
 
     def child_limit(self, items: list[pytest.Item], replicate: int = 0) -> float:
         """Seconds a child process running these benchmarks may take before it is killed: --child-limit, else a generous
@@ -295,14 +349,26 @@ class BenchSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        """A benchmark stopped by Ctrl-C or SIGTERM before it was timed: used, so that pytest-benchmark does not fail its
-        teardown with a warning after the interrupt, and nothing of it saved."""
+        """A benchmark that raised, or was stopped by Ctrl-C or SIGTERM, before it was timed: used, so that pytest-benchmark
+        does not fail its teardown a second time with a warning that it was not, and nothing of it saved."""
         try:
             return (yield)
-        except KeyboardInterrupt:
+        except BaseException as error:
             if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not benchmark._mode:
-                used_without_result(benchmark, "interrupted")
+                used_without_result(benchmark, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
             raise
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        """Why a benchmark failed, in one line, for the saved run to say (the others go on); a child tells its first process."""
+        report = yield
+        if report.failed and call.excinfo is not None and is_benchmark(item) and self.config.option.benchmark_only:
+            why = failure_line(call.excinfo, self.config.rootpath)
+            if self.mode is Mode.CHILD:
+                tell_failed(item.nodeid, why)
+            else:
+                self.failures.setdefault(item.name, why)
+        return report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
@@ -340,11 +406,6 @@ class BenchSession:
         """Remember the interrupt, so a run saved after Ctrl-C says it is incomplete."""
         self.interrupted = True
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Remember why a benchmark failed, for the saved run to say (the others go on)."""
-        if report.failed and report.when == "call" and self.config.option.benchmark_only and self.mode is not Mode.CHILD:
-            self.failures[report.nodeid.rpartition("::")[2]] = report.longreprtext.strip().splitlines()[0][:300]
-
     def pytest_benchmark_update_json(self, config, benchmarks, output_json) -> None:
         if self.interrupted:
             output_json["machine_info"]["interrupted"] = True
@@ -380,6 +441,12 @@ class BenchSession:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         """At the end, one line: where the run was saved, and the command that reports it; with --fail-on-skip, the tests
         skipped."""
+        if self.failures and self.mode is not Mode.CHILD:
+            how = " (--tb=auto shows each traceback)" if self.config.option.tbstyle == "no" else ""
+            terminalreporter.write_line(f"backprop-bench: {len(self.failures)} benchmark{'s' * (len(self.failures) > 1)} failed{how}:",
+                                        red=True, bold=True)
+            for name, why in self.failures.items():
+                terminalreporter.write_line(f"  {name}: {why}", red=True)
         if self.saved is not None:
             terminalreporter.write_line(f"saved {self.saved}; report it with: backprop-bench report {self.saved}", bold=True)
         if self.save_failure is not None:
@@ -398,6 +465,21 @@ class BenchSession:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.save_failure is not None and exitstatus == 0:  # pytest-benchmark saved (or failed to) before this hook
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def failure_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
+    """An exception in one line: its type and message (their first line), and the frame of the implementation's code it was
+    raised under, where there is one; a failure the suite reported itself (pytest.fail) by its message alone."""
+    if isinstance(excinfo.value, pytest.fail.Exception):
+        return str(excinfo.value.msg).strip().partition("\n")[0][:FAILURE_CHARS]
+    line = excinfo.exconly().strip().partition("\n")[0][:FAILURE_CHARS]
+    folders = [Path(folder) for folder in implementations.__path__]  # the package's, and any a test registered a module from
+    frames = [entry for entry in excinfo.traceback if Path(entry.path).name.startswith("with_")
+              and any(Path(entry.path).is_relative_to(folder) for folder in folders)]
+    if frames:
+        path = Path(frames[-1].path)
+        line += f" (in {frames[-1].name}, {path.relative_to(root) if path.is_relative_to(root) else path}:{frames[-1].lineno + 1})"
+    return line
 
 
 def used_without_result(benchmark, how: str) -> None:
