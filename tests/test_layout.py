@@ -1,4 +1,5 @@
-"""The shape of the repository: no import circle, the roles importing one way, text commands without matplotlib."""
+"""The shape of the repository: no import circle, the roles importing one way, text commands without matplotlib, and the front
+door naming what pip cannot install."""
 
 import ast
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from implementations.registry import REGISTRY, declaration
 from tests.helpers import ROOT, saved_run, write
 
 PACKAGES = ("implementations", "benchmarks")
@@ -90,3 +92,14 @@ def test_text_commands_do_not_import_matplotlib(tmp_path, command):
     done = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "no matplotlib"
+
+
+def test_the_readme_names_every_program_outside_pip_the_rows_that_need_it_and_the_package():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.partition("**What pip cannot install.**")[2].partition("\n\n")[0]
+    install = section.partition("`apt-get install ")[2].partition("`")[0].split()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for name in REGISTRY:
+        for needed in declaration(name).programs:
+            assert f"`{name}`" in section and f"`{needed['program']}`" in section, (name, needed["program"])
+            assert needed["package"] in install and needed["package"] in ci, needed["package"]
