@@ -60,3 +60,5 @@ def test_a_benchmark_session_there_skips_those_rows_naming_the_install_and_passe
     report = subprocess.run([sys.executable, "-m", "benchmarks.cli", "report", str(saved), "--out", str(tmp_path / "report")], cwd=ROOT,
                             env=bare, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0 and (tmp_path / "report" / "report.html").exists(), output_of(report)
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert all(re.search(rf"^\| `{name}` \| needs the program \S+ \(", markdown, re.MULTILINE) for name in chosen[1:]), markdown

@@ -135,3 +135,12 @@ def test_the_report_sets_a_frameworks_layers_side_by_side(tmp_path):
 def test_no_two_registered_implementations_draw_the_same_line():
     looks = {(color_of(name), line_style_of(name)) for name in REGISTRY}
     assert len(looks) == len(REGISTRY)
+
+
+def test_the_report_names_what_could_not_run_on_the_machine_and_why(tmp_path):
+    why = "needs the program clang (tinygrad compiles its kernels with it), which is not on PATH; install it with: apt-get install clang"
+    path = write(tmp_path / "run.json", saved_run({"numpy": 0.01}, machine_info=MACHINE_INFO | {"unavailable": {"tinygrad": why}}))
+    assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "**Not run**: 1 implementation could not run on this machine, and why:" in markdown
+    assert f"| `tinygrad` | {why} |" in markdown

@@ -143,7 +143,7 @@ FINGERPRINT = Record({"id": TEXT}, {"vendor": Nullable(TEXT), "model_name": Null
                                     "model": Nullable(INTEGER), "microarchitecture": Nullable(TEXT), "isa": ListOf(TEXT),
                                     "caches": MapOf(TEXT)})
 MACHINE_INFO = Record({"fingerprint": FINGERPRINT}, {
-    "process_mode": TEXT, "interrupted": FLAG, "failed": MapOf(TEXT),
+    "process_mode": TEXT, "interrupted": FLAG, "failed": MapOf(TEXT), "unavailable": MapOf(TEXT),
     "threads": Record({}, {"pools": ListOf(POOL), "xla_flags": Nullable(TEXT)}),
     "versions": MapOf(Nullable(TEXT)), "environment": MapOf(TEXT), "replicates": Record({"count": COUNT}),
     "sweep_ranges": MapOf(Record({"why": TEXT})), "budget": Record({"name": TEXT}, {"rule": Nullable(TEXT)}),

@@ -103,6 +103,6 @@ def describe(budget: Budget) -> str:
                 f"{FORMER_MIN_ROUNDS} rounds and {FORMER_MAX_TIME_S:g} s of them over all (a loop too slow for that, as many "
                 f"as fit in {FORMER_SLOW_LOOP_S:g} s, at least {FORMER_SLOW_LOOP_ROUNDS}), each process sampling at least "
                 f"{budget.seconds:g} s; and, to check the projections in the first process, {per_epoch}")
-    whole = (f"; the whole run within {budget.run_seconds:g} s, its sampling shortened to fit (never below "
-             f"{budget.shortest_seconds:g} s)" if budget.run_seconds else "")
+    whole = (f"; the whole run within {budget.run_seconds:g} s (where it is expected to take longer, every benchmark "
+             f"sampled for less, never under {budget.shortest_seconds:g} s)" if budget.run_seconds else "")
     return f"{budget.name}: {sampling}; {per_epoch}{whole}{f'; {budget.fitted}' if budget.fitted else ''}"

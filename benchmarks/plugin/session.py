@@ -19,7 +19,7 @@ from pytest_benchmark.storage.file import FileStorage
 
 import implementations
 from benchmarks.model.problem_file import ProblemFileError, load_problem
-from implementations import Problem, available, get, seed_problem
+from implementations import Problem, available, get, seed_problem, unavailable
 from implementations.registry import REFERENCE, REGISTRY, declaration, runs_here
 
 from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
@@ -434,6 +434,7 @@ class BenchSession:
             machine_info["sweep_ranges"] = {name: dict(zip(("from", "up_to", "why"), swept, strict=True)) for name in REGISTRY
                                             if (swept := declaration(name).sweep_range)}
         machine_info["process_mode"] = self.mode.value
+        machine_info["unavailable"] = unavailable()  # what could not run here, and why: the report says so
         if self.mode is Mode.REPLICATED:
             machine_info["replicates"] = {"count": self.replicate[1], "seed": self.replicate_seed, "orders": self.replicate_orders}
 

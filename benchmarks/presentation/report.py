@@ -70,6 +70,17 @@ def failed_lines(run: Run, name: str | None = None) -> list[str]:
             "result, and why:", "", markdown_table(["benchmark", "why it failed"], rows, "ll"), ""]
 
 
+def unavailable_lines(run: Run, name: str | None = None) -> list[str]:
+    """The implementations that could not run on the run's machine (a framework or a program missing), each with why: rows
+    no table below has."""
+    missing = run.machine_info.get("unavailable") or {}
+    if not missing:
+        return []
+    rows = [[f"`{implementation}`", why.replace("|", "\\|")] for implementation, why in missing.items()]
+    return [f"**Not run{f' ({name})' if name else ''}**: {len(missing)} implementation{'s' * (len(missing) > 1)} could not run on "
+            "this machine, and why:", "", markdown_table(["implementation", "why not"], rows, "ll"), ""]
+
+
 def run_line(run: Run) -> str:
     """Under the title: which run, its budget and how it was measured."""
     info = run.machine_info
@@ -144,11 +155,11 @@ def write_report_files(runs: list[Run], out_dir: Path) -> Path:
     if single:
         (run,) = runs
         title = single_run_title(run)
-        lines = [f"# {title}", "", run_line(run), "", *failed_lines(run)]
+        lines = [f"# {title}", "", run_line(run), "", *failed_lines(run), *unavailable_lines(run)]
     else:
         title = f"backprop-bench: {len(runs)} runs side by side"
         lines = [f"# {title}", "", runs_table(runs, names), "", *machine_warning(runs, names)]
-        lines += [line for run, name in zip(runs, names, strict=True) for line in failed_lines(run, name)]
+        lines += [line for run, name in zip(runs, names, strict=True) for line in [*failed_lines(run, name), *unavailable_lines(run, name)]]
         differing = differences(runs)
         what = "; ".join(f"{key}: {' vs '.join(column)}" for key, column in differing.items()) or "nothing recorded but the file"
         lines += [f"What differs between the runs: {what}.", ""]
