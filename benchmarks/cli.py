@@ -122,24 +122,17 @@ def parity(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     """Print a table of two runs, with a verdict per benchmark; exit 1 on a significant slowdown above --fail-above."""
-    from .model.compare import compare_runs, regressions
-    from .model.machines import machine_changes
+    from .model.compare import compare_two
     from .model.runs import load_run
     from .presentation.comparison import comparison_lines, failure_lines
 
-    base, new = load_run(args.base), load_run(args.new)
-    if args.fail_above is not None and not args.across_machines and (changes := machine_changes(base.fingerprint, new.fingerprint)):
-        raise BadInput(f"--fail-above: {base.path} and {new.path} were measured on different machines ({changes[0]}), and a "
-                       "slowdown gate across two machines judges the machines, not the code; gate runs from one machine, "
-                       "or pass --across-machines to gate anyway")
-    comparisons = compare_runs(base, new, args.alpha, args.min_change, args.set_aside)
-    print("\n".join(comparison_lines(base, new, comparisons, args.alpha, args.min_change, args.set_aside)))
-    if args.fail_above is None:
-        return SUCCESS
-    slower = regressions(comparisons, args.fail_above)
-    for line in failure_lines(slower, args.fail_above):
-        print(line)
-    return FINDING if slower else SUCCESS
+    result = compare_two(load_run(args.base), load_run(args.new), args.alpha, args.min_change, args.set_aside, args.fail_above)
+    if args.fail_above is not None and not args.across_machines and result.machine_changes:
+        raise BadInput(f"--fail-above: {result.base.path} and {result.new.path} were measured on different machines "
+                       f"({result.machine_changes[0]}), and a slowdown gate across two machines judges the machines, not the code; "
+                       "gate runs from one machine, or pass --across-machines to gate anyway")
+    print("\n".join(comparison_lines(result) + failure_lines(result)))
+    return FINDING if result.regressions else SUCCESS
 
 
 def calibrate(args: argparse.Namespace) -> int:

@@ -7,11 +7,15 @@ import pytest
 from scipy.stats import ttest_ind
 
 from benchmarks.cli import main
+from benchmarks.model import compare as compare_model
+from benchmarks.model import machines
+from benchmarks.model import runs as runs_model
 from benchmarks.model.calibration import calibrate
-from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, REPLICATES, compare_runs, mann_whitney_p
+from benchmarks.model.compare import DEFAULT_ALPHA, MANN_WHITNEY, REPLICATES, compare_runs, compare_two, mann_whitney_p
 from benchmarks.model.machines import cpu_words, fingerprint_id
 from benchmarks.model.runs import RunFileError, load_run
 from benchmarks.model.schema import VERSION_KEY
+from benchmarks.presentation import comparison
 from tests.helpers import MACHINE_INFO, fingerprint, one_line_error, saved_run, write
 
 MEDIANS = {"numpy": 0.014, "torch": 0.065, "jax": 0.009}
@@ -282,3 +286,20 @@ def test_benchmarks_moving_both_ways_get_a_warning_about_the_machine(tmp_path, c
     one_way = write(tmp_path / "one.json", saved_run(MEDIANS | {"torch": 0.065 * 1.5}, seed=1))
     assert main(["compare", str(base), str(one_way)]) == 0
     assert "moving both ways" not in capsys.readouterr().out
+
+
+def test_the_model_hands_compare_one_finished_comparison_and_the_presentation_only_renders_it(tmp_path, monkeypatch):
+    base = load_run(write(tmp_path / "base.json", saved_run({"numpy": 0.010, "torch": 0.050}, seed=1)))
+    new = load_run(write(tmp_path / "new.json", saved_run({"numpy": 0.015, "torch": 0.030}, seed=2,
+                                                          machine_info=MACHINE_INFO | {"fingerprint": fingerprint(model=1, isa=("avx2",))})))
+    result = compare_two(base, new, fail_above=10)
+    assert [c.implementation for c in result.slower] == [c.implementation for c in result.regressions] == ["numpy"]
+    assert [c.implementation for c in result.faster] == ["torch"] and result.moved_both_ways
+    assert result.machine_changes[0].startswith("CPU: ") and "machine id" not in result.measured_differently
+    for name in dir(compare_model) + dir(machines) + dir(runs_model):  # rendering calls nothing that decides
+        if callable(getattr(comparison, name, None)) and getattr(comparison, name).__module__.startswith("benchmarks.model"):
+            monkeypatch.setattr(comparison, name, lambda *args, **kwargs: pytest.fail("the presentation called the model"))
+    lines = comparison.comparison_lines(result) + comparison.failure_lines(result)
+    assert lines[2].startswith("warning: different machines") and any(line.startswith("warning: 1 benchmark significantly faster")
+                                                                       for line in lines)
+    assert lines[-1].startswith("FAIL: numpy (notebook problem, float64) is 50.")

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import mannwhitneyu, t, ttest_ind
 
-from .runs import Run, RunFileError
+from .machines import machine_changes
+from .runs import Run, RunFileError, differences
 from .statistics import CONFIDENCE, SEED, bootstrap_medians, percentile_interval, projected_times
 
 # asv's defaults: a difference is significant when its p-value is under 0.002 and the medians differ by
@@ -151,6 +152,46 @@ def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: 
         else:
             comparisons.append(replace(common, p_value=mann_whitney_p(row.data_base, row.data_new), set_aside=(0, 0)))
     return comparisons
+
+
+MACHINE_KEYS = ("CPU", "machine id")  # what differs between two runs' descriptions that machine_changes says in full
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Two runs compared, whole: what `backprop-bench compare` shows, decided here and only rendered by the presentation."""
+
+    base: Run
+    new: Run
+    benchmarks: list[Comparison]  # every benchmark in both runs
+    machine_changes: list[str]  # what differs between the runs' machines, the CPU first; empty for one machine
+    measured_differently: dict[str, list[str]]  # what else differs in how the runs were measured (versions, threads, budget), before and after
+    interrupted: list[Run]  # of the two, those saved by an interrupted session (holding only what finished)
+    faster: list[Comparison]  # significantly faster
+    slower: list[Comparison]  # significantly slower
+    regressions: list[Comparison]  # slower by more than fail_above, where a gate was asked for
+    alpha: float
+    min_change: float
+    set_aside: float | None
+    fail_above: float | None
+
+    @property
+    def moved_both_ways(self) -> bool:
+        """Whether benchmarks moved significantly both ways: what one change of code rarely does, and a machine whose speed
+        changed between the runs, or within them, often does."""
+        return bool(self.faster and self.slower)
+
+
+def compare_two(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE,
+                set_aside: float | None = DEFAULT_SET_ASIDE, fail_above: float | None = None) -> RunComparison:
+    """The whole comparison of two runs: every benchmark's verdict, what differs between the runs, and with a gate
+    (fail_above, percent) the benchmarks significantly slower than it allows."""
+    comparisons = compare_runs(base, new, alpha, min_change, set_aside)
+    differing = {key: column for key, column in differences([base, new]).items() if key not in MACHINE_KEYS}
+    return RunComparison(base, new, comparisons, machine_changes(base.fingerprint, new.fingerprint), differing,
+                         [run for run in (base, new) if run.machine_info.get("interrupted")],
+                         [c for c in comparisons if c.verdict == "faster"], [c for c in comparisons if c.verdict == "slower"],
+                         regressions(comparisons, fail_above) if fail_above is not None else [], alpha, min_change, set_aside, fail_above)
 
 
 def regressions(comparisons: list[Comparison], fail_above_percent: float) -> list[Comparison]:

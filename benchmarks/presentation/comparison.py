@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from benchmarks.model.calibration import Calibration
-from benchmarks.model.compare import BOOTSTRAP, DEFAULT_SET_ASIDE, MANN_WHITNEY, REPLICATES, Comparison
-from benchmarks.model.machines import cpu_words, machine_changes
-from benchmarks.model.runs import Run, differences
+from benchmarks.model.compare import BOOTSTRAP, MANN_WHITNEY, REPLICATES, Comparison, RunComparison
+from benchmarks.model.machines import cpu_words
+from benchmarks.model.runs import Run
 
 from .formatting import format_bounds, format_seconds
 
 
-def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: float, min_change: float,
-                     set_aside: float | None = DEFAULT_SET_ASIDE) -> list[str]:
+def comparison_lines(result: RunComparison) -> list[str]:
     """Warnings first, then one table per group of benchmarks, then how significance was decided."""
-    lines = [f"base: {base.path}", f"new:  {new.path}", *different_machines(base, new)]
-    for run in (base, new):
-        if run.machine_info.get("interrupted"):
-            lines.append(f"warning: {run.path} is from an interrupted run: it holds only the benchmarks that finished")
-    differing = {key: column for key, column in differences([base, new]).items() if key not in MACHINE_KEYS}
-    if differing:
+    base, new, comparisons = result.base, result.new, result.benchmarks
+    lines = [f"base: {base.path}", f"new:  {new.path}", *different_machines(result)]
+    lines += [f"warning: {run.path} is from an interrupted run: it holds only the benchmarks that finished" for run in result.interrupted]
+    if result.measured_differently:
         lines.append("warning: the runs were measured differently; the comparison mixes these with the code's own effect:")
-        lines += [f"  {key}: {before} -> {after}" for key, (before, after) in differing.items()]
+        lines += [f"  {key}: {before} -> {after}" for key, (before, after) in result.measured_differently.items()]
     for group in dict.fromkeys(c.group for c in comparisons):
         interval = " [95% interval]" if any(c.method != REPLICATES for c in comparisons if c.group == group) else ""
         rows = [["implementation", f"base{interval}", f"new{interval}", "ratio [95% CI]", "p-value", "verdict"]]
@@ -34,8 +31,9 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
         lines += ["  ".join(cell.ljust(width) if column in (0, 3, 5) else cell.rjust(width)
                             for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
     lines.append("")
-    lines += both_ways(comparisons)
+    lines += both_ways(result)
     methods = {c.method for c in comparisons}
+    min_change, set_aside = result.min_change, result.set_aside
     if any(projected for c in comparisons for projected in c.projected):
         lines.append("~: projected from the loop timed at shorter lengths (its full length did not fit the run's budget); its "
                      "interval is a bootstrap of its fit.")
@@ -53,19 +51,17 @@ def comparison_lines(base: Run, new: Run, comparisons: list[Comparison], alpha: 
                      f"and the ratio is {min_change:g}% or more from 1.")
     if MANN_WHITNEY in methods:
         lines.append(f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, "
-                     f"as one process's samples miss the variation between processes. Significant: p < {alpha} in a two-sided "
+                     f"as one process's samples miss the variation between processes. Significant: p < {result.alpha} in a two-sided "
                      f"{MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
                      "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on.")
     return lines
 
 
-def both_ways(comparisons: list[Comparison]) -> list[str]:
-    """A warning when benchmarks moved significantly both ways: what one change of code rarely does, and a machine whose
-    speed changed between the runs, or within them, often does."""
-    faster = [c for c in comparisons if c.verdict == "faster"]
-    slower = [c for c in comparisons if c.verdict == "slower"]
-    if not faster or not slower:
+def both_ways(result: RunComparison) -> list[str]:
+    """A warning when benchmarks moved significantly both ways (the machine's speed, more often than the code)."""
+    if not result.moved_both_ways:
         return []
+    faster, slower = result.faster, result.slower
     fastest, slowest = min(faster, key=lambda c: c.ratio), max(slower, key=lambda c: c.ratio)
     return [f"warning: {len(faster)} benchmark{'s' * (len(faster) > 1)} significantly faster (up to {1 - fastest.ratio:.0%}, "
             f"{fastest.implementation}) and {len(slower)} slower (up to {slowest.ratio - 1:.0%}, {slowest.implementation}): "
@@ -95,22 +91,18 @@ def ratio_text(comparison: Comparison) -> str:
     return f"{comparison.ratio:.2f}× [{low:.2f}, {high:.2f}]"
 
 
-MACHINE_KEYS = ("CPU", "machine id")  # what different_machines says in full
-
-
-def different_machines(base: Run, new: Run) -> list[str]:
+def different_machines(result: RunComparison) -> list[str]:
     """The first warning when the runs come from different machines: what changed, the CPU first."""
-    changes = machine_changes(base.fingerprint, new.fingerprint)
-    if not changes:
+    if not result.machine_changes:
         return []
-    return [f"warning: different machines (fingerprint {base.fingerprint['id']} -> {new.fingerprint['id']}): "
-            "the ratios measure the machines as much as the code:", *(f"  {change}" for change in changes)]
+    return [f"warning: different machines (fingerprint {result.base.fingerprint['id']} -> {result.new.fingerprint['id']}): "
+            "the ratios measure the machines as much as the code:", *(f"  {change}" for change in result.machine_changes)]
 
 
-def failure_lines(slower: list[Comparison], fail_above: float) -> list[str]:
-    """One line per benchmark significantly slower than allowed."""
-    return [f"FAIL: {c.implementation} ({c.group}) is {c.ratio - 1:.1%} slower, significantly, above the {fail_above:g}% allowed"
-            for c in slower]
+def failure_lines(result: RunComparison) -> list[str]:
+    """One line per benchmark significantly slower than the gate allows."""
+    return [f"FAIL: {c.implementation} ({c.group}) is {c.ratio - 1:.1%} slower, significantly, above the {result.fail_above:g}% allowed"
+            for c in result.regressions]
 
 
 def calibration_lines(calibration: Calibration, run: Run, fail_above: float) -> list[str]:
