@@ -149,13 +149,13 @@ def calibrate(args: argparse.Namespace) -> int:
 
 def history(args: argparse.Namespace) -> int:
     """Write one self-contained HTML page of every implementation's median over the saved runs, by machine."""
-    from .model.runs import RunFileError, load_runs, saved_runs
+    from .model.runs import load_runs, no_saved_runs, saved_runs
     from .presentation.history_page import write_history
 
     saved = saved_runs(args.results)
     paths = [Path(run) for run in args.runs] or saved
     if not paths:
-        raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first, or name run files")
+        raise no_saved_runs(args.results)
     try:  # the default page, as --out is checked
         out = args.out or output_file(str(Path(args.results) / "history.html"))
     except argparse.ArgumentTypeError as refused:
@@ -172,13 +172,13 @@ def history(args: argparse.Namespace) -> int:
 def upgrade(args: argparse.Namespace) -> int:
     """Bring saved runs of an older run format to this suite's, in place; every run is checked before any is written."""
     from .model.files import atomic_write_all
-    from .model.runs import RunFileError, read_json, run_of, saved_format, saved_runs
+    from .model.runs import RunFileError, no_saved_runs, read_json, run_of, saved_format, saved_runs
     from .model.schema import VERSION
     from .model.upgrade import upgraded
 
     paths = [Path(run) for run in args.runs] or saved_runs(args.results)
     if not paths:
-        raise RunFileError(f"{args.results}: no saved runs; expected run files, or a --results folder that holds some")
+        raise no_saved_runs(args.results)
     older = {}
     for path in paths:
         data = read_json(path)
@@ -198,12 +198,12 @@ def upgrade(args: argparse.Namespace) -> int:
 def index(args: argparse.Namespace) -> int:
     """Write the generated part of RESULTS/README.md from the saved runs, and with --readme that README's headline table."""
     from .model.files import atomic_write_all
-    from .model.runs import RunFileError, load_runs, saved_runs
+    from .model.runs import RunFileError, load_runs, no_saved_runs, saved_runs
     from .presentation import results_index
 
     paths = saved_runs(args.results)
     if not paths:
-        raise RunFileError(f"{args.results}: no saved runs; run `pytest --benchmark-only` first")
+        raise no_saved_runs(args.results)
     runs = load_runs(paths)
     target = Path(args.results) / "README.md"
     writes = {target: results_index.replace_block(read_text(target), results_index.index(runs), target) if target.exists()

@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.model.runs import RunFileError, load_run, newest_run
+from benchmarks.plugin.workers import training_seconds
 from benchmarks.presentation.formatting import color_of, format_seconds, line_style_of
 from benchmarks.presentation.results_index import END, START
 from benchmarks.presentation.tables import summary, summary_table
@@ -144,3 +145,20 @@ def test_the_report_names_what_could_not_run_on_the_machine_and_why(tmp_path):
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "**Not run**: 1 implementation could not run on this machine, and why:" in markdown
     assert f"| `tinygrad` | {why} |" in markdown
+
+
+@pytest.mark.parametrize("command", ["report", "history", "upgrade", "index"])
+def test_every_command_refuses_a_folder_without_saved_runs_in_the_same_words(tmp_path, capsys, command):
+    assert main([command, "--results", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"backprop-bench {command}: error: {tmp_path}: no saved runs; run `pytest --benchmark-only` first, "
+                                       "or name run files\n")
+
+
+def test_the_parallel_runs_order_comes_from_the_newest_run_by_its_own_time_through_the_one_reader(tmp_path):
+    older = saved_run({"numpy": 0.01, "torch": 0.2}, saved_at="2026-01-02T00:00:00")
+    newer = saved_run({"numpy": 0.03}, saved_at="2026-01-03T00:00:00")
+    write(tmp_path / "machine-a" / "0009_older.json", older)  # the higher number, on another machine's folder
+    write(tmp_path / "machine-b" / "0001_newer.json", newer)
+    assert training_seconds(tmp_path) == {"numpy": pytest.approx(0.03, rel=0.05)}
+    write(tmp_path / "machine-b" / "0002_unreadable.json", "{")
+    assert training_seconds(tmp_path) == {"numpy": pytest.approx(0.03, rel=0.05)}

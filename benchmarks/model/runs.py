@@ -150,12 +150,33 @@ def saved_runs(results_dir: str | Path) -> list[Path]:
     return [path for *_, path in sorted(runs)]
 
 
+def no_saved_runs(results_dir: str | Path) -> RunFileError:
+    """The refusal of every command that needs a saved run and finds none, in one wording."""
+    return RunFileError(f"{results_dir}: no saved runs; run `pytest --benchmark-only` first, or name run files")
+
+
 def newest_run(results_dir: str | Path) -> Path:
     """The most recently saved run under a results folder."""
     runs = saved_runs(results_dir)
     if not runs:
-        raise RunFileError(f"{results_dir}: no saved runs; run `pytest --benchmark-only` first, or name a run file")
+        raise no_saved_runs(results_dir)
     return runs[-1]
+
+
+def notebook_medians(results_dir: str | Path) -> dict[str, float]:
+    """Each implementation's median for the notebook's problem in float64, from the newest saved run (by the time it was
+    saved) that timed any ({} where none did); read without building the run's tables, and unreadable runs passed over."""
+    for path in reversed(saved_runs(results_dir)):
+        try:
+            data = read_json(path)
+        except RunFileError:
+            continue
+        medians = {extra["implementation"]: bench["stats"]["median"] for bench in data.get("benchmarks", [])
+                   if isinstance(bench, dict) and isinstance(extra := bench.get("extra_info"), dict) and extra.get("kind") == "loop"
+                   and bench.get("group") == "notebook problem, float64" and isinstance(bench.get("stats"), dict)}
+        if medians:
+            return medians
+    return {}
 
 
 def describe(run: Run) -> dict[str, str]:

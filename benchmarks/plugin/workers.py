@@ -4,7 +4,6 @@ processes it starts pinned to CPUs of their own, and what a test measures measur
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import tempfile
@@ -109,16 +108,9 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
 def training_seconds(results: Path) -> dict[str, float]:
     """Each implementation's time for the notebook's 1000 epochs in float64, from the newest saved run that timed them ({} if
     none did): what orders the parallel run's groups."""
-    for path in sorted(results.glob("*/[0-9][0-9][0-9][0-9]_*.json"), key=lambda path: path.name, reverse=True):  # newest first
-        try:
-            run = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        seconds = {name: bench["stats"]["median"] for bench in run.get("benchmarks", [])
-                   if (name := bench["name"].removeprefix("test_training_loop[").removesuffix("-float64]")) in REGISTRY}
-        if seconds:
-            return seconds
-    return {}
+    from benchmarks.model.runs import notebook_medians  # pandas, which a benchmark's child process need not import
+
+    return {name: seconds for name, seconds in notebook_medians(results).items() if name in REGISTRY}
 
 
 def make_shared_dir() -> None:
