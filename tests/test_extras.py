@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from implementations.registry import REGISTRY, declaration, distribution_names
+from implementations.registry import REGISTRY, available, declaration, distribution_names, unavailable
 from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 pytestmark = pytest.mark.slow
@@ -17,9 +17,10 @@ KEPT = "torch"
 # every framework but torch: its import names, and the distributions whose metadata says it is installed
 HIDDEN_MODULES = ("jax", "jaxlib", "tensorflow", "keras", "mlx", "tinygrad", "autograd", "flax", "optax", "equinox", "micrograd",
                   "lightning", "pytorch_lightning", "pytensor")
-RUNS_THERE = [name for name in REGISTRY if declaration(name).extras in ((), (KEPT,))]
+INSTALLED_THERE = [name for name in REGISTRY if declaration(name).extras in ((), (KEPT,))]
+RUNS_THERE = [name for name in INSTALLED_THERE if name in available()]  # less those whose program is missing here
 HIDDEN_DISTRIBUTIONS = ({name for declared in map(declaration, REGISTRY) for name in distribution_names(declared.requires)}
-                        - {name for there in RUNS_THERE for name in distribution_names(declaration(there).requires)})
+                        - {name for there in INSTALLED_THERE for name in distribution_names(declaration(there).requires)})
 
 # sitecustomize runs at every interpreter's start, in the child and in whatever it starts (xdist's workers, Keras's)
 HIDE = f'''
@@ -64,6 +65,8 @@ def test_list_there_names_each_missing_framework_with_the_command_that_installs_
         (line,) = [line for line in done.stdout.split("\n\n")[0].splitlines() if line.startswith(f"{name} ")]  # the status table
         if name in RUNS_THERE:
             assert re.match(rf"{name} +available ", line), line
+        elif name in INSTALLED_THERE:  # a program it runs is missing, there as here
+            assert re.fullmatch(rf"{name} +unavailable +{re.escape(unavailable()[name])}", line), line
         else:
             extras = ",".join(declaration(name).extras)
             assert re.match(rf"{name} +unavailable +needs .* is not installed; install it with: pip install -e '\.\[{extras}\]'$", line), line
@@ -94,8 +97,9 @@ def test_parity_and_the_benchmarks_there_cover_what_ran(only_torch, tmp_path):
     report = command("report", str(saved), "--out", str(tmp_path / "report"), env=only_torch)
     assert report.returncode == 0, output_of(report)
     markdown = (tmp_path / "report" / "report.md").read_text()
-    for name in REGISTRY:
-        assert (f"`{name}`" in markdown) == (name in RUNS_THERE), name
+    for name in REGISTRY:  # a row with its median for each that ran; the others under Not run, with why
+        assert bool(re.search(rf"^\| `{name}` \| \d", markdown, re.MULTILINE)) == (name in RUNS_THERE), name
+    assert set(re.findall(r"^\| `([\w-]+)` \| needs ", markdown, re.MULTILINE)) == set(REGISTRY) - set(RUNS_THERE)
     parity = command("parity", "--problem", str(problem), "--out", str(tmp_path / "parity"), env=only_torch)
     assert parity.returncode == 0 and f"{len(RUNS_THERE)} implementations" in parity.stdout, output_of(parity)
 

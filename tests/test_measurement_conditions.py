@@ -69,7 +69,8 @@ def test_the_thread_knob_reaches_every_framework(alone):
         assert info["requested"] == threads
         assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
         assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
-        assert info["mlx_threads"] == info["tinygrad_threads"] == "no setting; CPU affinity applies"
+        without = [f"{framework}_threads" for framework in ("mlx", "tinygrad") if framework in available()]  # loaded where they run
+        assert without and all(info[key] == "no setting; CPU affinity applies" for key in without), info
         assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
         assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
         assert len(info["cpus"]) == threads  # XLA sizes its pool from these
