@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .command_line import forwarded_arguments
+from .internals import record_timings
 
 # where a child writes a line as each benchmark starts (for the progress line) and as one fails (why, in one line): the
 # event, the node id and what it says, tab-separated
@@ -109,11 +110,8 @@ def record_samples(benchmark, durations: list[float], iterations: int, entries: 
     if entries:
         benchmark.group = entries[0]["group"]
         benchmark.extra_info.update(entries[0]["extra_info"])
-    # pytest-benchmark has no public way to add timings measured elsewhere: fill the fixture's stats directly
-    stats = benchmark._make_stats(iterations)
-    for duration in durations:
-        stats.update(duration * iterations)  # it divides by the calls per sample, which `durations` already are per
     if replicated:
         benchmark.extra_info["replicates"] = [{"pid": entry["pid"], "median": entry["stats"]["median"], "rounds": entry["stats"]["rounds"]}
                                               for entry in entries]
-    benchmark._mode = f"{len(entries)} replicate processes" if replicated else "a fresh process" if entries else "the budget's sampling"
+    how = f"{len(entries)} replicate processes" if replicated else "a fresh process" if entries else "the budget's sampling"
+    record_timings(benchmark, durations, iterations, how)

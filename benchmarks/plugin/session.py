@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pytest_benchmark.storage.file import FileStorage
 
 import implementations
 from benchmarks.model.problem_file import ProblemFileError, load_problem
@@ -26,6 +25,7 @@ from .budget import DEFAULT, RIGOROUS, SWEEP, Budget, describe
 from .environment import ThreadKnob, allowed_cpus, relevant_environment, versions
 from .fingerprint import machine_fingerprint
 from .imports import IMPORT_RECORD, ImportTimer
+from .internals import end_terminal_line, fixture_used, mark_used_without_result, replace_file_storage
 from .isolation import record_samples, run_children, tell_failed, tell_started, where_it_runs
 from .progress import Progress, clock
 from .storage import AtomicFileStorage
@@ -151,11 +151,8 @@ class BenchSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Save runs atomically, under names no other run holds (pytest-benchmark made its storage at configure)."""
-        benchmarks = getattr(session.config, "_benchmarksession", None)
-        if benchmarks is not None and isinstance(benchmarks.storage, FileStorage):
-            storage = benchmarks.storage
-            benchmarks.storage = AtomicFileStorage(storage.path, storage.logger, storage.default_machine_id, on_save=self.remember_saved,
-                                                   on_fail=self.remember_save_failure)
+        replace_file_storage(session.config, lambda storage: AtomicFileStorage(
+            storage.path, storage.logger, storage.default_machine_id, on_save=self.remember_saved, on_fail=self.remember_save_failure))
 
     def remember_saved(self, path: Path) -> None:
         self.saved = path
@@ -219,8 +216,7 @@ class BenchSession:
         capture = self.config.pluginmanager.get_plugin("capturemanager")
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         with capture.global_and_fixture_disabled():
-            if reporter._tw.width_of_current_line:  # after a test's result letter: pytest's own check misses a child's test
-                reporter._tw.line()
+            end_terminal_line(reporter)
             reporter.write_line(line, **markup)
 
     def expected_steps(self, items: list[pytest.Item], replicates: int) -> dict[tuple[str, int], float]:
@@ -354,8 +350,8 @@ class BenchSession:
         try:
             return (yield)
         except BaseException as error:
-            if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not benchmark._mode:
-                used_without_result(benchmark, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
+            if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not fixture_used(benchmark):
+                mark_used_without_result(benchmark, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
             raise
 
     @pytest.hookimpl(wrapper=True)
@@ -389,7 +385,7 @@ class BenchSession:
             self.measured_elsewhere.update({nodeid: entry if isinstance(entry, str) else [entry] for nodeid, entry in entries.items()})
         results = self.measured_elsewhere[pyfuncitem.nodeid]
         if isinstance(results, str):
-            used_without_result(benchmark, "a child process, which failed")
+            mark_used_without_result(benchmark, "a child process, which failed")
             pytest.fail(results, pytrace=False)
         record_samples(benchmark, *pooled(results), entries=results, replicated=self.mode is Mode.REPLICATED)
         if (name := implementation_of(pyfuncitem)) and "import_s" in benchmark.extra_info:
@@ -481,12 +477,6 @@ def failure_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
         path = Path(frames[-1].path)
         line += f" (in {frames[-1].name}, {path.relative_to(root) if path.is_relative_to(root) else path}:{frames[-1].lineno + 1})"
     return line
-
-
-def used_without_result(benchmark, how: str) -> None:
-    """Mark a pytest-benchmark fixture used, so that its teardown does not warn that it was not, and failed, so that nothing
-    of it is saved."""
-    benchmark._mode, benchmark.has_error = how, True
 
 
 def step_key(nodeid: str, replicate: int, replicates: int) -> str:

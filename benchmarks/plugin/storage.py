@@ -10,6 +10,8 @@ from pytest_benchmark.utils import safe_dumps
 from benchmarks.model.files import OutputError, write_beside
 from benchmarks.model.schema import VERSION, VERSION_KEY
 
+from .internals import next_run_number
+
 
 class AtomicFileStorage(FileStorage):
     """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, with the run format it
@@ -24,7 +26,7 @@ class AtomicFileStorage(FileStorage):
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             while True:
-                target = self.get(f"{self._next_num}_{save}.json")
+                target = self.get(f"{next_run_number(self)}_{save}.json")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 temporary = write_beside(target, data)
                 try:

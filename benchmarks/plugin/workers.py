@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from _pytest.nodeid import coerce_node_id
 
 from implementations.registry import REGISTRY, declaration, distribution_names
 
 from .environment import allowed_cpus
+from .internals import put_in_group
 
 # set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a worker)
 XDIST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
@@ -98,9 +98,7 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
         name = parameters.get("name") if parameters.get("name") in REGISTRY else None
         marked = item.get_closest_marker("xdist_group")
         if (group := marked.args[0] if marked else name and framework_family(name)) is not None:
-            # pytest-xdist's scheduler reads a test's group from its node id, after an @ (its own xdist_group mark sets
-            # item._nodeid, which pytest 9.2's items no longer read)
-            item._id = coerce_node_id(f"{item.nodeid}@{group}")
+            put_in_group(item, group)
         places[item] = place(item, parameters, name)
     items.sort(key=places.__getitem__)
 
