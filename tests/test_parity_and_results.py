@@ -193,6 +193,7 @@ def test_an_interrupted_benchmark_run_keeps_earlier_runs_and_leaves_no_half_run(
     finally:
         run.kill()  # a run the signal did not stop must not go on timing benchmarks beside the rest of the suite
         run.wait()
+        run.stdout.close()  # else a run that timed out leaves its pipe to the garbage collector, and another test's warning
     assert earlier.read_bytes() == before, output[-2000:]
     assert "Traceback" not in output, output[-3000:]
     monkeypatch.setenv(LOCK_ENV, lock)
