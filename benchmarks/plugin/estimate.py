@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from benchmarks.model.runs import Run, RunFileError, load_run, saved_runs
@@ -52,7 +53,8 @@ class Step:
 @dataclass(frozen=True)
 class Estimator:
     """What each step took in the newest saved run, from which its time under any budget is estimated, scaled by how much
-    slower this machine is now than the run's (`scale`, from the speed probe: 1.0 where none was run)."""
+    slower this machine is now than the run's (`scale`, from the speed probe: 1.0 where none was run). The run's tables are
+    read once: fitting a budget asks for the estimate under many."""
 
     run: Run
     here: bool  # whether the run was measured on this machine
@@ -61,14 +63,27 @@ class Estimator:
     fresh_process_s: float
     scale: float = 1.0
 
+    @cached_property
+    def rows(self) -> dict[tuple, object]:
+        """The run's loops by what they time: implementation, dtype, epochs, width, batch."""
+        return {(row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch): row for row in self.run.benchmarks.itertuples()}
+
+    @cached_property
+    def imports(self) -> dict[str, float]:
+        """Each implementation's import in a fresh interpreter, scaled to this machine."""
+        return {row.implementation: self.scale * row.import_s for row in self.run.benchmarks.itertuples()
+                if isinstance(getattr(row, "import_s", None), float) and row.import_s == row.import_s}
+
+    @cached_property
+    def frameworks(self) -> float:
+        """What loading every framework in one process takes: the slowest import of each framework, summed."""
+        benchmarks = self.run.benchmarks
+        return sum(benchmarks.assign(import_s=benchmarks["implementation"].map(self.imports)).groupby("framework")["import_s"].max().fillna(0))
+
     def seconds(self, budget: Budget) -> dict[tuple[str, int], float]:
         """Per (node id, replicate): the expected seconds under `budget`; a benchmark the run lacks is expected to take twice
         the budget, a fresh process `fresh_process_s` and its framework's import."""
-        benchmarks, scale = self.run.benchmarks, self.scale
-        rows = {(row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch): row for row in benchmarks.itertuples()}
-        imports = {row.implementation: scale * row.import_s for row in benchmarks.itertuples()
-                   if isinstance(getattr(row, "import_s", None), float) and row.import_s == row.import_s}
-        frameworks = sum(benchmarks.assign(import_s=benchmarks["implementation"].map(imports)).groupby("framework")["import_s"].max().fillna(0))
+        rows, imports, frameworks, scale = self.rows, self.imports, self.frameworks, self.scale
         seconds = {}
         for step in self.steps:
             row = rows.get(step.loop) if step.loop else None
