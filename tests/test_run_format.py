@@ -1,5 +1,6 @@
-"""The run format: saved with every run, an older one refused in one line naming the upgrade, and the upgrade tried on a
-real run saved before formats were (tests/data/format1.json, from run 0004)."""
+"""The run format: saved with every run, an older one refused in one line naming the upgrade, and the upgrade tried on
+real runs saved before formats were: the suite's first (tests/data/first_day.json, committed with the README of its first
+day) and run 0004 (tests/data/format1.json), each as it was saved."""
 
 import json
 import shutil
@@ -67,3 +68,33 @@ def test_the_upgrade_refuses_a_run_of_an_unknown_format_and_writes_nothing(tmp_p
     assert main(["upgrade", str(run)]) == 2
     assert "saved in run format 'two', which this backprop-bench (format 2) does not know" in one_line_error(capsys, "upgrade", run)
     assert run.read_bytes() == before
+
+
+def test_the_suites_first_run_upgrades_and_reports(tmp_path, capsys):
+    old = shutil.copy(DATA / "first_day.json", tmp_path / "0001_old.json")
+    before = json.loads(old.read_text())
+    assert main(["upgrade", str(old)]) == 0
+    run = load_run(old)
+    assert list(run.benchmarks["median"]) == [bench["stats"]["median"] for bench in before["benchmarks"] if "implementation" in bench["extra_info"]]
+    assert main(["report", str(old), "--out", str(tmp_path / "report")]) == 0
+    assert "every implementation agrees with NumPy" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_loop_saved_without_its_loss_history_upgrades_with_it_absent_and_the_report_says_so(tmp_path, capsys):
+    saved = json.loads((DATA / "first_day.json").read_text())
+    for bench in saved["benchmarks"]:
+        if bench["extra_info"]["implementation"] != "numpy":
+            del bench["extra_info"]["loss_history"]
+    old = write(tmp_path / "0001_old.json", saved)
+    assert main(["upgrade", str(old)]) == 0
+    assert [bench["extra_info"]["loss_history"] is None for bench in json.loads(old.read_text())["benchmarks"]] == [False, True, True]
+    assert main(["report", str(old), "--out", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Not in this run (its file was saved without them): `torch`, `jax`." in report
+    assert "![Training loss" in report  # NumPy's curve, the one recorded
+    for bench in saved["benchmarks"]:
+        bench["extra_info"].pop("loss_history", None)
+    write(old, saved)
+    assert main(["upgrade", str(old)]) == 0 and main(["report", str(old), "--out", str(tmp_path / "bare")]) == 0
+    report = (tmp_path / "bare" / "report.md").read_text()
+    assert "![Training loss" not in report and "No NumPy loss history in this run to compare against. Not in this run" in report

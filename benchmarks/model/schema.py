@@ -94,10 +94,13 @@ INTERVAL = Leaf("[low, high], two finite numbers", lambda value: isinstance(valu
 
 
 def _one_loss_per_epoch(extra: dict) -> str | None:
-    """A loop keeps the loss of every epoch of its longest run: its full length, or a projected loop's longest length timed."""
+    """A loop keeps the loss of every epoch of its longest run: its full length, or a projected loop's longest length timed
+    (None in a run upgraded from one saved without it)."""
     projected = extra.get("timing") == "projected"
     if projected and not isinstance(extra.get("projection"), dict):
         return "projection: missing for a loop whose timing is projected"
+    if extra["loss_history"] is None:
+        return None
     epochs = max(extra["projection"]["epochs"]) if projected else extra["epochs"]
     if len(extra["loss_history"]) != epochs:
         return f"loss_history: expected one loss per epoch of its longest run ({epochs}), got {len(extra['loss_history'])}"
@@ -124,7 +127,7 @@ _TIMED = {"timing": TIMING, "projection": PROJECTION, "iterations": COUNT, "firs
 
 LOOP = Record(
     _TRAINING | {"n_in": COUNT, "n_out": COUNT, "compiled": FLAG, "compile_s": Nullable(ELAPSED), "first_call_s": ELAPSED,
-                 "loss_history": ListOf(NUMBER), "versions": MapOf(Nullable(TEXT)), "import_s": Nullable(SECONDS)},
+                 "loss_history": Nullable(ListOf(NUMBER)), "versions": MapOf(Nullable(TEXT)), "import_s": Nullable(SECONDS)},
     _DESCRIBED | _TIMED | {"card": MapOf(TEXT), "dtype_computed": TEXT, "float64_cause": Nullable(TEXT), "few_rounds": FLAG,
                            "replicates": REPLICATES, "frameworks_imported": Nullable(ListOf(TEXT))},
     rules=(_one_loss_per_epoch,))

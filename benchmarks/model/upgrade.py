@@ -2,7 +2,8 @@
 the readers know one format only.
 
 Format 1 (no version saved): a loop or a probe told its kind by its keys, a machine was known by pytest-benchmark's CPU
-record (py-cpuinfo) before fingerprints, and a loop saved before imports were timed has no import time.
+record (py-cpuinfo) before fingerprints, and a loop saved before imports were timed has no import time. A loop that lacks
+its loss history keeps its times: the history is recorded as absent (None), and the reports say it was not recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def upgraded(data: dict, saved_in: int) -> dict:
                 extra["kind"] = "probe" if "probe" in extra else "loop" if "implementation" in extra else None
             if isinstance(extra, dict) and extra.get("kind") == "loop":
                 extra.setdefault("import_s", None)
+                extra.setdefault("loss_history", None)
         machine_info = data.get("machine_info")
         if isinstance(machine_info, dict) and "fingerprint" not in machine_info:
             machine_info["fingerprint"] = fingerprint_from_cpuinfo(machine_info)

@@ -101,7 +101,9 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
     versions = {package: version for entry in benchmarks[benchmarks["run"] == first["run"]]["versions"] for package, version in entry.items()}
     time_figure, loss_figure = f"training_time_{index}.png", f"loss_curves_{index}.png"
     plot_training_time(benchmarks, [name for name in names if name in set(benchmarks["run"])], f"Training time, {group}", out_dir / time_figure)
-    plot_loss_curves(benchmarks[benchmarks["run"] == first["run"]], f"Training loss, {group}", out_dir / loss_figure)
+    recorded = benchmarks[(benchmarks["run"] == first["run"]) & benchmarks["loss_history"].notna()]
+    if len(recorded):
+        plot_loss_curves(recorded, f"Training loss, {group}", out_dir / loss_figure)
     lines = [f"## {group}", "", f"![Training time, {group}]({time_figure})", ""]
     if not single:
         return lines + [side_by_side_table(benchmarks, names), "",
@@ -135,7 +137,7 @@ def group_section(benchmarks: pd.DataFrame, group: str, index: int, names: list[
                   "fresh process), preparing and compiling the loop, the first call's one-time extra, then the epochs at the "
                   "loop's timed rate (10 and 100,000 epochs extrapolated; a projected loop's from its fit). The shortest wait "
                   "of each column is in bold.", "", time_to_result_table(benchmarks), ""]
-    return lines + [f"![Training loss, {group}]({loss_figure})", "", parity_summary(benchmarks), ""]
+    return lines + ([f"![Training loss, {group}]({loss_figure})", ""] if len(recorded) else []) + [parity_summary(benchmarks), ""]
 
 
 def write_report(runs: list[Run], out_dir: Path) -> Path:

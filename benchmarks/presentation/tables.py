@@ -195,10 +195,15 @@ def probes_table(probes: pd.DataFrame) -> str:
 
 
 def parity_summary(benchmarks: pd.DataFrame) -> str:
-    """From the saved loss histories: how far each implementation's loss curve is from NumPy's, and the verdict."""
+    """From the saved loss histories: how far each implementation's loss curve is from NumPy's, and the verdict (a run
+    upgraded from one saved without them says which lack theirs)."""
+    absent = list(dict.fromkeys(benchmarks.loc[benchmarks["loss_history"].isna(), "implementation"]))
+    not_recorded = (f" Not in this run (its file was saved without them): {', '.join(f'`{name}`' for name in absent)}."
+                    if absent else "")
+    benchmarks = benchmarks[benchmarks["loss_history"].notna()]
     reference = benchmarks[benchmarks["implementation"] == REFERENCE]
-    if not len(reference) or "loss_history" not in benchmarks:
-        return "No NumPy loss history in this run to compare against."
+    if not len(reference):
+        return "No NumPy loss history in this run to compare against." + not_recorded
     exact = np.asarray(reference["loss_history"].iloc[0], dtype=np.float64)
     first = benchmarks.iloc[0]
     allowed = tolerance(first["dtype"], first["epochs"], exact)
@@ -214,7 +219,7 @@ def parity_summary(benchmarks: pd.DataFrame) -> str:
             if not_exact and first["dtype"] == "float64" else "")
     return (f"Parity of the timed runs ({first['dtype']}): {verdict} within {allowed:.1e}{held} on the loss of every epoch both recorded "
             f"(largest gap {max(gaps.values(), default=0.0):.1e}: " + ", ".join(f"`{name}` {gap:.1e}" for name, gap in gaps.items())
-            + "). `backprop-bench parity` compares the final weights and outputs too.")
+            + "). `backprop-bench parity` compares the final weights and outputs too." + not_recorded)
 
 
 def pool_summary(threads: dict) -> str:
