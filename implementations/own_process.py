@@ -5,7 +5,7 @@ in a process that already imported Keras for PyTorch. From such a process, `prep
 returns are carried out by a worker: one long-lived child per environment, fed pickled requests on its stdin,
 answering on its stdout. The results are the worker's, computed by the same module code; only the Python API
 and the tests go through here: the benchmarks run such implementations in a fresh child process of their own
-(benchmarks/plugin/isolation.py), so no pipe is ever timed.
+(benchmarks/plugin/children.py), so no pipe is ever timed.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from benchmarks.plugin import budget as budgets
 from benchmarks.plugin.budget import DEFAULT, RIGOROUS, Budget
 from benchmarks.plugin.command_line import OPTIONS, forwarded_arguments
 from benchmarks.plugin.estimate import Estimator, Step, fitted
+from benchmarks.plugin.plan import Mode, Plan
 from benchmarks.plugin.progress import Progress
-from benchmarks.plugin.session import BenchSession, Mode
 from benchmarks.presentation import figures
 from benchmarks.presentation.history_page import trend_table
 from benchmarks.timed import loops
@@ -297,17 +297,17 @@ def fake_config(**given):
     ({"child": (0, 1)}, Mode.CHILD, "default", (0, 1)),
 ])
 def test_the_session_takes_its_mode_and_budget_once_from_the_options(given, mode, budget, replicate):
-    session = BenchSession.from_config(fake_config(**given), threads=1)
-    assert (session.mode, session.budget.name, session.replicate) == (mode, budget, replicate)
+    plan = Plan.from_options(options(**given))
+    assert (plan.mode, plan.budget.name, plan.replicate) == (mode, budget, replicate)
 
 
 def test_the_budget_option_scales_the_rule_and_bad_combinations_are_usage_errors():
-    session = BenchSession.from_config(fake_config(budget=0.2), threads=1)
-    assert session.budget.seconds == 0.2 and session.budget.projection_above_s == pytest.approx(1.0)
+    plan = Plan.from_options(options(budget=0.2))
+    assert plan.budget.seconds == 0.2 and plan.budget.projection_above_s == pytest.approx(1.0)
     with pytest.raises(pytest.UsageError, match="with --benchmark-only"):
-        BenchSession.from_config(fake_config(rigorous=True, benchmark_only=False), threads=1)
+        Plan.from_options(options(rigorous=True, benchmark_only=False))
     with pytest.raises(pytest.UsageError, match="the sweep has its own budget"):
-        BenchSession.from_config(fake_config(rigorous=True, sweep=True), threads=1)
+        Plan.from_options(options(rigorous=True, sweep=True))
 
 
 def test_a_run_expected_past_its_time_samples_less_to_fit_and_never_below_the_shortest():
@@ -319,7 +319,7 @@ def test_a_run_expected_past_its_time_samples_less_to_fit_and_never_below_the_sh
     assert total(shortened) <= 100 and shortened.seconds == pytest.approx(0.6, abs=1e-3)
     assert dataclasses.replace(shortened, seconds=DEFAULT.seconds) == DEFAULT  # only the sampling changed
     assert fitted(DEFAULT, total, 50, 0.2).seconds == 0.2  # cannot fit: as short as allowed
-    assert DEFAULT.run_seconds == 300 and BenchSession.from_config(fake_config(budget=0.5), threads=1).budget.run_seconds is None
+    assert DEFAULT.run_seconds == 300 and Plan.from_options(options(budget=0.5)).budget.run_seconds is None
     assert RIGOROUS.run_seconds is None  # publication: every loop at its full rounds, however long
 
 

@@ -15,11 +15,10 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.model import files as files_module
+from benchmarks.plugin.imports import ImportTimes
 from benchmarks.plugin.machine_lock import LOCK_ENV, MachineBusy, hold_machine, release_machine
-from benchmarks.plugin.session import BenchSession
 from benchmarks.plugin.storage import AtomicFileStorage
 from tests.helpers import MADE_BY_A_TEST, ROOT, frozen_run, output_of, run_pytest, short_notebook_problem, write
-from tests.test_budget import fake_config
 
 ONE_BENCHMARK = "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]"
 
@@ -257,11 +256,11 @@ def test_a_rename_that_fails_leaves_the_target_as_it_was_and_nothing_beside_it(t
 
 
 def test_an_import_timer_that_dies_leaves_the_import_unknown_and_the_benchmark_standing():
-    session = BenchSession.from_config(fake_config(), threads=1)
+    imports = ImportTimes()
     died = Future()
     died.set_exception(subprocess.CalledProcessError(-signal.SIGKILL, ["python", "-c", "..."]))
-    session.import_times["numpy"] = died
-    assert session.import_record("numpy") == {"import_s": None, "frameworks_imported": None}
+    imports.futures["numpy"] = died
+    assert imports.of("numpy", spare_cpus=[]) == {"import_s": None, "frameworks_imported": None}
 
 
 # registered at every interpreter's start in a session's process (sitecustomize): an implementation whose prepare raises

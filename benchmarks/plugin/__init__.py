@@ -1,15 +1,17 @@
 """The pytest plugin that measures (registered in pyproject.toml with `-p benchmarks.plugin`).
 
-It adds the suite's options, sets one thread count for every framework before any is imported, and makes the run's one
-BenchSession (session.py), which selects what runs, times every benchmark under the run's budget, runs benchmarks in
-fresh processes where the mode asks, says how far the run has got, and saves every run atomically under results/ with
-what it was measured on.
+Its hooks are the module functions below, each a few lines over the run's one BenchSession (session.py), as
+pytest-benchmark's plugin.py is over its BenchmarkSession. It adds the suite's options, sets one thread count for every
+framework before any is imported, makes the session, selects what runs, has the plan (plan.py) say where and in what
+order, runs benchmarks in child processes where it says so (children.py), says how far the run has got (progress.py),
+and saves every run atomically under results/ with what it was measured on (run_record.py, storage.py).
 """
 
 import argparse
 import signal
 from contextlib import nullcontext
 from functools import partial
+from pathlib import Path
 
 import pytest
 from pytest_benchmark.utils import get_tag
@@ -17,20 +19,28 @@ from pytest_benchmark.utils import get_tag
 from benchmarks.options import output_folder
 from implementations.registry import check_declarations
 
+from .budget import SWEEP, describe
+from .children import Failed, tell_failed, tell_started
 from .command_line import add_options
-from .environment import configure_threads, requested_threads
+from .environment import ThreadKnob, configure_threads, requested_threads
+from .internals import fixture_used, mark_used_without_result, replace_file_storage
 from .machine_lock import MachineBusy, hold_machine, release_machine
-from .session import NAME, BenchSession
+from .plan import Mode, is_benchmark, needed_environment
+from .run_record import failure_line
+from .session import BenchSession
+from .storage import AtomicFileStorage
 from .trainings import Trainings
 from .workers import (
     ALONE,
     Turnstile,
     forget_being_a_worker,
+    group_by_training,
     make_shared_dir,
     own_cpus_last,
     parallel_by_default,
     remove_shared_dir,
     shared_dir,
+    training_seconds,
     worker_index,
     workers_that_fit,
 )
@@ -83,7 +93,7 @@ def pytest_configure(config):
             config.pluginmanager.register(Turnstile(folder), "backprop-bench-turnstile")
     elif getattr(config.option, "numprocesses", None):
         make_shared_dir()
-    session = BenchSession.from_config(config, threads)
+    session = BenchSession.from_config(config, ThreadKnob(threads))
     session.machine_lock = machine_lock
     session.enforce_threads()
     if option.benchmark_only and not (option.child or option.collectonly):
@@ -98,7 +108,7 @@ def pytest_configure(config):
     elif not option.benchmark_only and not option.benchmark_enable:
         # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
         option.benchmark_disable = True
-    config.pluginmanager.register(session, NAME)
+    config.stash[SESSION] = session
 
 
 def interrupted(signum, frame):
@@ -107,17 +117,20 @@ def interrupted(signum, frame):
 
 
 def pytest_unconfigure(config):
-    if (session := config.pluginmanager.get_plugin(NAME)) is not None:
-        config.pluginmanager.unregister(session)
+    if (session := config.stash.get(SESSION, None)) is not None:
+        del config.stash[SESSION]
         if session.machine_lock is not None:
             release_machine(session.machine_lock)
     if worker_index(config) is None and getattr(config.option, "numprocesses", None):  # the parallel run's first process made it
         remove_shared_dir()
 
 
+SESSION = pytest.StashKey[BenchSession]()
+
+
 def session_of(config: pytest.Config) -> BenchSession:
     """The run's session."""
-    return config.pluginmanager.get_plugin(NAME)
+    return config.stash[SESSION]
 
 
 @pytest.fixture
@@ -137,3 +150,166 @@ def alone(request):
 def trainings(pytestconfig) -> Trainings:
     """The run's trainings: each implementation's result on a problem, trained once and shared by every test that asks."""
     return session_of(pytestconfig).trainings
+
+
+# the session's hooks, in the order pytest calls them
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Save runs atomically, under names no other run holds (pytest-benchmark made its storage at configure)."""
+    record = session_of(session.config).run_record
+    replace_file_storage(session.config, lambda storage: AtomicFileStorage(
+        storage.path, storage.logger, storage.default_machine_id, on_save=record.remember_saved, on_fail=record.remember_save_failure))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Under pytest-benchmark's own defaults (which the budget replaces for the suite's benchmarks), the rule in force."""
+    bench = session_of(config)
+    if not config.option.benchmark_only or bench.mode is Mode.CHILD:
+        return []
+    return [f"backprop-bench: {describe(bench.budget)}; {bench.mode.value} processes, "
+            f"{bench.threads} thread{'s' * (bench.threads > 1)}"]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """--benchmark-only runs the benchmarks and nothing else: the tests' folder is not even collected."""
+    if config.option.benchmark_only and collection_path.is_relative_to(config.rootpath / "tests"):
+        return True
+    return None
+
+
+def wanted(item: pytest.Item, config: pytest.Config) -> bool:
+    """Whether the selection keeps a test: --benchmark-only the benchmarks and nothing else; --sweep the sweep and nothing
+    else; without it, no sweep."""
+    if config.option.benchmark_only and not is_benchmark(item):
+        return False
+    return config.option.sweep == (item.get_closest_marker("sweep") is not None)
+
+
+@pytest.hookimpl(tryfirst=True)  # in a parallel run's worker, before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if worker_index(config) is not None:
+        group_by_training(items, training_seconds(config.rootpath / "results"))
+    deselected = [item for item in items if not wanted(item, config)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if wanted(item, config)]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before pytest's own loop: the plan's estimate and its line, the imports timed meanwhile, and with replicates every
+    replicate, whose results pytest's loop then records benchmark by benchmark."""
+    bench = session_of(session.config)
+    if session.testsfailed or session.config.option.collectonly or bench.mode is Mode.CHILD:
+        return  # after a collection error pytest runs nothing
+    if items := bench.measured(session.items):
+        bench.begin(items)
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's output is captured
+def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
+    """Say which benchmark runs now, n of N, and about how long is left (a child tells its first process instead)."""
+    bench = session_of(item.config)
+    if bench.mode is not Mode.CHILD:
+        bench.announce(item)
+    elif is_benchmark(item):
+        tell_started(item.nodeid)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if is_benchmark(item):
+        session_of(item.config).import_frameworks(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A benchmark that raised, or was stopped by Ctrl-C or SIGTERM, before it was timed: used, so that pytest-benchmark
+    does not fail its teardown a second time with a warning that it was not, and nothing of it saved."""
+    try:
+        return (yield)
+    except BaseException as error:
+        if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not fixture_used(benchmark):
+            mark_used_without_result(benchmark, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
+        raise
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """The first process does not call a benchmark measured elsewhere: with replicates it records the replicates' results;
+    with --isolate, and for the implementations needing an environment this process lacks (Keras's backend), it runs the
+    benchmarks in child processes started with that environment (one per benchmark isolated, one per environment shared)."""
+    bench = session_of(pyfuncitem.config)
+    benchmark = pyfuncitem.funcargs.get("benchmark")
+    if benchmark is None or bench.mode is Mode.CHILD or not benchmark.enabled:
+        return None
+    if bench.mode is Mode.SHARED and not needed_environment(pyfuncitem):
+        return None
+    outcome = bench.outcome_elsewhere(pyfuncitem)
+    if isinstance(outcome, Failed):
+        mark_used_without_result(benchmark, "a child process, which failed")
+        pytest.fail(outcome.why, pytrace=False)
+    bench.adopt(pyfuncitem, benchmark, outcome)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Why a benchmark failed, in one line, for the saved run to say (the others go on); a child tells its first process."""
+    report = yield
+    if report.failed and call.excinfo is not None and is_benchmark(item) and item.config.option.benchmark_only:
+        why = failure_line(call.excinfo, item.config.rootpath)
+        if session_of(item.config).mode is Mode.CHILD:
+            tell_failed(item.nodeid, why)
+        else:
+            session_of(item.config).run_record.failures.setdefault(item.name, why)
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_benchmark_generate_machine_info(config) -> dict | None:
+    """A child's machine is its first process's, which records it: pytest-benchmark's py-cpuinfo is not run again in
+    every child process."""
+    return {"node": "a child process"} if session_of(config).mode is Mode.CHILD else None
+
+
+def pytest_benchmark_update_machine_info(config, machine_info) -> None:
+    bench = session_of(config)
+    if bench.mode is not Mode.CHILD:  # a child's first process records the run's machine and versions
+        budget = SWEEP if config.option.sweep else bench.budget  # the sweep's points have a budget of their own
+        bench.run_record.update_machine_info(machine_info, bench.plan, bench.knob.in_force(), budget, config.option.sweep)
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json) -> None:
+    session_of(config).run_record.update_json(output_json, session_of(config).mode)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """At the end: the failures, one line each, where the run was saved and the command that reports it; with
+    --fail-on-skip, the tests skipped."""
+    bench = session_of(config)
+    if bench.mode is not Mode.CHILD:
+        for line, markup in bench.run_record.summary(tracebacks_hidden=config.option.tbstyle == "no"):
+            terminalreporter.write_line(line, **markup)
+    if config.option.fail_on_skip and (skipped := terminalreporter.stats.get("skipped")):
+        terminalreporter.write_line(f"--fail-on-skip: {len(skipped)} skipped, the first: {skipped[0].nodeid}", red=True, bold=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # around pytest-benchmark's, which saves the run
+def pytest_sessionfinish(session: pytest.Session, exitstatus):
+    """A run saved after Ctrl-C or SIGTERM says it is incomplete. Then, with --fail-on-skip, a run that skipped a test fails
+    (CI installs every framework, so every test must run); so does a run that could not be saved. An interrupted run's
+    imports still to be timed are no longer waited for."""
+    bench = session_of(session.config)
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        bench.run_record.interrupted = True
+    try:
+        return (yield)
+    finally:
+        bench.imports.stop()
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if session.config.option.fail_on_skip and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if bench.run_record.save_failure is not None and exitstatus == 0:  # pytest-benchmark's saving, inside, failed
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

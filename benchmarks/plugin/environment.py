@@ -87,7 +87,7 @@ class ThreadKnob:
         import threadpoolctl
 
         info: dict[str, object] = {
-            "requested": int(os.environ.get(THREADS_ENV, 0)) or None,
+            "requested": self.threads,
             "cpus": sorted(os.sched_getaffinity(0)),
             "pools": [{"library": pool["internal_api"], "threads": pool["num_threads"], "version": pool.get("version"),
                        "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from implementations.registry import declaration
@@ -53,3 +53,33 @@ class ImportTimer:
         self.pool.shutdown(wait=False, cancel_futures=True)
         for process in list(self.running):
             process.kill()
+
+
+class ImportTimes:
+    """Each implementation's import, timed once per run by the first process (on the CPUs the benchmarks leave free), and
+    asked for by its benchmarks when they record what they measured."""
+
+    def __init__(self):
+        self.timer = ImportTimer()
+        self.futures: dict[str, Future] = {}
+
+    def start(self, names: list[str], spare_cpus: list[int]) -> None:
+        """Start timing the imports of these implementations, one at a time, on the spare CPUs (at once, and before anything
+        is timed, where none is spare)."""
+        for name in names:
+            if name not in self.futures:
+                self.futures[name] = self.timer.submit(name, spare_cpus)
+        if not spare_cpus:
+            wait([self.futures[name] for name in names])
+
+    def of(self, name: str, spare_cpus: list[int]) -> dict:
+        """What the benchmark of this implementation records of its import (timed now, where it was not started)."""
+        if name not in self.futures:
+            self.start([name], spare_cpus)
+        try:
+            return self.futures[name].result()
+        except subprocess.CalledProcessError:  # its interpreter died (killed, out of memory): the import's cost is unknown,
+            return dict.fromkeys(IMPORT_RECORD)  # and the benchmark's own result stands
+
+    def stop(self) -> None:
+        self.timer.stop()

@@ -1,10 +1,15 @@
-"""The live progress line of a benchmark run: which benchmark, n of N, the time since the start and an estimate of what is
-left, from each benchmark's expected time under the budget, corrected by how long the finished ones took."""
+"""The progress display of a benchmark run, a line as each benchmark starts: which benchmark, n of N, the time since the
+start and an estimate of what is left, from each benchmark's expected time under the budget, corrected by how long the
+finished ones took."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from time import monotonic
+
+import pytest
+
+from .internals import end_terminal_line
 
 # the expected times are rough before any benchmark has finished; after this many seconds of expected work the
 # estimate follows the pace measured so far
@@ -16,6 +21,15 @@ def clock(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def write_line(config: pytest.Config, line: str, **markup) -> None:
+    """A line on the terminal, also from inside a benchmark whose output pytest captures (a child's progress, relayed)."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    with capture.global_and_fixture_disabled():
+        end_terminal_line(reporter)
+        reporter.write_line(line, **markup)
 
 
 class Progress:
