@@ -358,6 +358,30 @@ def get(name: str) -> Implementation:
     return Implementation(declared, _load(name).prepare)
 
 
+@contextlib.contextmanager
+def registered(name: str, module: str, folder: Path):
+    """Implementation `name` registered while the context lasts: its module `module` found in `folder`, besides the
+    package's own modules (a test's module, or a user's tried out before it has its registry line). What the registry
+    read of an earlier module under that name is forgotten on the way in and out."""
+    package = sys.modules[__package__]
+    before_path, before = list(package.__path__), REGISTRY.get(name)
+    package.__path__.append(str(folder))
+    REGISTRY[name] = module
+    declaration.cache_clear()
+    _load.cache_clear()
+    try:
+        yield
+    finally:
+        package.__path__[:] = before_path
+        if before is None:
+            REGISTRY.pop(name, None)
+        else:
+            REGISTRY[name] = before
+        declaration.cache_clear()
+        _load.cache_clear()
+        sys.modules.pop(f"{__package__}.{module}", None)
+
+
 def runs_here(name: str) -> bool:
     """Whether this process has the environment the implementation needs, so it can run here (else in a worker)."""
     return all(os.environ.get(key) == value for key, value in declaration(name).environment.items())

@@ -1,6 +1,7 @@
 """What the tests share: the network written out once more in NumPy, saved runs built where the answers are known,
 and ways to run the suite's commands and pytest in another process."""
 
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,6 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-import implementations
 from benchmarks.model.schema import VERSION, VERSION_KEY
 from benchmarks.plugin.machine_lock import LOCK_ENV
 from benchmarks.plugin.parameters import skip_unless_available
@@ -37,17 +37,17 @@ MADE_BY_A_TEST = {"FRAMEWORK": "numpy", "VARIANT": "NumPy's loop, in a module ma
                   "COST_CLASS": "eager"}
 
 
-def register_module(monkeypatch, folder: Path, name: str, body: str = "from implementations.with_numpy import prepare\n",
+def register_module(request, folder: Path, name: str, body: str = "from implementations.with_numpy import prepare\n",
                     **declarations) -> Path:
-    """Register implementation `name` for this test: a module written in `folder` (put on the package's path) with these
-    declarations over MADE_BY_A_TEST's (None leaves one out), and `body`."""
+    """Register implementation `name` for this test (`request`'s): a module written in `folder` with these declarations over
+    MADE_BY_A_TEST's (None leaves one out), and `body`."""
     module = "with_" + name.replace("-", "_")
     constants = {key: value for key, value in (MADE_BY_A_TEST | declarations).items() if value is not None}
     path = folder / f"{module}.py"
     path.write_text("".join(f"{key} = {value!r}\n" for key, value in constants.items()) + body)
-    monkeypatch.setattr(implementations, "__path__", [*implementations.__path__, str(folder)])
-    monkeypatch.setitem(registry.REGISTRY, name, module)
-    registry.declaration.cache_clear()  # a name a test registered before may be another module now
+    registration = contextlib.ExitStack()
+    registration.enter_context(registry.registered(name, module, folder))
+    request.addfinalizer(registration.close)
     return path
 
 

@@ -9,6 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+import implementations
 from benchmarks.cli import main
 from benchmarks.plugin.parameters import skip_unless_available
 from benchmarks.plugin.sweep_plan import COST_ORDERS
@@ -16,7 +17,8 @@ from implementations import UnavailableImplementation, available, get, own_proce
 from implementations.agreement import largest_differences
 from implementations.own_process import prepare_elsewhere
 from implementations.problem import RESULT_FIELDS
-from tests.helpers import ROOT, implementation_params, register_module
+from implementations.registry import REGISTRY
+from tests.helpers import MADE_BY_A_TEST, ROOT, implementation_params, register_module
 
 UNKNOWN = "no-such-framework"
 
@@ -67,8 +69,8 @@ def test_the_core_installs_no_framework_and_all_installs_every_one(mlx):
     assert not extra_requirements(["all"]) & extra_requirements(["test"])  # test tools stay out of the frameworks' set
 
 
-def test_a_missing_framework_is_named_with_the_command_that_installs_it(monkeypatch, tmp_path):
-    register_module(monkeypatch, tmp_path, "ghost-keras", REQUIRES=("numpy>=2", "ghost-framework>=1.0"), EXTRAS=("keras", "jax"))
+def test_a_missing_framework_is_named_with_the_command_that_installs_it(request, tmp_path):
+    register_module(request, tmp_path, "ghost-keras", REQUIRES=("numpy>=2", "ghost-framework>=1.0"), EXTRAS=("keras", "jax"))
     assert unavailable()["ghost-keras"] == ("needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed; "
                                             "install it with: pip install -e '.[keras,jax]'")
 
@@ -90,22 +92,22 @@ def test_an_unknown_name_lists_the_known_ones():
     assert str(refused.value) == expected
 
 
-def test_a_missing_framework_is_unavailable_with_the_reason(monkeypatch, tmp_path):
-    register_module(monkeypatch, tmp_path, "ghost", REQUIRES=("numpy>=2", "ghost-framework>=1.0"))
+def test_a_missing_framework_is_unavailable_with_the_reason(request, tmp_path):
+    register_module(request, tmp_path, "ghost", REQUIRES=("numpy>=2", "ghost-framework>=1.0"))
     assert "ghost" not in available()
     assert unavailable()["ghost"] == "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed"
     with pytest.raises(UnavailableImplementation, match="implementation 'ghost' is unavailable: needs numpy>=2, ghost"):
         get("ghost")
 
 
-def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(monkeypatch, tmp_path):
-    register_module(monkeypatch, tmp_path, "old-numpy", REQUIRES=("numpy<1.0",))
+def test_a_framework_of_the_wrong_version_is_unavailable_naming_both_versions(request, tmp_path):
+    register_module(request, tmp_path, "old-numpy", REQUIRES=("numpy<1.0",))
     installed = importlib.metadata.version("numpy")
     assert unavailable()["old-numpy"] == f"needs numpy<1.0, but numpy {installed} is installed"
 
 
-def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(monkeypatch, tmp_path):
-    register_module(monkeypatch, tmp_path, "ghost", REQUIRES=("ghost-framework>=1.0",))
+def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_run(request, tmp_path):
+    register_module(request, tmp_path, "ghost", REQUIRES=("ghost-framework>=1.0",))
     params = {param.values[0]: param.marks for param in implementation_params()}
     assert set(params) == set(registry.REGISTRY)
     (skip,) = params["ghost"]
@@ -113,8 +115,8 @@ def test_unavailable_implementations_are_skipped_with_the_reason_and_the_rest_ru
     assert all(not params[name] for name in available())
 
 
-def test_an_implementation_that_fails_to_import_says_why(monkeypatch, tmp_path):
-    register_module(monkeypatch, tmp_path, "broken", body="import ghost_framework\n", REQUIRES=("numpy",))
+def test_an_implementation_that_fails_to_import_says_why(request, tmp_path):
+    register_module(request, tmp_path, "broken", body="import ghost_framework\n", REQUIRES=("numpy",))
     with pytest.raises(UnavailableImplementation, match="implementation 'broken' is unavailable: No module named 'ghost_framework'"):
         get("broken")
 
@@ -124,13 +126,13 @@ def test_listing_the_available_implementations_imports_no_framework():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
-def test_an_implementation_needing_another_environment_trains_in_a_worker_to_the_same_numbers(monkeypatch, tmp_path):
+def test_an_implementation_needing_another_environment_trains_in_a_worker_to_the_same_numbers(request, monkeypatch, tmp_path):
     # numpy's module in a worker whose environment differs: the pickled round trip changes nothing
     problem = random_problem(seed=7, n_hidden=5, batch=3, epochs=20)
     elsewhere = prepare_elsewhere("with_numpy", {"BACKPROP_BENCH_WORKER_CHECK": "1"}, problem)
     assert largest_differences(elsewhere(), get("numpy").train(problem)) == dict.fromkeys(RESULT_FIELDS, 0.0)
     # a module declaring that environment is trained there (the worker imports it from the package, where this one is not)
-    register_module(monkeypatch, tmp_path, "numpy-elsewhere", ENVIRONMENT={"BACKPROP_BENCH_WORKER_CHECK": "1"})
+    register_module(request, tmp_path, "numpy-elsewhere", ENVIRONMENT={"BACKPROP_BENCH_WORKER_CHECK": "1"})
     implementation = get("numpy-elsewhere")
     assert not implementation.in_this_process and implementation.framework == "numpy"
     assert implementation.prepare.func is prepare_elsewhere
@@ -161,8 +163,8 @@ def test_what_a_worker_raises_is_raised_here_and_a_dead_worker_says_so():
     ({"SWEEP_RANGE": (10, 5, "why")}, "SWEEP_RANGE is (10, 5, 'why'); expected (from, up to or None, why): the epoch "
                                       "multiply-adds it is swept at"),
 ])
-def test_a_module_with_a_declaration_missing_or_wrong_is_refused_in_one_line(monkeypatch, tmp_path, capsys, declarations, message):
-    register_module(monkeypatch, tmp_path, "careless", **declarations)
+def test_a_module_with_a_declaration_missing_or_wrong_is_refused_in_one_line(request, tmp_path, capsys, declarations, message):
+    register_module(request, tmp_path, "careless", **declarations)
     with pytest.raises(registry.BadDeclaration) as refused:
         registry.declaration("careless")
     assert str(refused.value) == f"implementations/with_careless.py: {message}"
@@ -173,3 +175,14 @@ def test_a_module_with_a_declaration_missing_or_wrong_is_refused_in_one_line(mon
 def test_every_cost_class_has_an_estimate_and_every_module_is_declared_in_full():
     assert set(COST_ORDERS) == set(registry.COST_CLASSES)
     registry.check_declarations()
+
+
+def test_a_module_registered_for_a_while_is_an_implementation_then_and_gone_after(tmp_path):
+    (tmp_path / "with_for_a_while.py").write_text("".join(f"{key} = {value!r}\n" for key, value in MADE_BY_A_TEST.items())
+                                                  + "from implementations.with_numpy import prepare\n")
+    path_before = list(implementations.__path__)
+    with registry.registered("for-a-while", "with_for_a_while", tmp_path):
+        assert "for-a-while" in available() and get("for-a-while").declared.module == "with_for_a_while"
+    assert "for-a-while" not in REGISTRY and list(implementations.__path__) == path_before
+    with pytest.raises(UnavailableImplementation, match="unknown implementation 'for-a-while'"):
+        get("for-a-while")
