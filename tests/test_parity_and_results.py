@@ -18,7 +18,7 @@ from benchmarks.plugin.storage import AtomicFileStorage
 from implementations import available, get, seed_problem, unavailable
 from implementations.agreement import result_tolerance
 from implementations.registry import CARD_ASPECTS, REFERENCE, REGISTRY, declaration
-from tests.helpers import NEEDS_CHROMIUM, ROOT, rendered_dom, saved_run, short_notebook_problem, write
+from tests.helpers import NEEDS_CHROMIUM, ROOT, output_of, rendered_dom, run_pytest, saved_run, short_notebook_problem, write
 
 
 def not_float64_exact() -> list[str]:
@@ -165,6 +165,39 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path, m
         atomic_write_text(report, "half of a new rep")
     assert report.read_text() == "the earlier report"
     assert [path.name for path in tmp_path.iterdir()] == ["report.md"]
+
+
+# Ctrl-C at a moment a signal hits only by chance: the second benchmark's fixture made, the benchmark not yet called
+INTERRUPT_IN_SETUP = """
+import pytest
+
+items = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    items.append(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    if len(items) == 2 and "benchmark" in items[-1].funcargs:  # the next fixture after the benchmark's
+        raise KeyboardInterrupt
+    return (yield)
+"""
+
+
+@pytest.mark.slow
+def test_a_benchmark_interrupted_in_its_setup_is_not_saved_and_the_run_ends_without_a_traceback(tmp_path):
+    write(tmp_path / "interrupt_in_setup.py", INTERRUPT_IN_SETUP)
+    problem = short_notebook_problem(tmp_path / "short.json")
+    done = run_pytest("benchmarks/timed/bench_training.py", "-k", "numpy-float64 or python-float64", "--benchmark-only",
+                      "--budget=0.02", f"--problem={problem}", f"--benchmark-storage=file://{tmp_path / 'runs'}",
+                      "-p", "interrupt_in_setup", env=os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])})
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr, output_of(done)
+    assert "not used" not in done.stdout + done.stderr, output_of(done)
+    [saved] = [json.loads(path.read_text()) for path in (tmp_path / "runs").rglob("*.json")]
+    assert saved["machine_info"]["interrupted"] is True and len(saved["benchmarks"]) == 1, saved["benchmarks"]
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ and saves every run atomically under results/ with what it was measured on (run_
 
 import argparse
 import signal
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -217,17 +217,27 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
         tell_started(item.nodeid)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
     if is_benchmark(item):
         session_of(item.config).import_frameworks(item)
+    with unused_benchmark_marked(item):
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """A benchmark that raised, or was stopped by Ctrl-C or SIGTERM, before it was timed: used, so that pytest-benchmark
-    does not fail its teardown a second time with a warning that it was not, and nothing of it saved."""
-    try:
+    with unused_benchmark_marked(item):
         return (yield)
+
+
+@contextmanager
+def unused_benchmark_marked(item: pytest.Item):
+    """A benchmark that raised, failed, skipped or was stopped by Ctrl-C or SIGTERM before it was timed, in its setup or
+    its call: used, so that its teardown (or the session's end, after an interrupt) does not fail a second time with
+    pytest-benchmark's warning that it was not, and nothing of it saved."""
+    try:
+        yield
     except BaseException as error:
         if (benchmark := getattr(item, "funcargs", {}).get("benchmark")) is not None and not fixture_used(benchmark):
             mark_used_without_result(benchmark, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
