@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,15 +19,15 @@ from tests.helpers import ROOT, output_of, run_pytest, short_notebook_problem
 
 PROBE = """
 import json, sys, time
-from benchmarks.plugin.environment import ThreadKnob, configure_threads, requested_threads
-threads = requested_threads()
-configure_threads(threads)
+from benchmarks.plugin.environment import ThreadKnob, allowed_cpus, configure_threads, requested_threads
+threads, cpus = requested_threads(), allowed_cpus()
+configure_threads(threads, cpus)
 from implementations import available, get
 for name in available():  # frameworks are loaded through the registry, as in the benchmarks
     get(name)
 import jax.numpy as jnp
 import tensorflow as tf
-knob = ThreadKnob(threads)
+knob = ThreadKnob(threads, cpus)
 info = knob.enforce()
 print("ready", flush=True)
 sys.stdin.readline()  # measured once told to (with no other test running)
@@ -46,10 +47,12 @@ print(json.dumps(info))
 """
 
 
-def probes(counts: list[int], alone) -> dict[int, dict]:
+def probes(counts: list[int], cpus: list[int], alone) -> dict[int, dict]:
     """Per thread count, what each framework reports and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy, in
-    a fresh process with every available framework loaded: the processes load them side by side, then count `alone`, in turn."""
-    started = {threads: subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=os.environ | {THREADS_ENV: str(threads)},
+    a fresh process on `cpus` with every available framework loaded: the processes load them side by side, then count
+    `alone`, in turn."""
+    given = {ALLOWED_CPUS_ENV: ",".join(map(str, cpus))}  # as the suite gives a benchmark's child (a worker is pinned to fewer)
+    started = {threads: subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=os.environ | given | {THREADS_ENV: str(threads)},
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for threads in counts}
     found = {}
@@ -64,8 +67,9 @@ def probes(counts: list[int], alone) -> dict[int, dict]:
 
 
 @pytest.mark.slow
-def test_the_thread_knob_reaches_every_framework(alone):
-    for threads, info in probes(sorted({1, min(2, len(allowed_cpus()))}), alone).items():
+def test_the_thread_knob_reaches_every_framework(alone, measurement):
+    cpus = measurement.knob.cpus  # the CPUs the run may use
+    for threads, info in probes(sorted({1, min(2, len(cpus))}), cpus, alone).items():
         assert info["requested"] == threads
         assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
         assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
@@ -137,3 +141,10 @@ def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
     (saved,) = (tmp_path / "runs").rglob("*.json")
     (numpy,) = load_run(saved).benchmarks.itertuples()
     assert (numpy.group, numpy.n_hidden, numpy.batch, numpy.epochs) == ("problem wide.json, float64", 4, 2, 50)
+
+
+def test_a_benchmarks_child_is_given_the_runs_threads_and_cpus_which_this_process_keeps_as_values(measurement):
+    given = measurement.child_environment(SimpleNamespace(callspec=SimpleNamespace(params={"name": "keras-jax"})))
+    assert given["KERAS_BACKEND"] == "jax"  # what the implementation needs, and the run's settings beside it
+    assert (given[THREADS_ENV], given[ALLOWED_CPUS_ENV]) == (str(measurement.threads), ",".join(map(str, measurement.knob.cpus)))
+    assert ALLOWED_CPUS_ENV not in os.environ  # nothing written into this process's environment for its children to inherit

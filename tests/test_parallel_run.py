@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmarks.plugin.environment import ALLOWED_CPUS_ENV, allowed_cpus
+from benchmarks.plugin.environment import ALLOWED_CPUS_ENV
 from benchmarks.plugin.workers import SHARED_DIR_ENV, XDIST_WORKER_ENV
 from tests.helpers import ROOT, output_of, run_pytest
 
@@ -47,20 +47,21 @@ def test_that_measures(alone):
 '''
 
 
-@pytest.mark.skipif(len(allowed_cpus()) < 2, reason="a parallel run needs two CPUs")
-def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path):
+def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path, measurement):
+    if len(cpus := measurement.knob.cpus[:2]) < 2:  # the CPUs this run may use (a worker is pinned to fewer)
+        pytest.skip("a parallel run needs two CPUs")
     (tmp_path / "test_shared_out.py").write_text(TESTS)
     (tmp_path / "records").mkdir()
     # a run of its own, as a user starts it, not one inside this run's worker (which runs what it starts in one process)
     env = {key: value for key, value in os.environ.items() if key != SHARED_DIR_ENV} | {
-        ALLOWED_CPUS_ENV: ",".join(map(str, allowed_cpus()[:2])), "RECORDS": str(tmp_path / "records")}
+        ALLOWED_CPUS_ENV: ",".join(map(str, cpus)), "RECORDS": str(tmp_path / "records")}
     done = run_pytest(str(tmp_path / "test_shared_out.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), env=env)
     assert done.returncode == 0 and "created: 2/2 workers" in done.stdout, output_of(done)
     start, _, end = json.loads((tmp_path / "records" / "alone.json").read_text())
     records = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "records").glob("test_*.json")}
     assert len(records) == 10, sorted(records)
     workers = {record["pid"]: record["cpus"] for record in records.values()}
-    assert len(workers) == 2 and sorted(cpus for (cpus,) in workers.values()) == sorted(allowed_cpus()[:2]), workers  # a CPU each
+    assert len(workers) == 2 and sorted(cpu for (cpu,) in workers.values()) == sorted(cpus), workers  # a CPU each
     numpy_family = [f"test_of_an_implementation[{case}-{name}]" for case in range(3) for name in ("numpy", "python")]
     assert len({records[test]["pid"] for test in numpy_family}) == 1, numpy_family  # one family, one worker: imported once
     assert len({records[f"test_of_a_group[{case}]"]["pid"] for case in range(3)}) == 1  # one worker for the group

@@ -10,7 +10,6 @@ and saves every run atomically under results/ with what it was measured on (run_
 import argparse
 import signal
 from contextlib import contextmanager, nullcontext
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from implementations.registry import check_declarations
 from .budget import SWEEP, describe
 from .children import Failed, tell_failed, tell_started
 from .command_line import add_options
-from .environment import ThreadKnob, configure_threads, requested_threads
+from .environment import ThreadKnob, allowed_cpus, configure_threads, requested_threads
 from .internals import fixture_used, mark_used_without_result, replace_file_storage
 from .machine_lock import MachineBusy, hold_machine, release_machine
 from .plan import Mode, is_benchmark, needed_environment
@@ -32,6 +31,7 @@ from .storage import AtomicFileStorage
 from .trainings import Trainings
 from .workers import (
     ALONE,
+    CPUS_KEY,
     Turnstile,
     forget_being_a_worker,
     group_by_training,
@@ -42,6 +42,7 @@ from .workers import (
     shared_dir,
     training_seconds,
     worker_index,
+    worker_input,
     workers_that_fit,
 )
 
@@ -61,7 +62,7 @@ def pytest_cmdline_main(config):
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist's, where it is installed; ours answers first
 def pytest_xdist_auto_num_workers(config):
     try:
-        return workers_that_fit(requested_threads(config.getoption("threads")))
+        return workers_that_fit(requested_threads(config.getoption("threads")), allowed_cpus())
     except ValueError:
         return 0  # pytest_configure refuses the thread count
 
@@ -84,7 +85,8 @@ def pytest_configure(config):
         if option.tbstyle == "auto" and option.verbose <= 0:  # a failed benchmark is its one line; --tb or -v shows the traceback
             option.tbstyle = "no"
     worker = worker_index(config)
-    configure_threads(threads, partial(own_cpus_last, worker=worker or 0, threads=threads))
+    cpus = own_cpus_last(allowed_cpus(worker_input(config).get(CPUS_KEY)), worker=worker or 0, threads=threads)
+    configure_threads(threads, cpus)
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
     config.addinivalue_line("markers", "xdist_group(name): in a parallel run, to the worker of every test of that group (pytest-xdist's)")
     if worker is not None:
@@ -93,7 +95,7 @@ def pytest_configure(config):
             config.pluginmanager.register(Turnstile(folder), "backprop-bench-turnstile")
     elif getattr(config.option, "numprocesses", None):
         make_shared_dir()
-    session = BenchSession.from_config(config, ThreadKnob(threads))
+    session = BenchSession.from_config(config, ThreadKnob(threads, cpus))
     session.machine_lock = machine_lock
     session.enforce_threads()
     if option.benchmark_only and not (option.child or option.collectonly):
@@ -109,6 +111,12 @@ def pytest_configure(config):
         # a plain test run calls each benchmarked loop once, for its correctness checks, and saves nothing
         option.benchmark_disable = True
     config.stash[SESSION] = session
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's
+def pytest_configure_node(node):
+    """Each worker is given the CPUs this process may use, in their order (it is pinned to fewer, as the worker will be)."""
+    node.workerinput[CPUS_KEY] = ",".join(map(str, session_of(node.config).knob.cpus))
 
 
 def interrupted(signum, frame):

@@ -29,7 +29,7 @@ class Option:
 
 
 OPTIONS = (
-    # the thread count travels in the environment (configure_threads sets it), with the CPUs the first process may use
+    # a benchmark's child process is given the thread count in its environment, with the CPUs its parent may use
     Option("--threads", dict(type=thread_count, default=None, help="threads for NumPy's BLAS, PyTorch, XLA and TensorFlow, and CPUs "
                                                                    "the process may use (default: $BACKPROP_BENCH_THREADS, else 1)")),
     Option("--budget", dict(type=positive_number, default=None, metavar="SECONDS",

@@ -11,8 +11,8 @@ from importlib import metadata
 from benchmarks.options import checked
 from implementations.registry import loaded_modules, requirement_names
 
-THREADS_ENV = "BACKPROP_BENCH_THREADS"
-ALLOWED_CPUS_ENV = "BACKPROP_BENCH_ALLOWED_CPUS"  # the CPUs the first process could use, passed on to its children
+THREADS_ENV = "BACKPROP_BENCH_THREADS"  # a user's default thread count; a benchmark's child process gets its parent's
+ALLOWED_CPUS_ENV = "BACKPROP_BENCH_ALLOWED_CPUS"  # in a child process's environment: the CPUs its parent could use
 # besides the frameworks of the registry, the packages that shape how a run is measured and reported
 MEASUREMENT_PACKAGES = ("pytest-benchmark", "pandas", "matplotlib", "threadpoolctl")
 # environment variables that change what the frameworks do, recorded with every run
@@ -21,10 +21,12 @@ RELEVANT_ENVIRONMENT = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPEN
 _XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
-def allowed_cpus() -> list[int]:
-    """The CPUs this process may use (for a child process: those its first process could, passed on)."""
-    allowed = os.environ.get(ALLOWED_CPUS_ENV)
-    return [int(cpu) for cpu in allowed.split(",")] if allowed else sorted(os.sched_getaffinity(0))
+def allowed_cpus(passed: str | None = None) -> list[int]:
+    """The CPUs this process may use: those the process that started it passed on (`passed`, else $BACKPROP_BENCH_ALLOWED_CPUS
+    in its environment), for a worker or a benchmark's child that it pinned to fewer; else the process's affinity."""
+    if passed := passed or os.environ.get(ALLOWED_CPUS_ENV):
+        return [int(cpu) for cpu in passed.split(",")]
+    return sorted(os.sched_getaffinity(0))
 
 
 def thread_count(text: str) -> int:
@@ -45,14 +47,11 @@ def requested_threads(option: int | None = None) -> int:
         raise ValueError(f"${THREADS_ENV}: {error}") from None
 
 
-def configure_threads(threads: int, own_cpus_last=lambda cpus: cpus) -> None:
-    """Before any framework is imported: pin the process to `threads` CPUs, the last ones of those it may use (in the order
-    `own_cpus_last` puts them, which a parallel run's worker turns to its own), and set XLA's flags."""
+def configure_threads(threads: int, cpus: list[int]) -> None:
+    """Before any framework is imported: pin the process to `threads` CPUs, the last of `cpus` (those it may use, in the order
+    a parallel run's worker turns to its own), and set XLA's flags."""
     if "jax" in sys.modules:
         raise RuntimeError("configure_threads must run before jax is imported: XLA reads its flags once")
-    os.environ[THREADS_ENV] = str(threads)  # child processes (isolated runs) inherit the same setting
-    cpus = own_cpus_last(allowed_cpus())
-    os.environ[ALLOWED_CPUS_ENV] = ",".join(map(str, cpus))
     # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
     # single-threaded runs off Eigen's intra-op pool
     for thread in os.listdir("/proc/self/task"):  # every thread, also those a library started at import
@@ -60,15 +59,16 @@ def configure_threads(threads: int, own_cpus_last=lambda cpus: cpus) -> None:
     flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if not flag.startswith("--xla_cpu_multi_thread_eigen")]
     if threads == 1:
         flags.append(_XLA_SINGLE_THREAD)
-    os.environ["XLA_FLAGS"] = " ".join(flags)
+    os.environ["XLA_FLAGS"] = " ".join(flags)  # XLA's own setting, read by XLA alone
 
 
 class ThreadKnob:
     """One thread count for every framework, after they are imported: each one's own pools and every BLAS/OpenMP pool set,
     and what each framework reported kept for the record."""
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, cpus: list[int]):
         self.threads = threads
+        self.cpus = cpus  # the CPUs the process may use, its own `threads` last
         self.pool_limits = None  # threadpoolctl keeps a limit only while its object lives
         self.framework_threads: dict[str, object] = {}  # what each framework's own set_threads last reported
 
@@ -81,6 +81,14 @@ class ThreadKnob:
                 self.framework_threads.update(module.set_threads(self.threads))
         self.pool_limits = threadpoolctl.threadpool_limits(self.threads)
         return self.in_force()
+
+    def spare_cpus(self) -> list[int]:
+        """The CPUs the process may use that it is not pinned to (where its import timers run)."""
+        return [cpu for cpu in self.cpus if cpu not in set(self.in_force()["cpus"])]
+
+    def passed_on(self) -> dict[str, str]:
+        """What a benchmark's child process is given in its environment: this thread count and these CPUs."""
+        return {THREADS_ENV: str(self.threads), ALLOWED_CPUS_ENV: ",".join(map(str, self.cpus))}
 
     def in_force(self) -> dict[str, object]:
         """The thread settings each loaded framework reports now, and the CPUs the process may use."""

@@ -14,7 +14,7 @@ from implementations import available, get
 from implementations.registry import runs_here
 
 from .children import Failed, Measured, Outcome, run_children
-from .environment import ThreadKnob, allowed_cpus
+from .environment import ThreadKnob
 from .fingerprint import machine_fingerprint
 from .imports import IMPORT_RECORD, ImportTimes
 from .plan import Mode, Plan, implementation_of, is_benchmark, needed_environment, step_key
@@ -91,7 +91,7 @@ class BenchSession:
 
     def spare_cpus(self) -> list[int]:
         """The CPUs this session may use that its benchmarks leave free."""
-        return [cpu for cpu in allowed_cpus() if cpu not in set(self.knob.in_force()["cpus"])]
+        return self.knob.spare_cpus()
 
     # what the hooks ask of it
 
@@ -129,7 +129,7 @@ class BenchSession:
                 self.progress.start(step_key(item.nodeid, replicate, replicates), item.name, f"replicate {replicate + 1}/{replicates}")
                 if isinstance(self.outcomes[item.nodeid], Failed):
                     continue  # it failed in an earlier replicate: its test reports that failure
-                (outcome,) = run_children(self.config, [item], needed_environment(item), (replicate, replicates),
+                (outcome,) = run_children(self.config, [item], self.child_environment(item), (replicate, replicates),
                                           self.plan.child_limit([item], replicate)).values()
                 self.outcomes[item.nodeid] = self.outcomes[item.nodeid].adding(outcome)
 
@@ -150,9 +150,14 @@ class BenchSession:
         --isolate one per benchmark, else one for every benchmark needing the same environment."""
         if item.nodeid not in self.outcomes:
             group = self.plan.one_process_for(item, self.measured(item.session.items), lambda other: other.nodeid in self.outcomes)
-            self.outcomes.update(run_children(self.config, group, needed_environment(item), (0, 1), self.plan.child_limit(group),
+            self.outcomes.update(run_children(self.config, group, self.child_environment(item), (0, 1), self.plan.child_limit(group),
                                               started=self.child_started(group)))
         return self.outcomes[item.nodeid]
+
+    def child_environment(self, item: pytest.Item) -> dict[str, str]:
+        """A child process's environment beyond this one's: the one its implementation needs, and this run's threads and
+        CPUs."""
+        return needed_environment(item) | self.knob.passed_on()
 
     def child_started(self, group: list[pytest.Item]):
         names = {item.nodeid: item for item in group}

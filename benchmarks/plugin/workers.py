@@ -14,13 +14,13 @@ import pytest
 
 from implementations.registry import REGISTRY, declaration, distribution_names
 
-from .environment import allowed_cpus
 from .internals import put_in_group
 
 # set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a worker)
 XDIST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
 ALONE = "alone"  # the fixture of a test that measures something with no other worker's test running
 SHARED_DIR_ENV = "BACKPROP_BENCH_WORKERS_DIR"  # the run's folder that its workers share (locks, trainings)
+CPUS_KEY = "backprop_bench_cpus"  # in each worker's input: the CPUs the first process may use
 
 
 def in_a_parallel_run() -> bool:
@@ -32,6 +32,11 @@ def forget_being_a_worker() -> None:
     """In a worker: the processes it starts see no pytest-xdist worker in their environment."""
     for key in XDIST_WORKER_ENV:
         os.environ.pop(key, None)
+
+
+def worker_input(config: pytest.Config) -> dict:
+    """What the first process of a parallel run gave this worker (pytest-xdist's workerinput); {} outside a worker."""
+    return getattr(config, "workerinput", {})
 
 
 def worker_index(config: pytest.Config) -> int | None:
@@ -49,15 +54,15 @@ def parallel_by_default(config: pytest.Config) -> bool:
             and not (option.benchmark_only or option.collectonly or option.child or getattr(option, "usepdb", False)))
 
 
-def workers_that_fit(threads: int) -> int:
-    """Workers for a parallel run: one per `threads` CPUs this process may use; 0 (no workers) where only one fits."""
-    workers = len(allowed_cpus()) // threads
+def workers_that_fit(threads: int, cpus: list[int]) -> int:
+    """Workers for a parallel run: one per `threads` of the CPUs this process may use; 0 (no workers) where only one fits."""
+    workers = len(cpus) // threads
     return workers if workers > 1 else 0
 
 
 def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
     """The CPUs, turned so that worker k's `threads` (the k-th group from the end) come last: configure_threads pins a
-    process to the last ones, and so does every process the worker starts, which inherits the order."""
+    process to the last ones, and so does every benchmark's child the worker starts, which it passes the order to."""
     groups = max(1, len(cpus) // threads)
     shift = threads * (worker % groups)
     return cpus[len(cpus) - shift:] + cpus[:len(cpus) - shift] if shift else list(cpus)
