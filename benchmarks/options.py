@@ -1,5 +1,6 @@
-"""Option values, typed and range-checked where they are parsed: each takes the text a user typed and returns the value, or
-raises argparse.ArgumentTypeError saying what was expected (the command line's and pytest's parsers both use them)."""
+"""Option values, typed and range-checked where they are parsed: each takes the text a user typed and returns the
+value, or raises argparse.ArgumentTypeError saying what was expected (the command line's and pytest's parsers both
+use them)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from implementations.registry import REGISTRY
 
 
 def checked(text: str, parse, expected: str, accepts=lambda value: True):
-    """The text parsed (by int or float) to a finite value that `accepts` takes, or an error saying what was expected."""
+    """The text parsed (by int or float) to a finite value that `accepts` takes, or an error saying what was
+    expected."""
     try:
         value = parse(text)
         usable = math.isfinite(value) and accepts(value)
@@ -76,7 +78,9 @@ def implementation_names(text: str) -> list[str]:
     """Comma-separated names of registered implementations, at least one, each named once."""
     names = text.split(",")
     if unknown := [name for name in names if name not in REGISTRY]:
-        raise argparse.ArgumentTypeError(f"unknown implementation {unknown[0]!r}; expected names from: {', '.join(REGISTRY)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown implementation {unknown[0]!r}; expected names from: {', '.join(REGISTRY)}"
+        )
     if repeated := [name for index, name in enumerate(names) if name in names[:index]]:
         raise argparse.ArgumentTypeError(f"{repeated[0]!r} is named twice; expected each implementation once")
     return names
@@ -129,7 +133,9 @@ def output_folder(text: str) -> Path:
         if not path.is_dir():
             raise argparse.ArgumentTypeError(f"expected a folder, but {text!r} is a file")
         if reason := cannot_write_in(path):
-            raise argparse.ArgumentTypeError(f"expected a folder this process can write in, but writing in {text!r} fails: {reason}")
+            raise argparse.ArgumentTypeError(
+                f"expected a folder this process can write in, but writing in {text!r} fails: {reason}"
+            )
         return path
     return _writable_from(path, "a folder")
 

@@ -4,6 +4,14 @@ from .problem import Diverged, Problem, TrainResult, random_problem, seed_proble
 from .registry import Implementation, UnavailableImplementation, available, get, unavailable
 
 __all__ = [
-    "Diverged", "Implementation", "Problem", "TrainResult", "UnavailableImplementation",
-    "available", "get", "random_problem", "seed_problem", "unavailable",
+    "Diverged",
+    "Implementation",
+    "Problem",
+    "TrainResult",
+    "UnavailableImplementation",
+    "available",
+    "get",
+    "random_problem",
+    "seed_problem",
+    "unavailable",
 ]

@@ -41,4 +41,6 @@ def loss_gap(history: np.ndarray, reference: np.ndarray) -> tuple[float, int]:
     """The largest difference between two loss curves over the epochs both recorded, and how many those are: a loop
     timed per epoch records only its first epochs."""
     common = min(len(history), len(reference))
-    return float(np.max(np.abs(np.asarray(history[:common], np.float64) - np.asarray(reference[:common], np.float64)))), common
+    return float(
+        np.max(np.abs(np.asarray(history[:common], np.float64) - np.asarray(reference[:common], np.float64)))
+    ), common

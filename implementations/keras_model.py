@@ -16,8 +16,10 @@ from .problem import Problem, TrainResult
 def require_backend(backend: str) -> None:
     """Refuse to run on a Keras that was imported with another backend."""
     if keras.backend.backend() != backend:
-        raise ImportError(f"Keras runs on its {keras.backend.backend()} backend in this process, but this implementation "
-                          f"needs {backend}: set KERAS_BACKEND={backend} before keras is imported")
+        raise ImportError(
+            f"Keras runs on its {keras.backend.backend()} backend in this process, but this implementation "
+            f"needs {backend}: set KERAS_BACKEND={backend} before keras is imported"
+        )
 
 
 @contextlib.contextmanager
@@ -37,13 +39,19 @@ def compiled_model(problem: Problem) -> keras.Sequential:
     n_hidden, n_in = problem.weights_hidden.shape
     n_out = problem.weights_output.shape[0]
     dtype = problem.dtype  # named on each layer too: Keras fixes its global dtype policy from floatx at first use
-    model = keras.Sequential([keras.Input((n_in,), dtype=dtype),
-                              keras.layers.Dense(n_hidden, activation="sigmoid", use_bias=False, dtype=dtype),
-                              keras.layers.Dense(n_out, activation="sigmoid", use_bias=False, dtype=dtype)])
+    model = keras.Sequential(
+        [
+            keras.Input((n_in,), dtype=dtype),
+            keras.layers.Dense(n_hidden, activation="sigmoid", use_bias=False, dtype=dtype),
+            keras.layers.Dense(n_out, activation="sigmoid", use_bias=False, dtype=dtype),
+        ]
+    )
     # Keras's MSE is mean((y - o)^2) over the batch and the n_out outputs, whose gradient is 2/n_out times that
     # of L = 1/(2B) sum (y - o)^2: SGD at lr * n_out/2 takes exactly the step W -= lr * dL/dW
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=problem.learning_rate * n_out / 2),
-                  loss=keras.losses.MeanSquaredError(dtype=dtype))
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=problem.learning_rate * n_out / 2),
+        loss=keras.losses.MeanSquaredError(dtype=dtype),
+    )
     return model
 
 
@@ -86,9 +94,12 @@ def fit_loop(problem: Problem, fit_arguments) -> callable:
             kernel_hidden, kernel_output = (to_numpy(variable.value) for variable in model.weights)
             # the history holds Python floats: give them back the dtype of the loss tracker that averaged them
             loss_dtype = keras.backend.standardize_dtype(model.metrics[0].variables[0].dtype)
-            return TrainResult(weights_hidden=kernel_hidden.T, weights_output=kernel_output.T,
-                               loss_history=np.asarray(history.history["loss"], dtype=loss_dtype),
-                               final_output=problem.unbatch(last.output))
+            return TrainResult(
+                weights_hidden=kernel_hidden.T,
+                weights_output=kernel_output.T,
+                loss_history=np.asarray(history.history["loss"], dtype=loss_dtype),
+                final_output=problem.unbatch(last.output),
+            )
 
     return train
 
@@ -119,7 +130,11 @@ def train_on_batch_loop(problem: Problem) -> callable:
             output = to_numpy(model(inputs))  # the last epoch's forward pass, before its update
             losses.append(model.train_on_batch(x, y))
             kernel_hidden, kernel_output = (to_numpy(variable.value) for variable in model.weights)
-            return TrainResult(weights_hidden=kernel_hidden.T, weights_output=kernel_output.T,
-                               loss_history=np.asarray(losses, dtype=loss_dtype), final_output=problem.unbatch(output))
+            return TrainResult(
+                weights_hidden=kernel_hidden.T,
+                weights_output=kernel_output.T,
+                loss_history=np.asarray(losses, dtype=loss_dtype),
+                final_output=problem.unbatch(output),
+            )
 
     return train

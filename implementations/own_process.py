@@ -24,7 +24,9 @@ from pathlib import Path
 
 from .problem import Problem, TrainResult
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds this package: the worker imports the same code
+PACKAGE_ROOT = (
+    Path(__file__).resolve().parents[1]
+)  # the folder that holds this package: the worker imports the same code
 
 
 class WorkerFailed(RuntimeError):
@@ -38,8 +40,13 @@ class Worker:
         self.environment = environment
         self.log = tempfile.TemporaryFile()  # the child's stderr (frameworks log there), read back if it dies
         path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
-        self.process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.log, env=os.environ | environment | {"PYTHONPATH": path})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=os.environ | environment | {"PYTHONPATH": path},
+        )
 
     def ask(self, *request):
         """Send one request and return its answer, raising here what the worker raised there."""
@@ -52,7 +59,9 @@ class Worker:
             self.log.seek(0)
             tail = self.log.read()[-3000:].decode(errors="replace")
             setting = " ".join(f"{key}={value}" for key, value in self.environment.items())
-            raise WorkerFailed(f"the worker process for {setting} exited with status {self.process.returncode}:\n{tail}") from None
+            raise WorkerFailed(
+                f"the worker process for {setting} exited with status {self.process.returncode}:\n{tail}"
+            ) from None
         if status == "error":
             raise answer
         return answer

@@ -77,7 +77,12 @@ class Problem:
             raise ValueError(f"learning_rate must be a number > 0, got {self.learning_rate!r}") from None
         if not (math.isfinite(learning_rate) and learning_rate > 0):
             raise ValueError(f"learning_rate must be a finite number > 0, got {self.learning_rate!r}")
-        for name, array in (("inputs", inputs), ("targets", targets), ("weights_hidden", hidden), ("weights_output", output)):
+        for name, array in (
+            ("inputs", inputs),
+            ("targets", targets),
+            ("weights_hidden", hidden),
+            ("weights_output", output),
+        ):
             array.flags.writeable = False
             object.__setattr__(self, name, array)
         object.__setattr__(self, "learning_rate", learning_rate)
@@ -98,7 +103,12 @@ class Problem:
     def sizes(self) -> dict[str, int]:
         """Layer and batch sizes."""
         n_hidden, n_in = self.weights_hidden.shape
-        return {"n_in": n_in, "n_hidden": n_hidden, "n_out": self.weights_output.shape[0], "batch": len(self.batch_inputs)}
+        return {
+            "n_in": n_in,
+            "n_hidden": n_hidden,
+            "n_out": self.weights_output.shape[0],
+            "batch": len(self.batch_inputs),
+        }
 
     def unbatch(self, outputs: np.ndarray) -> np.ndarray:
         """Give (B, n_out) outputs the shape of the targets."""
@@ -106,7 +116,9 @@ class Problem:
 
     def with_dtype(self, dtype: str) -> Problem:
         """The same problem in another dtype."""
-        return Problem(self.inputs, self.targets, self.weights_hidden, self.weights_output, self.learning_rate, self.epochs, dtype)
+        return Problem(
+            self.inputs, self.targets, self.weights_hidden, self.weights_output, self.learning_rate, self.epochs, dtype
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,8 +170,14 @@ def seed_problem(dtype: str = "float64") -> Problem:
 
 
 def random_problem(
-    seed: int, n_in: int = 3, n_hidden: int = 3, n_out: int = 2, batch: int | None = None,
-    learning_rate: float = 0.1, epochs: int = 100, dtype: str = "float64",
+    seed: int,
+    n_in: int = 3,
+    n_hidden: int = 3,
+    n_out: int = 2,
+    batch: int | None = None,
+    learning_rate: float = 0.1,
+    epochs: int = 100,
+    dtype: str = "float64",
 ) -> Problem:
     """A reproducible random problem: Xavier-scaled weights, inputs in [-1, 1], targets in (0.1, 0.9)."""
     rng = np.random.default_rng(seed)

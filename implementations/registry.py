@@ -101,35 +101,67 @@ PROGRAM_KEYS = ("program", "variable", "for", "package")  # what a module says o
 
 
 def _is_program(value) -> bool:
-    return (isinstance(value, dict) and set(value) == set(PROGRAM_KEYS) and all(isinstance(value[key], str) and value[key]
-            for key in ("program", "for", "package")) and (value["variable"] is None or isinstance(value["variable"], str)))
+    return (
+        isinstance(value, dict)
+        and set(value) == set(PROGRAM_KEYS)
+        and all(isinstance(value[key], str) and value[key] for key in ("program", "for", "package"))
+        and (value["variable"] is None or isinstance(value["variable"], str))
+    )
 
 
 def _is_sweep_range(value) -> bool:
-    return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int) and value[0] >= 0
-            and (value[1] is None or isinstance(value[1], int) and value[1] > value[0]) and isinstance(value[2], str))
+    return (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], int)
+        and value[0] >= 0
+        and (value[1] is None or isinstance(value[1], int) and value[1] > value[0])
+        and isinstance(value[2], str)
+    )
 
 
 # each declaration: what it must be, in words, the test, and its value when a module leaves it out (REQUIRED: none)
 REQUIRED = object()
 DECLARATIONS: dict[str, tuple[str, Callable[[object], bool], object]] = {
-    "FRAMEWORK": ("the framework's name as its package is imported, or 'python'", lambda v: isinstance(v, str) and v != "", REQUIRED),
+    "FRAMEWORK": (
+        "the framework's name as its package is imported, or 'python'",
+        lambda v: isinstance(v, str) and v != "",
+        REQUIRED,
+    ),
     "VARIANT": ("how it trains, in a few words", lambda v: isinstance(v, str) and v != "", REQUIRED),
     "COMPILED": ("True or False: compiled before the timed loop", lambda v: isinstance(v, bool), REQUIRED),
     "GRADIENTS": ("'autodiff' or 'hand-written'", lambda v: v in ("autodiff", "hand-written"), REQUIRED),
-    "CARD": (f"a dict of text with the keys {', '.join(CARD_ASPECTS)}",
-             lambda v: isinstance(v, dict) and list(v) == list(CARD_ASPECTS) and all(isinstance(t, str) for t in v.values()), REQUIRED),
-    "REQUIRES": ("a tuple of requirements such as 'numpy>=2.0'", lambda v: isinstance(v, tuple) and v and all(map(_is_requirement, v)),
-                 REQUIRED),
+    "CARD": (
+        f"a dict of text with the keys {', '.join(CARD_ASPECTS)}",
+        lambda v: isinstance(v, dict) and list(v) == list(CARD_ASPECTS) and all(isinstance(t, str) for t in v.values()),
+        REQUIRED,
+    ),
+    "REQUIRES": (
+        "a tuple of requirements such as 'numpy>=2.0'",
+        lambda v: isinstance(v, tuple) and v and all(map(_is_requirement, v)),
+        REQUIRED,
+    ),
     "COST_CLASS": (f"one of {', '.join(map(repr, COST_CLASSES))}", lambda v: v in COST_CLASSES, REQUIRED),
-    "EXTRAS": ("a tuple of the suite's extras that install what it needs", lambda v: isinstance(v, tuple) and all(isinstance(t, str) for t in v),
-               ()),
-    "PROGRAMS": (f"a tuple of dicts with the keys {', '.join(PROGRAM_KEYS)}: the programs outside pip it runs",
-                 lambda v: isinstance(v, tuple) and all(map(_is_program, v)), ()),
-    "ENVIRONMENT": ("a dict of environment variables its process starts with",
-                    lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in (*v, *v.values())), {}),
-    "BUILT_ON": ("the framework it is a layer over, as FRAMEWORK names it (flax's is 'jax')", lambda v: isinstance(v, str) and v != "",
-                 None),
+    "EXTRAS": (
+        "a tuple of the suite's extras that install what it needs",
+        lambda v: isinstance(v, tuple) and all(isinstance(t, str) for t in v),
+        (),
+    ),
+    "PROGRAMS": (
+        f"a tuple of dicts with the keys {', '.join(PROGRAM_KEYS)}: the programs outside pip it runs",
+        lambda v: isinstance(v, tuple) and all(map(_is_program, v)),
+        (),
+    ),
+    "ENVIRONMENT": (
+        "a dict of environment variables its process starts with",
+        lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in (*v, *v.values())),
+        {},
+    ),
+    "BUILT_ON": (
+        "the framework it is a layer over, as FRAMEWORK names it (flax's is 'jax')",
+        lambda v: isinstance(v, str) and v != "",
+        None,
+    ),
     "FLOAT64_CAUSE": ("text: why it is not float64-exact, measured", lambda v: isinstance(v, str) and v != "", None),
     "SWEEP_RANGE": ("(from, up to or None, why): the epoch multiply-adds it is swept at", _is_sweep_range, None),
 }
@@ -137,8 +169,8 @@ DECLARATIONS: dict[str, tuple[str, Callable[[object], bool], object]] = {
 
 @dataclass(frozen=True)
 class Declaration:
-    """What an implementation's module declares, in module constants that are literals (DECLARATIONS): read from its source
-    by `declaration`, so nothing is imported to list, schedule or describe it."""
+    """What an implementation's module declares, in module constants that are literals (DECLARATIONS): read from its
+    source by `declaration`, so nothing is imported to list, schedule or describe it."""
 
     name: str
     module: str
@@ -156,15 +188,19 @@ class Declaration:
     # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's environment
     # differs, the implementation runs in a Python process of its own (see own_process.py)
     environment: dict[str, str]
-    built_on: str | None  # the framework its layer runs on (Flax and Equinox on JAX, Lightning on PyTorch, Keras on its backend)
-    float64_cause: str | None  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
+    built_on: (
+        str | None
+    )  # the framework its layer runs on (Flax and Equinox on JAX, Lightning on PyTorch, Keras on its backend)
+    float64_cause: (
+        str | None
+    )  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
     sweep_range: tuple[int, int | None, str] | None  # None: swept at every size
 
 
 @cache
 def declaration(name: str) -> Declaration:
-    """The declarations of the implementation called `name`, checked: a module missing one, or with one of the wrong type,
-    is refused with one line naming the module and the declaration."""
+    """The declarations of the implementation called `name`, checked: a module missing one, or with one of the wrong
+    type, is refused with one line naming the module and the declaration."""
     module = REGISTRY[name]
     path = f"{__package__}/{module}.py"
     source = Path(importlib.util.find_spec(f"{__package__}.{module}").origin).read_text()
@@ -199,12 +235,16 @@ def distribution_names(requires) -> list[str]:
 
 def requirement_names(names: list[str] | None = None) -> list[str]:
     """The distributions the named implementations (default: all) need, in registry order, each once."""
-    return distribution_names(text for name in (REGISTRY if names is None else names) for text in declaration(name).requires)
+    return distribution_names(
+        text for name in (REGISTRY if names is None else names) for text in declaration(name).requires
+    )
 
 
 def installed_versions(requires) -> dict[str, str]:
     """Versions of Python and of the distributions these requirements name, as installed."""
-    return {"python": platform.python_version()} | {package: metadata.version(package) for package in distribution_names(requires)}
+    return {"python": platform.python_version()} | {
+        package: metadata.version(package) for package in distribution_names(requires)
+    }
 
 
 @cache
@@ -216,8 +256,15 @@ def _distributions_of_packages() -> dict[str, list[str]]:
 def frameworks_loaded() -> list[str]:
     """The distributions of the registry whose packages this process has imported so far, sorted by name."""
     needed = {canonicalize_name(name) for name in requirement_names()}
-    return sorted({canonicalize_name(distribution) for module, distributions in _distributions_of_packages().items()
-                   if module in sys.modules for distribution in distributions} & needed)
+    return sorted(
+        {
+            canonicalize_name(distribution)
+            for module, distributions in _distributions_of_packages().items()
+            if module in sys.modules
+            for distribution in distributions
+        }
+        & needed
+    )
 
 
 def loaded_modules() -> list[ModuleType]:
@@ -228,8 +275,8 @@ def loaded_modules() -> list[ModuleType]:
 
 @dataclass(frozen=True)
 class Implementation:
-    """One implementation: its declarations, and `prepare(problem)`, which converts and compiles, and returns the training
-    loop to time."""
+    """One implementation: its declarations, and `prepare(problem)`, which converts and compiles, and returns the
+    training loop to time."""
 
     declared: Declaration
     prepare: Callable[[Problem], Callable[[], TrainResult]]
@@ -262,8 +309,10 @@ class Implementation:
                 last = middle
             else:
                 first = middle + 1
-        raise Diverged(f"{self.name} diverged at epoch {first} of {problem.epochs}: {problem_found}; "
-                       f"try a smaller learning_rate than {problem.learning_rate:g}")
+        raise Diverged(
+            f"{self.name} diverged at epoch {first} of {problem.epochs}: {problem_found}; "
+            f"try a smaller learning_rate than {problem.learning_rate:g}"
+        )
 
     def versions(self) -> dict[str, str]:
         """Versions of Python and of the distributions this implementation needs."""
@@ -298,8 +347,10 @@ def missing_program(needed: dict[str, str | None]) -> str | None:
     if _on_path(program, os.environ.get("PATH", os.defpath)):
         return None
     instead = f"; ${variable} names another" if variable else ""
-    return (f"needs the program {program} ({needed['for']}{instead}), which is not on PATH; "
-            f"install it with: apt-get install {needed['package']}")
+    return (
+        f"needs the program {program} ({needed['for']}{instead}), which is not on PATH; "
+        f"install it with: apt-get install {needed['package']}"
+    )
 
 
 @cache  # the parameters of every test ask; PATH is part of the key, so a test that changes it asks again
@@ -328,7 +379,8 @@ def install_command(extras: tuple[str, ...]) -> str:
 
 
 def _from_a_checkout() -> bool:
-    """Whether the suite runs from a checkout (pip install -e .: its pyproject.toml beside this package), or from a built package."""
+    """Whether the suite runs from a checkout (pip install -e .: its pyproject.toml beside this package), or from a
+    built package."""
     return (Path(__file__).resolve().parents[1] / "pyproject.toml").exists()
 
 
@@ -354,7 +406,9 @@ def get(name: str) -> Implementation:
         raise UnavailableImplementation(f"implementation {name!r} is unavailable: {reason}")
     declared = declaration(name)
     if not runs_here(name):  # its module is not imported here, but run by a worker with its environment
-        return Implementation(declared, partial(prepare_elsewhere, declared.module, declared.environment), in_this_process=False)
+        return Implementation(
+            declared, partial(prepare_elsewhere, declared.module, declared.environment), in_this_process=False
+        )
     return Implementation(declared, _load(name).prepare)
 
 

@@ -1,5 +1,5 @@
-"""The notebook's network in Equinox, as its examples write one: an eqx.Module of bias-free eqx.nn.Linear layers, optax.sgd,
-and eqx.apply_updates in a step under eqx.filter_jit."""
+"""The notebook's network in Equinox, as its examples write one: an eqx.Module of bias-free eqx.nn.Linear layers,
+optax.sgd, and eqx.apply_updates in a step under eqx.filter_jit."""
 
 import equinox as eqx
 import jax
@@ -17,13 +17,18 @@ GRADIENTS = "autodiff"
 REQUIRES = ("equinox>=0.13", "optax>=0.2", "jax>=0.10", "jaxlib>=0.10")
 EXTRAS = ("equinox", "jax")
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row",
+)
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
-    "compiled": "the train step, optimizer update included, by eqx.filter_jit (XLA), traced at the warm-up epoch in prepare()",
+    "compiled": "the train step, optimizer update included, by eqx.filter_jit (XLA), traced at the warm-up epoch in "
+    "prepare()",
     "threads": "CPU affinity (XLA sizes its pool from it) and XLA_FLAGS",
     "idiom": "plain: eqx.filter_value_and_grad, optimizer.update, eqx.apply_updates in an eqx.filter_jit step, which "
-             "flattens and filters the model in Python at every call",
+    "flattens and filters the model in Python at every call",
 }
 
 
@@ -46,7 +51,8 @@ class Network(eqx.Module):
 
 
 def loss_and_outputs(model: Network, x, y):
-    """mean((y - o)^2) over the batch and the outputs (the recorded loss), and the outputs o, the model mapped over samples."""
+    """mean((y - o)^2) over the batch and the outputs (the recorded loss), and the outputs o, the model mapped over
+    samples."""
     o = jax.vmap(model)(x)
     return jnp.mean((y - o) ** 2), o
 

@@ -1,5 +1,5 @@
-"""The notebook's network in Flax Linen, as most existing JAX code is written: an nn.Module of bias-free nn.Dense layers,
-a flax.training TrainState over optax.sgd, and state.apply_gradients inside a jax.jit step."""
+"""The notebook's network in Flax Linen, as most existing JAX code is written: an nn.Module of bias-free nn.Dense
+layers, a flax.training TrainState over optax.sgd, and state.apply_gradients inside a jax.jit step."""
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +18,11 @@ GRADIENTS = "autodiff"
 REQUIRES = ("flax>=0.12", "optax>=0.2", "jax>=0.10", "jaxlib>=0.10")
 EXTRAS = ("flax", "jax")
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row",
+)
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
     "compiled": "the train step, optimizer update included, by jax.jit (XLA), ahead of time in prepare()",
@@ -42,7 +46,9 @@ class Network(nn.Module):
 
 
 def train_step(state: train_state.TrainState, x, y):
-    """One epoch: the loss (mean((y - o)^2), the recorded one) and outputs of the forward pass, and the updated state."""
+    """One epoch: the loss (mean((y - o)^2), the recorded one) and outputs of the forward pass, and the updated
+    state."""
+
     def loss_and_outputs(params):
         o = state.apply_fn({"params": params}, x)
         return jnp.mean((y - o) ** 2), o
@@ -57,8 +63,10 @@ def prepare(problem: Problem):
     with jax.enable_x64(True):
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
         model = Network(problem.weights_hidden.shape[0], y.shape[1], jnp.dtype(problem.dtype))
-        params = {"hidden": {"kernel": jnp.asarray(problem.weights_hidden.T)},  # a kernel is (inputs, units)
-                  "output": {"kernel": jnp.asarray(problem.weights_output.T)}}
+        params = {
+            "hidden": {"kernel": jnp.asarray(problem.weights_hidden.T)},  # a kernel is (inputs, units)
+            "output": {"kernel": jnp.asarray(problem.weights_output.T)},
+        }
         # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step
         optimizer = optax.sgd(np.asarray(problem.learning_rate * y.shape[1] / 2, dtype=problem.dtype))
         initial = train_state.TrainState.create(apply_fn=model.apply, params=params, tx=optimizer)
@@ -71,7 +79,9 @@ def prepare(problem: Problem):
                 state, loss, o = compiled_step(state, x, y)
                 losses.append(loss)
             loss_history = np.array([np.asarray(loss) for loss in losses])
-            wh, wo, o = (np.asarray(a) for a in (state.params["hidden"]["kernel"].T, state.params["output"]["kernel"].T, o))
+            wh, wo, o = (
+                np.asarray(a) for a in (state.params["hidden"]["kernel"].T, state.params["output"]["kernel"].T, o)
+            )
         return TrainResult(wh, wo, loss_history, problem.unbatch(o))
 
     return train

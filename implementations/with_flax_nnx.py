@@ -19,13 +19,18 @@ GRADIENTS = "autodiff"
 REQUIRES = ("flax>=0.12", "optax>=0.2", "jax>=0.10", "jaxlib>=0.10")
 EXTRAS = ("flax", "jax")
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over JAX's kernels: past this size an epoch is those kernels, timed there by the `jax` row",
+)
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
     "compiled": "the train step, optimizer update included, by nnx.jit (XLA), traced at the warm-up epoch in prepare()",
     "threads": "CPU affinity (XLA sizes its pool from it) and XLA_FLAGS",
-    "idiom": "plain: nnx.value_and_grad and optimizer.update(model, grads) in an nnx.jit step, which walks the module graph "
-             "in Python at every call (Flax's performance guide)",
+    "idiom": "plain: nnx.value_and_grad and optimizer.update(model, grads) in an nnx.jit step, which walks the module "
+    "graph "
+    "in Python at every call (Flax's performance guide)",
 }
 
 
@@ -36,7 +41,9 @@ class Network(nnx.Module):
         n_hidden, n_in = problem.weights_hidden.shape
         dtype, rngs = jnp.dtype(problem.dtype), nnx.Rngs(0)
         self.hidden = nnx.Linear(n_in, n_hidden, use_bias=False, dtype=dtype, param_dtype=dtype, rngs=rngs)
-        self.output = nnx.Linear(n_hidden, problem.weights_output.shape[0], use_bias=False, dtype=dtype, param_dtype=dtype, rngs=rngs)
+        self.output = nnx.Linear(
+            n_hidden, problem.weights_output.shape[0], use_bias=False, dtype=dtype, param_dtype=dtype, rngs=rngs
+        )
         self.hidden.kernel[...] = jnp.asarray(problem.weights_hidden.T)  # a kernel is (inputs, units)
         self.output.kernel[...] = jnp.asarray(problem.weights_output.T)
 
@@ -70,7 +77,8 @@ def prepare_bound(problem: Problem, bind):
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
         # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step
         learning_rate = np.asarray(problem.learning_rate * y.shape[1] / 2, dtype=problem.dtype)
-    # one transformation for every training: nnx.jit keys its cache on it, and a new one retraces and recompiles the step
+    # one transformation for every training: nnx.jit keys its cache on it, and a new one retraces and recompiles the
+    # step
     sgd = optax.sgd(learning_rate)
 
     def train(epochs: int = problem.epochs) -> TrainResult:

@@ -16,12 +16,16 @@ GRADIENTS = "autodiff"
 REQUIRES = ("flax>=0.12", "optax>=0.2", "jax>=0.10", "jaxlib>=0.10")
 EXTRAS = ("flax", "jax")
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 10_000, "flax-nnx's step and kernels less a fixed cost per call, which the small sizes show: past them an "
-                          "epoch is flax-nnx's, timed by the `flax-nnx` row")
+SWEEP_RANGE = (
+    0,
+    10_000,
+    "flax-nnx's step and kernels less a fixed cost per call, which the small sizes show: past them an "
+    "epoch is flax-nnx's, timed by the `flax-nnx` row",
+)
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",
     "compiled": "flax-nnx's train step (nnx.jit, XLA), traced at the warm-up epoch in prepare(); nnx.cached_partial "
-                "flattens the model and optimizer once per training instead of at every call",
+    "flattens the model and optimizer once per training instead of at every call",
     "threads": "CPU affinity (XLA sizes its pool from it) and XLA_FLAGS",
     "idiom": "best: Flax's performance guide's answer to nnx.jit's per-call graph walk, the same step as flax-nnx",
 }

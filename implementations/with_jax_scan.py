@@ -43,8 +43,11 @@ def prepare(problem: Problem):
         x, y = jnp.asarray(problem.batch_inputs), jnp.asarray(problem.batch_targets)
         # the learning rate is compiled in as a constant: passed as a float64 argument, it makes XLA's CPU loop
         # with the loss history several times slower (the README's "Where the time goes" has the measurement)
-        compiled = jax.jit(train_all_epochs, static_argnums=(3, 4)).lower(
-            weights, x, y, problem.learning_rate, problem.epochs).compile()
+        compiled = (
+            jax.jit(train_all_epochs, static_argnums=(3, 4))
+            .lower(weights, x, y, problem.learning_rate, problem.epochs)
+            .compile()
+        )
 
     def train() -> TrainResult:
         with jax.enable_x64(True):

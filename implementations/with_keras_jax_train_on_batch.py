@@ -1,5 +1,5 @@
-"""The notebook's network in Keras 3 on its JAX backend, trained as the low-level API is written: model.train_on_batch in
-a Python loop, with SGD and mean squared error."""
+"""The notebook's network in Keras 3 on its JAX backend, trained as the low-level API is written: model.train_on_batch
+in a Python loop, with SGD and mean squared error."""
 
 import jax
 
@@ -15,18 +15,25 @@ REQUIRES = ("keras>=3.15", "jax>=0.10", "jaxlib>=0.10")  # the distributions it 
 EXTRAS = ("keras", "jax")  # the suite's extras that install them
 ENVIRONMENT = {"KERAS_BACKEND": "jax"}  # Keras reads its backend once per process, before its import
 COST_CLASS = "own process"
-SWEEP_RANGE = (1_000_000, None, "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is "
-               "milliseconds of math and 10 epochs run")
+SWEEP_RANGE = (
+    1_000_000,
+    None,
+    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is "
+    "milliseconds of math and 10 epochs run",
+)
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "train_on_batch() returns each epoch's loss as a Python float",
     "compiled": "Keras's train step by jax.jit, at the warm-up train_on_batch() in prepare()",
     "threads": "CPU affinity (XLA sizes its pool from it) and XLA_FLAGS; in a process of its own (KERAS_BACKEND=jax)",
-    "idiom": "the low-level loop: Sequential, compile(), train_on_batch() per epoch on NumPy arrays (no fit() epoch machinery)",
+    "idiom": "the low-level loop: Sequential, compile(), train_on_batch() per epoch on NumPy arrays (no fit() epoch "
+    "machinery)",
 }
 # measured by the equivalence tests, which fail if it ever becomes exact (then delete this line)
-FLOAT64_CAUSE = ("Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, "
-                 "so ops.mean in the mean-squared-error loss computes in float32 even with JAX's x64 on: the loss history is "
-                 "rounded to float32 and the gradient's 1/(B n_out) is a float32 number (keras-team/keras#23704)")
+FLOAT64_CAUSE = (
+    "Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, "
+    "so ops.mean in the mean-squared-error loss computes in float32 even with JAX's x64 on: the loss history is "
+    "rounded to float32 and the gradient's 1/(B n_out) is a float32 number (keras-team/keras#23704)"
+)
 
 require_backend("jax")
 

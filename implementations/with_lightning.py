@@ -22,14 +22,19 @@ GRADIENTS = "autodiff"
 REQUIRES = ("lightning>=2.5", "torch>=2.4")
 EXTRAS = ("lightning", "torch")
 COST_CLASS = "eager"
-SWEEP_RANGE = (1_000_000, None, "Trainer.fit costs milliseconds per epoch (its loops, hooks and callbacks): timed where an epoch is "
-               "milliseconds of math and 10 epochs run")
+SWEEP_RANGE = (
+    1_000_000,
+    None,
+    "Trainer.fit costs milliseconds per epoch (its loops, hooks and callbacks): timed where an epoch is "
+    "milliseconds of math and 10 epochs run",
+)
 CARD = {
     "finished work": "Trainer.fit returns after its last epoch; every epoch's loss kept as a tensor, read at the end",
     "compiled": "nothing",
     "threads": "torch.set_num_threads and set_num_interop_threads",
-    "idiom": "plain: training_step returns F.mse_loss, configure_optimizers gives SGD, Trainer(precision='64-true' for float64, "
-             "logger, checkpointing, progress bar and model summary off)",
+    "idiom": "plain: training_step returns F.mse_loss, configure_optimizers gives SGD, Trainer(precision='64-true' for "
+    "float64, "
+    "logger, checkpointing, progress bar and model summary off)",
 }
 __all__ = ["prepare", "set_threads"]
 
@@ -54,7 +59,9 @@ class Module(L.LightningModule):
 
     def configure_optimizers(self):
         # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step
-        return torch.optim.SGD(self.parameters(), lr=self.problem.learning_rate * self.problem.weights_output.shape[0] / 2)
+        return torch.optim.SGD(
+            self.parameters(), lr=self.problem.learning_rate * self.problem.weights_output.shape[0] / 2
+        )
 
 
 def prepare(problem: Problem):
@@ -65,8 +72,16 @@ def prepare(problem: Problem):
 
     def train() -> TrainResult:
         module = Module(problem)
-        trainer = L.Trainer(max_epochs=problem.epochs, accelerator="cpu", devices=1, precision=precision, logger=False,
-                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        trainer = L.Trainer(
+            max_epochs=problem.epochs,
+            accelerator="cpu",
+            devices=1,
+            precision=precision,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
         with warnings.catch_warnings():
             # a one-batch DataLoader without workers, as this problem is: Lightning's advice on workers does not apply
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -75,7 +90,11 @@ def prepare(problem: Problem):
             warnings.filterwarnings("ignore", ".*LeafSpec.*", FutureWarning)
             trainer.fit(module, batches)
         net = module.net
-        return TrainResult(net[0].weight.detach().numpy(), net[2].weight.detach().numpy(), torch.stack(module.losses).numpy(),
-                           problem.unbatch(module.outputs.numpy()))
+        return TrainResult(
+            net[0].weight.detach().numpy(),
+            net[2].weight.detach().numpy(),
+            torch.stack(module.losses).numpy(),
+            problem.unbatch(module.outputs.numpy()),
+        )
 
     return train

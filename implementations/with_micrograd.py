@@ -15,13 +15,18 @@ GRADIENTS = "autodiff"
 REQUIRES = ("micrograd>=0.1",)
 EXTRAS = ("micrograd",)
 COST_CLASS = "interpreted"
-SWEEP_RANGE = (0, 10_000, "a scalar autograd graph of Python objects, rebuilt every epoch: seconds per epoch past small sizes")
+SWEEP_RANGE = (
+    0,
+    10_000,
+    "a scalar autograd graph of Python objects, rebuilt every epoch: seconds per epoch past small sizes",
+)
 CARD = {
     "finished work": "plain Python: done when it returns",
     "compiled": "nothing",
     "threads": "single-threaded",
-    "idiom": "micrograd's own: its Value has no exp, so the sigmoid is a Value op written as the lecture writes tanh; its "
-             "update by hand, as in micrograd's demo",
+    "idiom": "micrograd's own: its Value has no exp, so the sigmoid is a Value op written as the lecture writes tanh; "
+    "its "
+    "update by hand, as in micrograd's demo",
 }
 
 
@@ -35,19 +40,22 @@ def sigmoid(z: Value, number) -> Value:
 
     def _backward():
         z.grad += s * (1 - s) * out.grad
+
     out._backward = _backward
     return out
 
 
 def total(values: list[Value]) -> Value:
-    """The sum of the values, added pairwise: backward() recurses through the graph, which a long chain of + would deepen."""
+    """The sum of the values, added pairwise: backward() recurses through the graph, which a long chain of + would
+    deepen."""
     while len(values) > 1:
         values = [values[i] + values[i + 1] if i + 1 < len(values) else values[i] for i in range(0, len(values), 2)]
     return values[0]
 
 
 def prepare(problem: Problem):
-    """Return the training loop; a float32 problem holds NumPy float32 scalars in its Values, rounding every operation."""
+    """Return the training loop; a float32 problem holds NumPy float32 scalars in its Values, rounding every
+    operation."""
     number = float if problem.dtype == "float64" else np.float32
     x = [[number(v) for v in row] for row in problem.batch_inputs]
     y = [[number(v) for v in row] for row in problem.batch_targets]
@@ -59,9 +67,16 @@ def prepare(problem: Problem):
         parameters = [w for row in wh + wo for w in row]
         loss_history = np.empty(problem.epochs, dtype=problem.dtype)
         for epoch in range(problem.epochs):
-            hidden = [[sigmoid(total([w * xi for w, xi in zip(row, sample, strict=True)]), number) for row in wh] for sample in x]
+            hidden = [
+                [sigmoid(total([w * xi for w, xi in zip(row, sample, strict=True)]), number) for row in wh]
+                for sample in x
+            ]
             o = [[sigmoid(total([w * hi for w, hi in zip(row, h, strict=True)]), number) for row in wo] for h in hidden]
-            squares = [(yi - oi) ** 2 for target, output in zip(y, o, strict=True) for yi, oi in zip(target, output, strict=True)]
+            squares = [
+                (yi - oi) ** 2
+                for target, output in zip(y, o, strict=True)
+                for yi, oi in zip(target, output, strict=True)
+            ]
             loss = total(squares) * (number(1) / number(2 * batch))  # L = 1/(2B) sum (y - o)^2
             loss_history[epoch] = loss.data * number(2 / n_out)  # mean((y - o)^2) = 2BL / (B n_out)
             for p in parameters:

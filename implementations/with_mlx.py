@@ -1,4 +1,5 @@
-"""The notebook's network in MLX on its CPU device: gradients from mx.value_and_grad of the loss, evaluated each epoch."""
+"""The notebook's network in MLX on its CPU device: gradients from mx.value_and_grad of the loss, evaluated each
+epoch."""
 
 import mlx.core as mx
 import numpy as np

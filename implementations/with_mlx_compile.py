@@ -13,8 +13,15 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("mlx>=0.32", "mlx-cpu>=0.32")  # the distributions it needs
 EXTRAS = ("mlx",)  # the suite's extras that install them
-PROGRAMS = ({"program": "g++", "variable": None, "package": "g++",  # beyond pip
-             "for": "mx.compile fuses the CPU kernels into C++ that g++ builds; without it MLX runs them unfused, another program"},)
+PROGRAMS = (
+    {
+        "program": "g++",
+        "variable": None,
+        "package": "g++",  # beyond pip
+        "for": "mx.compile fuses the CPU kernels into C++ that g++ builds; without it MLX runs them unfused, another "
+        "program",
+    },
+)
 COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "mx.eval of the weights, loss and outputs every epoch (MLX is lazy)",

@@ -16,16 +16,23 @@ GRADIENTS = "autodiff"
 REQUIRES = ("mlx>=0.32", "mlx-cpu>=0.32")
 EXTRAS = ("mlx",)
 COST_CLASS = "eager"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over MLX's kernels: past this size an epoch is those kernels, timed there by the `mlx` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over MLX's kernels: past this size an epoch is those kernels, timed there by the `mlx` row",
+)
 CARD = {
     "finished work": "mx.eval of the parameters, the optimizer's state and the loss every epoch (MLX is lazy)",
     "compiled": "nothing",
     "threads": "no thread setting: CPU affinity only",
-    "idiom": "plain: nn.Linear and nn.sigmoid, nn.losses.mse_loss, optimizers.SGD with its learning rate as a float64 array",
+    "idiom": "plain: nn.Linear and nn.sigmoid, nn.losses.mse_loss, optimizers.SGD with its learning rate as a float64 "
+    "array",
 }
 # measured by the equivalence tests, which fail if it ever becomes exact (then delete this line)
-FLOAT64_CAUSE = ("nn.sigmoid is mx.sigmoid, which computes in float32 on the CPU even for float64 arrays (its result is float64, "
-                 "its value float32-rounded): every epoch's activations, and so the step, are float32-accurate")
+FLOAT64_CAUSE = (
+    "nn.sigmoid is mx.sigmoid, which computes in float32 on the CPU even for float64 arrays (its result is float64, "
+    "its value float32-rounded): every epoch's activations, and so the step, are float32-accurate"
+)
 __all__ = ["prepare", "set_threads"]
 
 mx.set_default_device(mx.cpu)  # MLX's float64 runs only on the CPU
@@ -56,9 +63,14 @@ def prepare(problem: Problem):
 
     def train() -> TrainResult:
         model = Network(problem)
-        model.update({"hidden": {"weight": mx.array(problem.weights_hidden, dtype=dtype)},
-                      "output": {"weight": mx.array(problem.weights_output, dtype=dtype)}})
-        # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step; an array keeps it in the problem's dtype
+        model.update(
+            {
+                "hidden": {"weight": mx.array(problem.weights_hidden, dtype=dtype)},
+                "output": {"weight": mx.array(problem.weights_output, dtype=dtype)},
+            }
+        )
+        # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes L's step; an array keeps it in the problem's
+        # dtype
         optimizer = optim.SGD(learning_rate=mx.array(problem.learning_rate * n_out / 2, dtype=dtype))
         step = nn.value_and_grad(model, loss_and_outputs)
         losses = []

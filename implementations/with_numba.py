@@ -134,10 +134,10 @@ def by_sample(x, y, wh_t, wo, first, last, grad_h, grad_o, o, work, chunk, one):
 
 @numba.njit(**INLINED)
 def by_layer(x, y, wh_t, wo, first, last, grad_h, grad_o, o, work, chunk, one):
-    """Samples first..last-1 (columns of x, y, o) a layer at a time, loops along the batch (narrow layers): add their
-    -B dL/dW to grad_h, grad_o, return their squared errors. work's columns are samples: rows h, dO, and one for sums."""
+    """Samples first..last-1 (columns of x, y, o) a layer at a time, loops along the batch (narrow layers): add their -B
+    dL/dW to grad_h, grad_o, return their squared errors. work's columns are samples: rows h, dO, and one for sums."""
     (n_in, n_hidden), n_out, zero = wh_t.shape, wo.shape[0], one - one
-    h, d_output, row = work[:n_hidden], work[n_hidden:n_hidden + n_out], work[n_hidden + n_out]
+    h, d_output, row = work[:n_hidden], work[n_hidden : n_hidden + n_out], work[n_hidden + n_out]
     squared_error = zero
     for j in range(n_hidden):  # h = s(Wh x)
         for b in range(first, last):
@@ -189,7 +189,7 @@ def tiny_kernel(n_in: int, n_hidden: int, n_out: int, batch: int):
     def train_tiny(x, y, wh_t, wo, step, one, loss_history, o, work):
         """As train_in_place; work's rows hold h, dH and dO, a sample per column."""
         zero = one - one
-        h, d_hidden, d_output = work[:n_hidden], work[n_hidden:2 * n_hidden], work[2 * n_hidden:]
+        h, d_hidden, d_output = work[:n_hidden], work[n_hidden : 2 * n_hidden], work[2 * n_hidden :]
         for epoch in range(loss_history.size):
             squared_error = zero
             for b in range(batch):
@@ -242,8 +242,21 @@ def in_parallel(layout, x, y, wh_t, wo, grad_h, grad_o, o, work, errors, one):
     """The batch cut into as many chunks as grad_h has, run on Numba's threads."""
     batch, chunks = x.shape[1], grad_h.shape[0]
     for c in prange(chunks):
-        errors[c] = some_samples(layout, x, y, wh_t, wo, c * batch // chunks, (c + 1) * batch // chunks,
-                                 grad_h[c], grad_o[c], o, work, c, one)
+        errors[c] = some_samples(
+            layout,
+            x,
+            y,
+            wh_t,
+            wo,
+            c * batch // chunks,
+            (c + 1) * batch // chunks,
+            grad_h[c],
+            grad_o[c],
+            o,
+            work,
+            c,
+            one,
+        )
 
 
 @numba.njit(**JIT)
@@ -286,11 +299,14 @@ def prepare(problem: Problem):
     else:  # vectors along the longer of the batch and the hidden layer
         layout = BY_LAYER if n_hidden < batch else BY_SAMPLE
         # only wide layers run in parallel: by layer, two threads took longer than one at every size tried
-        chunks = max(1, min(numba.get_num_threads(), batch, n_hidden * batch // PARALLEL_WORK)) if layout == BY_SAMPLE else 1
+        chunks = (
+            max(1, min(numba.get_num_threads(), batch, n_hidden * batch // PARALLEL_WORK)) if layout == BY_SAMPLE else 1
+        )
         shape = (n_hidden + n_out + 1, batch) if layout == BY_LAYER else (3 * chunks, max(n_hidden, n_out))
         work = np.empty(shape, dtype=dtype)
         kernel = lambda wh_t, wo, loss_history, o: train_in_place(  # noqa: E731
-            layout, x, y, wh_t, wo, step, one, chunks, loss_history, o, work)
+            layout, x, y, wh_t, wo, step, one, chunks, loss_history, o, work
+        )
 
     def train() -> TrainResult:
         wh_t, wo = problem.weights_hidden.T.copy(), problem.weights_output.copy()
@@ -300,5 +316,10 @@ def prepare(problem: Problem):
         return TrainResult(wh_t.T.copy(), wo, loss_history, problem.unbatch(o.T.copy()))
 
     # compile now, on one epoch of throwaway copies, so no timed call pays for it
-    kernel(problem.weights_hidden.T.copy(), problem.weights_output.copy(), np.empty(1, dtype=problem.dtype), np.empty_like(y))
+    kernel(
+        problem.weights_hidden.T.copy(),
+        problem.weights_output.copy(),
+        np.empty(1, dtype=problem.dtype),
+        np.empty_like(y),
+    )
     return train

@@ -1,5 +1,5 @@
-"""The notebook's network in PyTensor, Theano's successor, in its define-and-compile style: a symbolic graph, its gradient by
-pytensor.grad, and one compiled function whose updates write the new weights into shared variables."""
+"""The notebook's network in PyTensor, Theano's successor, in its define-and-compile style: a symbolic graph, its
+gradient by pytensor.grad, and one compiled function whose updates write the new weights into shared variables."""
 
 import numpy as np
 import pytensor
@@ -16,15 +16,17 @@ EXTRAS = ("pytensor",)
 COST_CLASS = "compiled step"
 CARD = {
     "finished work": "the compiled function returns NumPy arrays: done when each call returns",
-    "compiled": "the graph, its gradient and the updates by pytensor.function (its default mode: Numba), on the first call "
-                "in prepare(); PyTensor caches the compiled code on disk",
+    "compiled": "the graph, its gradient and the updates by pytensor.function (its default mode: Numba), on the first "
+    "call "
+    "in prepare(); PyTensor caches the compiled code on disk",
     "threads": "the BLAS its compiled code calls for the products, set with every BLAS pool (threadpoolctl)",
     "idiom": "plain: Theano's idiom, updates=[(w, w - lr * g)] on shared variables, the learning rate an input",
 }
 
 
 def step_function(dtype: str):
-    """The compiled epoch: (inputs, targets, learning rate) -> (mean((y - o)^2), o) before the update, which it applies."""
+    """The compiled epoch: (inputs, targets, learning rate) -> (mean((y - o)^2), o) before the update, which it
+    applies."""
     x, y = pt.matrix("x", dtype=dtype), pt.matrix("y", dtype=dtype)
     lr = pt.scalar("lr", dtype=dtype)  # an input, not a constant: every problem of a dtype reuses one compiled graph
     wh = pytensor.shared(np.zeros((1, 1), dtype=dtype), name="wh", shape=(None, None))
@@ -32,7 +34,9 @@ def step_function(dtype: str):
     o = pt.sigmoid(pt.sigmoid(x @ wh.T) @ wo.T)
     loss = pt.sum((y - o) ** 2) / (2 * x.shape[0]).astype(dtype)  # L = 1/(2B) sum (y - o)^2
     grad_wh, grad_wo = pytensor.grad(loss, [wh, wo])
-    step = pytensor.function([x, y, lr], [pt.mean((y - o) ** 2), o], updates=[(wh, wh - lr * grad_wh), (wo, wo - lr * grad_wo)])
+    step = pytensor.function(
+        [x, y, lr], [pt.mean((y - o) ** 2), o], updates=[(wh, wh - lr * grad_wh), (wo, wo - lr * grad_wo)]
+    )
     return step, wh, wo
 
 

@@ -41,16 +41,27 @@ def prepare(problem: Problem):
         loss_history = []
         for _ in range(problem.epochs):
             h = [[sigmoid(sum(wh[j][i] * x[b][i] for i in range(n_in))) for j in range(n_hidden)] for b in range(batch)]
-            o = [[sigmoid(sum(wo[k][j] * h[b][j] for j in range(n_hidden))) for k in range(n_out)] for b in range(batch)]
+            o = [
+                [sigmoid(sum(wo[k][j] * h[b][j] for j in range(n_hidden))) for k in range(n_out)] for b in range(batch)
+            ]
             errors = [[y[b][k] - o[b][k] for k in range(n_out)] for b in range(batch)]
             loss_history.append(sum(e * e for row in errors for e in row) / (batch * n_out))
             d_output = [[errors[b][k] * o[b][k] * (one - o[b][k]) / batch for k in range(n_out)] for b in range(batch)]
-            d_hidden = [[sum(wo[k][j] * d_output[b][k] for k in range(n_out)) * h[b][j] * (one - h[b][j])
-                         for j in range(n_hidden)] for b in range(batch)]
-            wo = [[wo[k][j] + lr * sum(d_output[b][k] * h[b][j] for b in range(batch)) for j in range(n_hidden)]
-                  for k in range(n_out)]
-            wh = [[wh[j][i] + lr * sum(d_hidden[b][j] * x[b][i] for b in range(batch)) for i in range(n_in)]
-                  for j in range(n_hidden)]
+            d_hidden = [
+                [
+                    sum(wo[k][j] * d_output[b][k] for k in range(n_out)) * h[b][j] * (one - h[b][j])
+                    for j in range(n_hidden)
+                ]
+                for b in range(batch)
+            ]
+            wo = [
+                [wo[k][j] + lr * sum(d_output[b][k] * h[b][j] for b in range(batch)) for j in range(n_hidden)]
+                for k in range(n_out)
+            ]
+            wh = [
+                [wh[j][i] + lr * sum(d_hidden[b][j] * x[b][i] for b in range(batch)) for i in range(n_in)]
+                for j in range(n_hidden)
+            ]
         as_array = lambda values: np.array(values, dtype=problem.dtype)  # noqa: E731
         return TrainResult(as_array(wh), as_array(wo), as_array(loss_history), problem.unbatch(as_array(o)))
 

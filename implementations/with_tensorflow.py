@@ -28,8 +28,10 @@ def set_threads(threads: int) -> dict[str, object]:
         threading.set_intra_op_parallelism_threads(threads)
         threading.set_inter_op_parallelism_threads(threads)
     # 0 means TensorFlow's own choice: one thread per CPU the process may use
-    return {"tensorflow_intra_op": threading.get_intra_op_parallelism_threads(),
-            "tensorflow_inter_op": threading.get_inter_op_parallelism_threads()}
+    return {
+        "tensorflow_intra_op": threading.get_intra_op_parallelism_threads(),
+        "tensorflow_inter_op": threading.get_inter_op_parallelism_threads(),
+    }
 
 
 def loss_and_outputs(wh, wo, x, y):

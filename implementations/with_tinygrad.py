@@ -1,4 +1,5 @@
-"""The notebook's network in tinygrad, eager: gradients from Tensor.gradient of the loss, kernels scheduled every epoch."""
+"""The notebook's network in tinygrad, eager: gradients from Tensor.gradient of the loss, kernels scheduled every
+epoch."""
 
 import dataclasses
 
@@ -13,10 +14,21 @@ COMPILED = False  # kernels are compiled by clang on first use and cached, but s
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
 EXTRAS = ("tinygrad",)  # the suite's extras that install them
-PROGRAMS = ({"program": "clang", "variable": "CC", "for": "tinygrad's CPU device compiles every kernel with it", "package": "clang"},)  # beyond pip
+PROGRAMS = (
+    {
+        "program": "clang",
+        "variable": "CC",
+        "for": "tinygrad's CPU device compiles every kernel with it",
+        "package": "clang",
+    },
+)  # beyond pip
 COST_CLASS = "eager, lowered every epoch"
-SWEEP_RANGE = (1_000_000, None, "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is "
-               "milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)")
+SWEEP_RANGE = (
+    1_000_000,
+    None,
+    "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is "
+    "milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)",
+)
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",
     "compiled": "each kernel by clang on first use (the warm-up epoch in prepare()), cached; scheduled every epoch",
@@ -37,7 +49,8 @@ def loss_and_outputs(wh, wo, x, y):
 
 
 def step(wh, wo, x, y, lr):
-    """One epoch: the forward pass and its gradients, the weights assigned in place, all realized; the loss and outputs."""
+    """One epoch: the forward pass and its gradients, the weights assigned in place, all realized; the loss and
+    outputs."""
     loss, o = loss_and_outputs(wh, wo, x, y)
     grad_wh, grad_wo = loss.gradient(wh, wo)
     wh.assign(wh - lr * grad_wh)
@@ -47,7 +60,8 @@ def step(wh, wo, x, y, lr):
 
 
 def run_epochs(epoch_step, problem: Problem) -> TrainResult:
-    """The training loop around a step (eager, or jitted); each epoch's loss is copied out before the next epoch reuses its buffer."""
+    """The training loop around a step (eager, or jitted); each epoch's loss is copied out before the next epoch reuses
+    its buffer."""
     dtype = dtypes.float64 if problem.dtype == "float64" else dtypes.float32
     x, y = Tensor(problem.batch_inputs, dtype=dtype).realize(), Tensor(problem.batch_targets, dtype=dtype).realize()
     wh = Tensor(problem.weights_hidden.copy(), dtype=dtype).realize()

@@ -1,4 +1,5 @@
-"""The notebook's network in tinygrad with the step under TinyJit: its kernels captured once, then replayed each epoch."""
+"""The notebook's network in tinygrad with the step under TinyJit: its kernels captured once, then replayed each
+epoch."""
 
 import dataclasses
 
@@ -13,7 +14,14 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
 EXTRAS = ("tinygrad",)  # the suite's extras that install them
-PROGRAMS = ({"program": "clang", "variable": "CC", "for": "tinygrad's CPU device compiles every kernel with it", "package": "clang"},)  # beyond pip
+PROGRAMS = (
+    {
+        "program": "clang",
+        "variable": "CC",
+        "for": "tinygrad's CPU device compiles every kernel with it",
+        "package": "clang",
+    },
+)  # beyond pip
 COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",

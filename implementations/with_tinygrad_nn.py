@@ -13,16 +13,28 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)
 EXTRAS = ("tinygrad",)
-PROGRAMS = ({"program": "clang", "variable": "CC", "for": "tinygrad's CPU device compiles every kernel with it", "package": "clang"},)  # beyond pip
+PROGRAMS = (
+    {
+        "program": "clang",
+        "variable": "CC",
+        "for": "tinygrad's CPU device compiles every kernel with it",
+        "package": "clang",
+    },
+)  # beyond pip
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over tinygrad's kernels: past this size an epoch is those kernels, timed there by the `tinygrad` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over tinygrad's kernels: past this size an epoch is those kernels, timed there by the `tinygrad` row",
+)
 CARD = {
     "finished work": "every epoch realizes the parameters, the loss and the outputs, and copies the loss out",
     "compiled": "the step's kernels (clang), optimizer included, captured by TinyJit in prepare()",
     "threads": "no thread setting: CPU affinity only",
-    "idiom": "as tinygrad's examples: a jitted train step of zero_grad, loss.backward() and the optimizer's step, realized with "
-             "the loss and outputs (optimizer.schedule_step(), what step() realizes); the default float set to float64 for a "
-             "float64 problem (else SGD keeps its learning rate in float32)",
+    "idiom": "as tinygrad's examples: a jitted train step of zero_grad, loss.backward() and the optimizer's step, "
+    "realized with "
+    "the loss and outputs (optimizer.schedule_step(), what step() realizes); the default float set to float64 for a "
+    "float64 problem (else SGD keeps its learning rate in float32)",
 }
 __all__ = ["prepare", "set_threads"]
 
@@ -42,8 +54,8 @@ class Network:
 
 
 def prepare(problem: Problem):
-    """Build the network and its optimizer, and capture the step's kernels (TinyJit records on its second call); return the
-    training loop, which sets the problem's weights into the same parameters and replays the step."""
+    """Build the network and its optimizer, and capture the step's kernels (TinyJit records on its second call); return
+    the training loop, which sets the problem's weights into the same parameters and replays the step."""
     dtype = dtypes.float64 if problem.dtype == "float64" else dtypes.float32
     x, y = Tensor(problem.batch_inputs, dtype=dtype).realize(), Tensor(problem.batch_targets, dtype=dtype).realize()
     n_out = y.shape[1]
@@ -58,7 +70,8 @@ def prepare(problem: Problem):
         o = model(x)
         loss = ((y - o) ** 2).mean()  # mean((y - o)^2) over the batch and the outputs: the recorded loss
         loss.backward()
-        # the step, the loss and the outputs in one schedule: the loss and outputs of this epoch's weights, before its update
+        # the step, the loss and the outputs in one schedule: the loss and outputs of this epoch's weights, before its
+        # update
         Tensor.realize(loss, o, *optimizer.schedule_step())
         return loss, o
 
@@ -70,7 +83,9 @@ def prepare(problem: Problem):
             for epoch in range(epochs):
                 loss, o = step()
                 loss_history[epoch] = loss.numpy()
-        return TrainResult(model.hidden.weight.numpy(), model.output.weight.numpy(), loss_history, problem.unbatch(o.numpy()))
+        return TrainResult(
+            model.hidden.weight.numpy(), model.output.weight.numpy(), loss_history, problem.unbatch(o.numpy())
+        )
 
     train(3)
     return train

@@ -25,7 +25,9 @@ def set_threads(threads: int) -> dict[str, object]:
     """PyTorch's intra-op pool, and its inter-op pool while it may still change; return what is in force."""
     torch.set_num_threads(threads)
     if torch.get_num_interop_threads() != threads:
-        with contextlib.suppress(RuntimeError):  # allowed once, before any inter-op work: the reading below shows what stuck
+        with contextlib.suppress(
+            RuntimeError
+        ):  # allowed once, before any inter-op work: the reading below shows what stuck
             torch.set_num_interop_threads(threads)
     return {"torch_intra_op": torch.get_num_threads(), "torch_inter_op": torch.get_num_interop_threads()}
 
@@ -52,6 +54,8 @@ def prepare(problem: Problem):
                 loss_history[epoch] = loss * (2 / n_out)  # mean((y - o)^2) = 2BL / (B n_out)
                 wh -= lr * grad_wh
                 wo -= lr * grad_wo
-        return TrainResult(wh.detach().numpy(), wo.detach().numpy(), loss_history.numpy(), problem.unbatch(o.detach().numpy()))
+        return TrainResult(
+            wh.detach().numpy(), wo.detach().numpy(), loss_history.numpy(), problem.unbatch(o.detach().numpy())
+        )
 
     return train

@@ -11,7 +11,14 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)  # the distributions it needs
 EXTRAS = ("torch",)  # the suite's extras that install them
-PROGRAMS = ({"program": "g++", "variable": "CXX", "for": "Inductor compiles the CPU kernels with a C++ compiler", "package": "g++"},)  # beyond pip
+PROGRAMS = (
+    {
+        "program": "g++",
+        "variable": "CXX",
+        "for": "Inductor compiles the CPU kernels with a C++ compiler",
+        "package": "g++",
+    },
+)  # beyond pip
 COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "the compiled step runs eagerly on the CPU; .numpy() at the end",
@@ -26,7 +33,14 @@ compiled_step = torch.compile(step, fullgraph=True)
 
 def prepare(problem: Problem):
     """Compile the step for this problem's shapes and dtype (one epoch run once); return the training loop."""
-    warm_up = Problem(problem.inputs, problem.targets, problem.weights_hidden, problem.weights_output,
-                      problem.learning_rate, 1, problem.dtype)
+    warm_up = Problem(
+        problem.inputs,
+        problem.targets,
+        problem.weights_hidden,
+        problem.weights_output,
+        problem.learning_rate,
+        1,
+        problem.dtype,
+    )
     run_epochs(compiled_step, warm_up)
     return lambda: run_epochs(compiled_step, problem)

@@ -1,4 +1,5 @@
-"""The notebook's network as most PyTorch code is written: nn.Sequential, nn.MSELoss, torch.optim.SGD, backward and step."""
+"""The notebook's network as most PyTorch code is written: nn.Sequential, nn.MSELoss, torch.optim.SGD, backward and
+step."""
 
 import torch
 from torch import nn
@@ -13,7 +14,11 @@ GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
 COST_CLASS = "eager"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row",
+)
 CARD = {
     "finished work": "eager on the CPU: done when each call returns; .numpy() at the end",
     "compiled": "nothing",
@@ -28,8 +33,12 @@ def network(problem: Problem) -> nn.Sequential:
     n_hidden, n_in = problem.weights_hidden.shape
     n_out = problem.weights_output.shape[0]
     dtype = getattr(torch, problem.dtype)
-    model = nn.Sequential(nn.Linear(n_in, n_hidden, bias=False, dtype=dtype), nn.Sigmoid(),
-                          nn.Linear(n_hidden, n_out, bias=False, dtype=dtype), nn.Sigmoid())
+    model = nn.Sequential(
+        nn.Linear(n_in, n_hidden, bias=False, dtype=dtype),
+        nn.Sigmoid(),
+        nn.Linear(n_hidden, n_out, bias=False, dtype=dtype),
+        nn.Sigmoid(),
+    )
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor(problem.weights_hidden))
         model[2].weight.copy_(torch.tensor(problem.weights_output))
@@ -54,7 +63,11 @@ def prepare(problem: Problem):
             loss.backward()
             optimizer.step()
             loss_history[epoch] = loss.detach()
-        return TrainResult(model[0].weight.detach().numpy(), model[2].weight.detach().numpy(), loss_history.numpy(),
-                           problem.unbatch(o.detach().numpy()))
+        return TrainResult(
+            model[0].weight.detach().numpy(),
+            model[2].weight.detach().numpy(),
+            loss_history.numpy(),
+            problem.unbatch(o.detach().numpy()),
+        )
 
     return train

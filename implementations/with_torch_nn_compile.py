@@ -14,14 +14,25 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
-PROGRAMS = ({"program": "g++", "variable": "CXX", "for": "Inductor compiles the CPU kernels with a C++ compiler", "package": "g++"},)  # beyond pip
+PROGRAMS = (
+    {
+        "program": "g++",
+        "variable": "CXX",
+        "for": "Inductor compiles the CPU kernels with a C++ compiler",
+        "package": "g++",
+    },
+)  # beyond pip
 COST_CLASS = "compiled step"
-SWEEP_RANGE = (0, 1_000_000, "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row")
+SWEEP_RANGE = (
+    0,
+    1_000_000,
+    "an nn layer over PyTorch's kernels: past this size an epoch is those kernels, timed there by the `torch` row",
+)
 CARD = {
     "finished work": "the compiled graphs run eagerly on the CPU; .numpy() at the end",
     "compiled": "by torch.compile (inductor), in prepare(): forward, loss and backward() as one graph (Dynamo traces "
-                "backward() with trace_autograd_ops on), optimizer.step() as a second (Optimizer.step breaks the graph "
-                "around itself, pytorch#104053); zero_grad() stays eager (Dynamo skips it)",
+    "backward() with trace_autograd_ops on), optimizer.step() as a second (Optimizer.step breaks the graph "
+    "around itself, pytorch#104053); zero_grad() stays eager (Dynamo skips it)",
     "threads": "torch.set_num_threads and set_num_interop_threads",
     "idiom": "best: torch-nn's loop with its step compiled, as the PyTorch 2 docs advise for training",
 }
@@ -50,7 +61,8 @@ def prepare(problem: Problem):
     model = network(problem)
     # MSE's gradient is 2/n_out times L's: SGD at lr * n_out/2 takes exactly L's step, W -= lr dL/dW
     optimizer = torch.optim.SGD(model.parameters(), lr=problem.learning_rate * n_out / 2)
-    # one element, not a 0-d tensor: the compiled float64 step never wrote a 0-d one (torch 2.13, found by the parity tests)
+    # one element, not a 0-d tensor: the compiled float64 step never wrote a 0-d one (torch 2.13, found by the parity
+    # tests)
     loss_out, o_out = torch.empty(1, dtype=x.dtype), torch.empty_like(y)
 
     # each prepare() compiles anew (Dynamo guards on the model and optimizer), and the entries of those gone still count
@@ -65,8 +77,12 @@ def prepare(problem: Problem):
             optimizer.zero_grad()
             step(model, optimizer, x, y, loss_out, o_out)
             loss_history[epoch] = loss_out[0]
-        return TrainResult(model[0].weight.detach().clone().numpy(), model[2].weight.detach().clone().numpy(),
-                           loss_history.numpy(), problem.unbatch(o_out.clone().numpy()))
+        return TrainResult(
+            model[0].weight.detach().clone().numpy(),
+            model[2].weight.detach().clone().numpy(),
+            loss_history.numpy(),
+            problem.unbatch(o_out.clone().numpy()),
+        )
 
     train(epochs=1)
     return train

@@ -68,7 +68,7 @@ def repository(tmp_path_factory):
     registry = copy / "implementations" / "registry.py"
     text = registry.read_text()
     last_entry = re.search(r'^    "python": .*\n', text, re.MULTILINE)
-    registry.write_text(text[: last_entry.end()] + REGISTRY_LINE + text[last_entry.end():])
+    registry.write_text(text[: last_entry.end()] + REGISTRY_LINE + text[last_entry.end() :])
     return copy
 
 
@@ -79,13 +79,22 @@ def in_copy(repository) -> dict:
 
 def command(repository, *args: str) -> subprocess.CompletedProcess:
     """`backprop-bench ARGS` run in the copy."""
-    return subprocess.run([sys.executable, "-m", "benchmarks.cli", *args], cwd=repository, env=in_copy(repository),
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.cli", *args],
+        cwd=repository,
+        env=in_copy(repository),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_the_copy_differs_from_the_repository_by_one_module_and_one_line(repository):
-    added = sorted(str(path.relative_to(repository)) for path in repository.rglob("*.py")
-                   if not (ROOT / path.relative_to(repository)).exists())
+    added = sorted(
+        str(path.relative_to(repository))
+        for path in repository.rglob("*.py")
+        if not (ROOT / path.relative_to(repository)).exists()
+    )
     assert added == ["implementations/with_throwaway.py"]
     before = (ROOT / "implementations" / "registry.py").read_text().splitlines(keepends=True)
     after = (repository / "implementations" / "registry.py").read_text().splitlines(keepends=True)
@@ -96,24 +105,45 @@ def test_the_copy_differs_from_the_repository_by_one_module_and_one_line(reposit
 def test_the_equivalence_and_registry_tests_cover_it(repository):
     # every test of one implementation, and its pairs with the reference (its pairs with the others, which train each
     # framework again in this process, add nothing to what they prove but minutes)
-    done = run_pytest("tests/test_equivalence.py", "tests/test_registry.py", "-k", "throwaway and (not pairs or numpy)", "-q",
-                      cwd=repository, env=in_copy(repository))
+    done = run_pytest(
+        "tests/test_equivalence.py",
+        "tests/test_registry.py",
+        "-k",
+        "throwaway and (not pairs or numpy)",
+        "-q",
+        cwd=repository,
+        env=in_copy(repository),
+    )
     assert done.returncode == 0, output_of(done)
     passed = int(re.search(r"(\d+) passed", done.stdout).group(1))
     assert passed >= 20 and "failed" not in done.stdout and "skipped" not in done.stdout, done.stdout[-2000:]
 
 
 def test_it_is_benchmarked_listed_checked_for_parity_and_reported(repository, tmp_path):
-    done = run_pytest("--benchmark-only", "-k", "throwaway", f"--benchmark-storage=file://{tmp_path / 'runs'}",
-                      "--budget=0.02", cwd=repository, env=in_copy(repository))
+    done = run_pytest(
+        "--benchmark-only",
+        "-k",
+        "throwaway",
+        f"--benchmark-storage=file://{tmp_path / 'runs'}",
+        "--budget=0.02",
+        cwd=repository,
+        env=in_copy(repository),
+    )
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     timed = [bench["extra_info"] for bench in json.loads(saved.read_text())["benchmarks"]]
-    assert sorted((info["implementation"], info["dtype"]) for info in timed) == [("throwaway", "float32"), ("throwaway", "float64")]
+    assert sorted((info["implementation"], info["dtype"]) for info in timed) == [
+        ("throwaway", "float32"),
+        ("throwaway", "float64"),
+    ]
 
     listed = command(repository, "list")
     assert listed.returncode == 0, listed.stderr
-    assert re.search(r"^throwaway +available +np\.einsum, made by a test; hand-written gradients; python \d", listed.stdout, re.MULTILINE)
+    assert re.search(
+        r"^throwaway +available +np\.einsum, made by a test; hand-written gradients; python \d",
+        listed.stdout,
+        re.MULTILINE,
+    )
 
     parity = command(repository, "parity", "--implementations", "numpy,throwaway", "--out", str(tmp_path / "parity"))
     assert parity.returncode == 0, parity.stderr

@@ -20,9 +20,16 @@ EPOCHS = 20
 
 
 def benchmark_run(storage: Path, problem: Path, *selection: str):
-    """Run the benchmarks (all, or the selected ones) in a fresh process, briefly, on a short problem, saving into `storage`."""
-    return run_pytest(*selection, "--benchmark-only", f"--benchmark-storage=file://{storage}", "--budget=0.02", f"--problem={problem}",
-                      env=os.environ | {"PYTHONHASHSEED": "0"})
+    """Run the benchmarks (all, or the selected ones) in a fresh process, briefly, on a short problem, saving into
+    `storage`."""
+    return run_pytest(
+        *selection,
+        "--benchmark-only",
+        f"--benchmark-storage=file://{storage}",
+        "--budget=0.02",
+        f"--problem={problem}",
+        env=os.environ | {"PYTHONHASHSEED": "0"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,9 @@ def two_runs(tmp_path_factory):
     storage = tmp_path_factory.mktemp("results")
     problem = short_notebook_problem(tmp_path_factory.mktemp("problem") / "short.json", EPOCHS)
     # the earlier run: one benchmark in a process of its own (a shared process would load every framework for it)
-    first = benchmark_run(storage, problem, "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]", "--isolate")
+    first = benchmark_run(
+        storage, problem, "benchmarks/timed/bench_training.py::test_training_loop[numpy-float64]", "--isolate"
+    )
     after_first = {path: path.read_bytes() for path in storage.rglob("*.json")}
     second = benchmark_run(storage, problem)
     return storage, first, after_first, second
@@ -45,15 +54,24 @@ def test_benchmark_only_runs_every_available_benchmark_and_nothing_else(two_runs
     assert re.search(rf"\b{expected} passed", summary), summary
     assert re.search(r"\d+ deselected", summary), summary  # the tests were collected but not run
     missing = len(REGISTRY) - len(available())  # each unavailable loop is skipped with its reason (what to install)
-    assert "failed" not in summary and (f" {missing} skipped" in summary if missing else "skipped" not in summary), summary
+    assert "failed" not in summary and (f" {missing} skipped" in summary if missing else "skipped" not in summary), (
+        summary
+    )
 
 
 # kept from now on (the README's "Benchmark names"): a renamed benchmark no longer pairs with the saved runs before it
 PROBE_NAMES = [
-    "numpy-exp-of-3-numbers", "torch-forward-loss-recording", "torch-forward-loss-no-grad", "torch-forward-loss-autograd-grad",
+    "numpy-exp-of-3-numbers",
+    "torch-forward-loss-recording",
+    "torch-forward-loss-no-grad",
+    "torch-forward-loss-autograd-grad",
     "jax-compiled-step-call",
-    *(f"jax-scan-{dtype}-{history}-history-lr-{lr}" for dtype in ("float64", "float32") for history in ("with", "no")
-      for lr in ("compiled", "argument")),
+    *(
+        f"jax-scan-{dtype}-{history}-history-lr-{lr}"
+        for dtype in ("float64", "float32")
+        for history in ("with", "no")
+        for lr in ("compiled", "argument")
+    ),
 ]
 
 
@@ -62,7 +80,9 @@ def test_benchmarks_keep_their_names(two_runs):
     assert second.returncode == 0, output_of(second)
     run = json.loads(sorted(storage.rglob("*.json"))[-1].read_text())
     assert [bench["name"] for bench in run["benchmarks"]] == (
-        [f"test_where_the_time_goes[{probe}]" for probe in PROBE_NAMES] + [f"test_training_loop[{name}-float64]" for name in available()])
+        [f"test_where_the_time_goes[{probe}]" for probe in PROBE_NAMES]
+        + [f"test_training_loop[{name}-float64]" for name in available()]
+    )
 
 
 def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_runs):
@@ -86,8 +106,8 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
             assert bench["stats"]["rounds"] >= 10  # the default budget's fewest samples
         assert info["pilot_epochs"] == 10 and info["first_call_extra_s"] >= 0
     timings = {bench["extra_info"]["implementation"]: bench["extra_info"]["timing"] for bench in run["benchmarks"]}
-    # decided per benchmark from its first call: a 20-epoch loop of eager tinygrad takes more than a tenth of the 0.1 s a loop
-    # of this budget may spend on its 10 calls at full length, NumPy's far less
+    # decided per benchmark from its first call: a 20-epoch loop of eager tinygrad takes more than a tenth of the 0.1 s
+    # a loop of this budget may spend on its 10 calls at full length, NumPy's far less
     assert timings["numpy"] == "measured" and timings.get("tinygrad", "projected") == "projected"
     jax = next(bench for bench in run["benchmarks"] if bench["extra_info"]["implementation"] == "jax")
     # compilation happened once, before the timed rounds, and costs more than one steady-state loop
@@ -95,23 +115,39 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
     assert run["machine_info"]["process_mode"] == "shared"
     shared = [name for name in available() if runs_here(name)]
     pids = {bench["extra_info"]["implementation"]: bench["extra_info"]["pid"] for bench in run["benchmarks"]}
-    loaded = {bench["extra_info"]["implementation"]: bench["extra_info"]["frameworks_loaded"] for bench in run["benchmarks"]}
+    loaded = {
+        bench["extra_info"]["implementation"]: bench["extra_info"]["frameworks_loaded"] for bench in run["benchmarks"]
+    }
     for bench in run["benchmarks"]:
         info = bench["extra_info"]
-        if info["implementation"] in shared:  # shared mode: every framework loaded in the one process (TensorFlow brings Keras)
-            assert set(info["frameworks_loaded"]) >= set(requirement_names(shared)) and info["frameworks_loaded"] == loaded["numpy"]
+        if (
+            info["implementation"] in shared
+        ):  # shared mode: every framework loaded in the one process (TensorFlow brings Keras)
+            assert (
+                set(info["frameworks_loaded"]) >= set(requirement_names(shared))
+                and info["frameworks_loaded"] == loaded["numpy"]
+            )
             assert info["pid"] == pids["numpy"]
             assert info["threads"]["torch_intra_op"] == 1
         else:  # one that needs its own environment (Keras's backend) ran in a child process started with it
-            assert set(requirement_names([info["implementation"]])) <= set(info["frameworks_loaded"]) and info["pid"] != pids["numpy"]
+            assert (
+                set(requirement_names([info["implementation"]])) <= set(info["frameworks_loaded"])
+                and info["pid"] != pids["numpy"]
+            )
 
 
 def test_the_run_says_how_far_it_has_got_and_where_it_saved(two_runs):
     storage, _, _, second = two_runs
     total = len(available()) + len(PROBES)
-    expected = rf"^backprop-bench: {total} benchmarks, default budget, shared processes: expected about \d+:\d\d on this machine \("
+    expected = (
+        rf"^backprop-bench: {total} benchmarks, default budget, shared processes: expected about \d+:\d\d on "
+        r"this machine \("
+    )
     assert re.search(expected, second.stdout, re.MULTILINE), second.stdout
-    step = rf"^\[(\d+)/{total}\] (test_\w+\[[\w-]+\])( \(in a process with KERAS_BACKEND=\w+\))? · (\d+):(\d\d) elapsed · about \d+:\d\d left$"
+    step = (
+        rf"^\[(\d+)/{total}\] (test_\w+\[[\w-]+\])( \(in a process with KERAS_BACKEND=\w+\))? · (\d+):(\d\d) "
+        r"elapsed · about \d+:\d\d left$"
+    )
     steps = re.findall(step, second.stdout, re.MULTILINE)
     assert [int(step[0]) for step in steps] == list(range(1, total + 1))  # every benchmark, in order, once
     assert all(bool(environment) == ("keras" in name) for _, name, environment, *_ in steps)
@@ -126,11 +162,17 @@ def test_report_of_the_newest_run_writes_a_table_and_figures(two_runs, tmp_path,
     assert str(newest) in capsys.readouterr().out
     markdown = (tmp_path / "report.md").read_text()
     for name in available():
-        assert re.search(rf"^\| `{name}` \| [\d.]+ [mµ]?s( \(projected\))? \| [\d.]+, [\d.]+ [mµ]?s \(\d+\.\d%", markdown, re.MULTILINE), name
+        assert re.search(
+            rf"^\| `{name}` \| [\d.]+ [mµ]?s( \(projected\))? \| [\d.]+, [\d.]+ [mµ]?s \(\d+\.\d%",
+            markdown,
+            re.MULTILINE,
+        ), name
     assert "(projected)" in markdown and "### Timed per epoch" in markdown
     for figure in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
         assert (tmp_path / figure).read_bytes().startswith(b"\x89PNG")
     assert len(re.findall(r"!\[", markdown)) == 2  # time and loss figures for the problem's one dtype
     probes = markdown.split("## Where the time goes")[1]
     for framework, unit, description, _ in PROBES.values():
-        assert re.search(rf"^\| {framework} \| {re.escape(description)} \| [\d.]+ [mµn]?s {unit} \|", probes, re.MULTILINE), description
+        assert re.search(
+            rf"^\| {framework} \| {re.escape(description)} \| [\d.]+ [mµn]?s {unit} \|", probes, re.MULTILINE
+        ), description

@@ -1,5 +1,6 @@
-"""The budgeted run: the budget's rule, the median's order-statistic interval, the per-epoch fit and its projection, the
-progress line, and the plugin's session; every timing here comes from a clock the test drives, so speed stays out of it."""
+"""The budgeted run: the budget's rule, the median's order-statistic interval, the per-epoch fit and its projection,
+the progress line, and the plugin's session; every timing here comes from a clock the test drives, so speed stays out
+of it."""
 
 import argparse
 import dataclasses
@@ -45,8 +46,8 @@ class Clock:
 
 
 def independent_interval(n: int, confidence: float = 0.95) -> tuple[int, int, float]:
-    """The order statistics (1-based) of the narrowest symmetric interval for the median with at least `confidence` coverage,
-    from scipy's binomial: P(x_(j) <= median <= x_(n+1-j)) = P(j <= K <= n-j), K ~ Bin(n, 1/2)."""
+    """The order statistics (1-based) of the narrowest symmetric interval for the median with at least `confidence`
+    coverage, from scipy's binomial: P(x_(j) <= median <= x_(n+1-j)) = P(j <= K <= n-j), K ~ Bin(n, 1/2)."""
     best = (1, n, binom.cdf(n - 1, n, 0.5) - binom.cdf(0, n, 0.5))
     for j in range(1, (n + 1) // 2 + 1):
         coverage = binom.cdf(n - j, n, 0.5) - binom.cdf(j - 1, n, 0.5)
@@ -63,7 +64,10 @@ def test_the_median_interval_is_the_order_statistics_scipys_binomial_gives(n):
     ordered = np.sort(samples)
     assert (interval.low, interval.high) == (ordered[low - 1], ordered[high - 1])
     assert interval.coverage == pytest.approx(coverage, abs=1e-12)
-    assert interval.coverage >= 0.95 or (low, high) == (1, n)  # too few samples for 95%: the widest, with what it covers
+    assert interval.coverage >= 0.95 or (low, high) == (
+        1,
+        n,
+    )  # too few samples for 95%: the widest, with what it covers
 
 
 def test_six_samples_give_their_range_at_96_9_percent_and_five_fall_short():
@@ -76,7 +80,10 @@ def test_the_interval_covers_the_true_median_as_often_as_it_says():
     rng = np.random.default_rng(3)
     trials, n = 4000, 10
     true_median = np.exp(0.0)  # of a standard log-normal
-    covered = sum(interval.low <= true_median <= interval.high for interval in (median_interval(rng.lognormal(size=n)) for _ in range(trials)))
+    covered = sum(
+        interval.low <= true_median <= interval.high
+        for interval in (median_interval(rng.lognormal(size=n)) for _ in range(trials))
+    )
     coverage = median_interval(np.arange(n)).coverage  # 97.85% for 10 samples
     assert abs(covered / trials - coverage) < 4 * np.sqrt(coverage * (1 - coverage) / trials)
 
@@ -93,9 +100,14 @@ def test_the_fit_recovers_a_known_cost_per_epoch_within_its_interval_under_noise
     hits = 0
     for seed in range(40):  # log-normal noise of median 1: the medians of each length lie on the true line
         noise = np.random.default_rng(seed).lognormal(0, 0.05, len(lengths))
-        fit = fit_epochs(lengths, [(0.09 + 0.064 * length) * factor for length, factor in zip(lengths, noise, strict=True)], 1000)
+        fit = fit_epochs(
+            lengths, [(0.09 + 0.064 * length) * factor for length, factor in zip(lengths, noise, strict=True)], 1000
+        )
         hits += fit.per_epoch.low <= 0.064 <= fit.per_epoch.high
-        assert fit.per_epoch.low <= fit.per_epoch_s <= fit.per_epoch.high and fit.projected.low <= fit.projected_s <= fit.projected.high
+        assert (
+            fit.per_epoch.low <= fit.per_epoch_s <= fit.per_epoch.high
+            and fit.projected.low <= fit.projected_s <= fit.projected.high
+        )
         assert fit.projected_s == pytest.approx(fit.fixed_s + 1000 * fit.per_epoch_s)
     assert hits >= 30  # a bootstrap interval of 20 timings at 4 lengths holds the true cost in most of 40 trials
 
@@ -140,11 +152,14 @@ def test_sampling_runs_until_the_budget_has_passed_and_enough_samples_are_taken(
         def spend():
             clock.now += seconds
             return seconds
+
         return spend
 
     budget = Budget("test", seconds=1.0, min_samples=10, max_samples=100)
     ten = lambda call_s: 10  # noqa: E731
-    assert len(sample(call(0.01), 1, budget, ten, 0.01, checked.append)) == 100  # 1 s would take more than the most samples
+    assert (
+        len(sample(call(0.01), 1, budget, ten, 0.01, checked.append)) == 100
+    )  # 1 s would take more than the most samples
     assert len(sample(call(0.05), 1, budget, ten, 0.05, checked.append)) == 20  # until the budget's second has passed
     assert len(sample(call(0.3), 1, budget, ten, 0.3, checked.append)) == 10  # at least the fewest samples
     durations = sample(call(0.001), 5, budget, ten, 0.001, checked.append)
@@ -158,6 +173,7 @@ def test_a_rigorous_loop_faster_than_its_first_call_said_gets_the_samples_its_me
 
     def spend():
         clock.now += 0.3
+
     budget = dataclasses.replace(RIGOROUS, seconds=0.01)
     needed = partial(budget.samples_needed, replicate=0, replicates=3)
     # estimated at 1 s a call (the first call's warm-up): 4 of the 10 former rounds; at its 0.3 s a call, 7 of 20
@@ -166,7 +182,8 @@ def test_a_rigorous_loop_faster_than_its_first_call_said_gets_the_samples_its_me
 
 
 class FakeLoop:
-    """An implementation whose loop costs fixed + per_epoch x epochs on the test's clock, and says how many epochs it ran."""
+    """An implementation whose loop costs fixed + per_epoch x epochs on the test's clock, and says how many epochs it
+    ran."""
 
     name = "fake"
 
@@ -206,19 +223,30 @@ def test_a_fast_loop_is_timed_at_its_full_length_after_a_first_call_at_ten_epoch
 def test_a_slow_loop_is_timed_per_epoch_and_its_full_length_projected(clock):
     loop, checked = FakeLoop(clock, 0.09, 0.064, noise=0.03), []
     timing = time_loop(loop, seed_problem(), DEFAULT, lambda result, epochs: checked.append((result, epochs)))
-    assert timing.timing == "projected" and loop.prepared == [10, 1, 2, 4, 8]  # the pilot, then d = 1 for 64 ms an epoch
+    assert timing.timing == "projected" and loop.prepared == [
+        10,
+        1,
+        2,
+        4,
+        8,
+    ]  # the pilot, then d = 1 for 64 ms an epoch
     fit = timing.projection
     assert sorted(fit["epochs"]) == sorted([1, 2, 4, 8] * 5) and fit["epochs"][:4] == [1, 2, 4, 8]  # interleaved
     assert fit["projected_interval"][0] <= fit["projected_s"] <= fit["projected_interval"][1]
     assert fit["per_epoch_s"] == pytest.approx(0.064, rel=0.15) and fit["projected_s"] == pytest.approx(64.09, rel=0.15)
-    assert np.median(timing.durations) == pytest.approx(fit["projected_s"])  # the calls saved are centred on the projection
+    assert np.median(timing.durations) == pytest.approx(
+        fit["projected_s"]
+    )  # the calls saved are centred on the projection
     assert len(timing.durations) == 5 and 1000 not in loop.prepared
-    assert sorted(epochs for _, epochs in checked) == sorted([10] + [1, 2, 4, 8] * 5)  # every timed call checked at its length
+    assert sorted(epochs for _, epochs in checked) == sorted(
+        [10] + [1, 2, 4, 8] * 5
+    )  # every timed call checked at its length
 
 
 def test_a_projected_loop_whose_calls_are_mostly_a_fixed_cost_keeps_every_call_above_zero(clock):
-    # found in a default run: a loop that rebuilt its compiled step at every call (a quarter second, then a few ms an epoch) had
-    # its short calls' spread scaled up to the full length, and saved calls of -4.9 s that its own report refused
+    # found in a default run: a loop that rebuilt its compiled step at every call (a quarter second, then a few ms an
+    # epoch) had its short calls' spread scaled up to the full length, and saved calls of -4.9 s that its own report
+    # refused
     loop = FakeLoop(clock, 0.25, 0.004, noise=0.1)
     timing = time_loop(loop, seed_problem(), DEFAULT, lambda result, epochs: None)
     assert timing.timing == "projected"
@@ -230,8 +258,8 @@ def test_a_projected_loop_whose_calls_are_mostly_a_fixed_cost_keeps_every_call_a
 
 
 class NoisyShortLoop(FakeLoop):
-    """A slow loop whose short runs are timed shorter the longer they are (noise over a small cost per epoch, as on a busy
-    machine): the line through them falls."""
+    """A slow loop whose short runs are timed shorter the longer they are (noise over a small cost per epoch, as on a
+    busy machine): the line through them falls."""
 
     def prepare(self, problem):
         self.prepared.append(problem.epochs)
@@ -244,19 +272,24 @@ class NoisyShortLoop(FakeLoop):
 
 
 def test_a_loop_whose_line_falls_is_timed_at_its_full_length_not_projected(clock):
-    # found under a busy parallel test run: the line through a short problem's timings fell, and the run saved a negative
-    # projection that its own report refused
+    # found under a busy parallel test run: the line through a short problem's timings fell, and the run saved a
+    # negative projection that its own report refused
     loop = NoisyShortLoop(clock, 0, 0)
     timing = time_loop(loop, seed_problem(), DEFAULT, lambda result, epochs: None)
     assert timing.timing == "measured" and timing.projection is None and loop.prepared[-1] == 1000
-    assert timing.durations == pytest.approx([0.1] * len(timing.durations)) and len(timing.durations) >= DEFAULT.min_samples
+    assert (
+        timing.durations == pytest.approx([0.1] * len(timing.durations))
+        and len(timing.durations) >= DEFAULT.min_samples
+    )
 
 
 def test_rigorous_times_a_slow_loop_at_full_length_too_to_check_its_projection(clock):
     loop = FakeLoop(clock, 0.09, 0.064)
     timing = time_loop(loop, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(0, 3))
     assert timing.timing == "measured" and timing.projection["projected_s"] == pytest.approx(64.09)
-    assert loop.prepared == [10, 1, 2, 4, 8, 1000] and timing.durations == pytest.approx([64.09] * 2)  # 5 former rounds: 2, 2, 1
+    assert loop.prepared == [10, 1, 2, 4, 8, 1000] and timing.durations == pytest.approx(
+        [64.09] * 2
+    )  # 5 former rounds: 2, 2, 1
     later = FakeLoop(clock, 0.09, 0.064)  # the first replicate checks the projection, the others only measure
     timing = time_loop(later, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(2, 3))
     assert timing.projection is None and later.prepared == [10, 1000] and timing.durations == pytest.approx([64.09])
@@ -271,15 +304,20 @@ def test_the_progress_line_counts_benchmarks_and_estimates_what_is_left_at_the_p
     now[0] = 40.0  # a and b took 40 s for 20 s expected: twice as slow as expected
     progress.start("c", "test_c")
     progress.start("c", "test_c")  # a start told twice (by a child, and by pytest's loop) is one line
-    assert lines == ["[1/4] test_a · 0:00 elapsed · about 0:40 left",
-                     "[2/4] test_b (in a fresh process) · 0:12 elapsed · about 0:30 left",
-                     "[3/4] test_c · 0:40 elapsed · about 0:40 left"]
+    assert lines == [
+        "[1/4] test_a · 0:00 elapsed · about 0:40 left",
+        "[2/4] test_b (in a fresh process) · 0:12 elapsed · about 0:30 left",
+        "[3/4] test_c · 0:40 elapsed · about 0:40 left",
+    ]
 
 
 def options(**given) -> SimpleNamespace:
-    """The plugin's options as pytest parses them: the defaults of the table, and pytest-benchmark's that the session reads."""
+    """The plugin's options as pytest parses them: the defaults of the table, and pytest-benchmark's that the session
+    reads."""
     values = {option.dest: option.settings.get("default") for option in OPTIONS}
-    return SimpleNamespace(**values | {"benchmark_only": True, "collectonly": False, "benchmark_disable_gc": False} | given)
+    return SimpleNamespace(
+        **values | {"benchmark_only": True, "collectonly": False, "benchmark_disable_gc": False} | given
+    )
 
 
 def fake_config(**given):
@@ -287,15 +325,18 @@ def fake_config(**given):
     return SimpleNamespace(option=option, getoption=lambda name: getattr(option, name))
 
 
-@pytest.mark.parametrize(("given", "mode", "budget", "replicate"), [
-    ({}, Mode.SHARED, "default", (0, 1)),
-    ({"isolate": True}, Mode.ISOLATED, "default", (0, 1)),
-    ({"replicates": 5}, Mode.REPLICATED, "default", (0, 5)),
-    ({"rigorous": True}, Mode.REPLICATED, "rigorous", (0, 3)),
-    ({"rigorous": True, "replicates": 4}, Mode.REPLICATED, "rigorous", (0, 4)),
-    ({"rigorous": True, "child": (2, 3)}, Mode.CHILD, "rigorous", (2, 3)),
-    ({"child": (0, 1)}, Mode.CHILD, "default", (0, 1)),
-])
+@pytest.mark.parametrize(
+    ("given", "mode", "budget", "replicate"),
+    [
+        ({}, Mode.SHARED, "default", (0, 1)),
+        ({"isolate": True}, Mode.ISOLATED, "default", (0, 1)),
+        ({"replicates": 5}, Mode.REPLICATED, "default", (0, 5)),
+        ({"rigorous": True}, Mode.REPLICATED, "rigorous", (0, 3)),
+        ({"rigorous": True, "replicates": 4}, Mode.REPLICATED, "rigorous", (0, 4)),
+        ({"rigorous": True, "child": (2, 3)}, Mode.CHILD, "rigorous", (2, 3)),
+        ({"child": (0, 1)}, Mode.CHILD, "default", (0, 1)),
+    ],
+)
 def test_the_session_takes_its_mode_and_budget_once_from_the_options(given, mode, budget, replicate):
     plan = Plan.from_options(options(**given))
     assert (plan.mode, plan.budget.name, plan.replicate) == (mode, budget, replicate)
@@ -325,8 +366,10 @@ def test_a_run_expected_past_its_time_samples_less_to_fit_and_never_below_the_sh
 
 def test_the_estimate_follows_this_machines_speed_and_a_slower_one_samples_less(tmp_path):
     run = load_run(write(tmp_path / "run.json", frozen_run("loops")))
-    steps = [Step(f"loop {index}", (row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch))
-             for index, row in enumerate(run.benchmarks.itertuples())]
+    steps = [
+        Step(f"loop {index}", (row.implementation, row.dtype, row.epochs, row.n_hidden, row.batch))
+        for index, row in enumerate(run.benchmarks.itertuples())
+    ]
 
     def total_at(scale):
         estimator = Estimator(run, False, steps, 1, 0.0, scale)
@@ -342,16 +385,31 @@ def test_the_estimate_follows_this_machines_speed_and_a_slower_one_samples_less(
 
 
 def test_a_fitted_budget_says_so_in_its_rule():
-    budget = dataclasses.replace(DEFAULT, seconds=0.5, fitted="here sampled 0.5 s a benchmark instead of 1 s, to end within 5:00")
+    budget = dataclasses.replace(
+        DEFAULT, seconds=0.5, fitted="here sampled 0.5 s a benchmark instead of 1 s, to end within 5:00"
+    )
     assert budget.record()["rule"].endswith("; here sampled 0.5 s a benchmark instead of 1 s, to end within 5:00")
     assert "the whole run within 300 s" in budgets.describe(DEFAULT)
 
 
 def test_a_child_gets_the_options_the_table_forwards_and_no_others():
-    config = fake_config(budget=0.5, rigorous=True, problem="net.json", sweep_dtype="float32", isolate=True, replicates=3,
-                         threads=2, benchmark_disable_gc=True)
-    assert forwarded_arguments(config) == ["--budget=0.5", "--rigorous", "--problem=net.json", "--sweep-dtype=float32",
-                                           "--benchmark-disable-gc"]
+    config = fake_config(
+        budget=0.5,
+        rigorous=True,
+        problem="net.json",
+        sweep_dtype="float32",
+        isolate=True,
+        replicates=3,
+        threads=2,
+        benchmark_disable_gc=True,
+    )
+    assert forwarded_arguments(config) == [
+        "--budget=0.5",
+        "--rigorous",
+        "--problem=net.json",
+        "--sweep-dtype=float32",
+        "--benchmark-disable-gc",
+    ]
     assert forwarded_arguments(fake_config()) == []
     flags = {option.flag for option in OPTIONS if option.forwarded}
     assert flags == {"--budget", "--rigorous", "--problem", "--sweep", "--sweep-points", "--sweep-dtype"}
@@ -370,14 +428,18 @@ MEDIANS = {"numpy": 0.042, "native": 0.0001, "keras-tensorflow": 64.0}
 
 
 def projected_run(path, per_epoch_s=0.064, seed=0):
-    return write(path, saved_run(MEDIANS, seed=seed, projected={"keras-tensorflow": projection(per_epoch_s, 0.09, seed=seed)}))
+    return write(
+        path, saved_run(MEDIANS, seed=seed, projected={"keras-tensorflow": projection(per_epoch_s, 0.09, seed=seed)})
+    )
 
 
 def test_a_projection_is_labelled_in_the_report_its_csv_and_its_figure(tmp_path, monkeypatch):
     labels, save = [], figures.save_figure
 
     def read_then_save(figure, path, dpi=120):
-        labels.extend(label.get_text() for ax in figure.axes for axis in (ax, *ax.child_axes) for label in axis.get_yticklabels())
+        labels.extend(
+            label.get_text() for ax in figure.axes for axis in (ax, *ax.child_axes) for label in axis.get_yticklabels()
+        )
         return save(figure, path, dpi)
 
     monkeypatch.setattr(figures, "save_figure", read_then_save)
@@ -385,11 +447,16 @@ def test_a_projection_is_labelled_in_the_report_its_csv_and_its_figure(tmp_path,
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     fit = json.loads(run.read_text())["benchmarks"][2]["extra_info"]["projection"]
-    row = (r"^\| `keras-tensorflow` \| 64\.\d s \(projected\) \| [\d.]+, [\d.]+ s \(95\.0%, bootstrap\) \| 20 at 4 lengths \| "
-           r"– \(interval ±[\d.]+%\) \|")
+    row = (
+        r"^\| `keras-tensorflow` \| 64\.\d s \(projected\) \| [\d.]+, [\d.]+ s \(95\.0%, bootstrap\) \| 20 at 4 "
+        r"lengths \| "
+        r"– \(interval ±[\d.]+%\) \|"
+    )
     assert re.search(row, markdown, re.MULTILINE), markdown
     assert re.search(r"^\| `numpy` \| 42 ms \| [\d.]+, [\d.]+ ms \(95\.7%\) \| 25 \|", markdown, re.MULTILINE)
-    assert f"| `keras-tensorflow` | 1, 2, 4, 8 | 20 | {figures.format_seconds(fit['per_epoch_s'])} [" in markdown  # its fit
+    assert (
+        f"| `keras-tensorflow` | 1, 2, 4, 8 | 20 | {figures.format_seconds(fit['per_epoch_s'])} [" in markdown
+    )  # its fit
     assert "| `keras-tensorflow` (projected) |" in markdown  # time to result
     rows = (tmp_path / "report" / "report.csv").read_text().splitlines()
     assert sum(",keras-tensorflow,float64,3,3,2,1,1000,projected," in row for row in rows) == 1
@@ -428,7 +495,11 @@ def test_compare_and_history_label_projections_and_compare_bootstraps_them(tmp_p
     assert "FAIL: keras-tensorflow (notebook problem, float64) is " in out
     table = history_table([load_run(path) for path in (base, same)])
     assert table.loc[table["implementation"] == "keras-tensorflow", "projected"].all()
-    assert re.search(r"^\| `keras-tensorflow` \| \w+ \| 2 \| 64\.\d s \(projected\) \| 6\d\.\d s \(projected\) \|", trend_table(table), re.MULTILINE)
+    assert re.search(
+        r"^\| `keras-tensorflow` \| \w+ \| 2 \| 64\.\d s \(projected\) \| 6\d\.\d s \(projected\) \|",
+        trend_table(table),
+        re.MULTILINE,
+    )
 
 
 def test_calibrate_slows_a_projected_loop_through_its_timings(tmp_path):
@@ -438,14 +509,23 @@ def test_calibrate_slows_a_projected_loop_through_its_timings(tmp_path):
     twice = slowed(run, 2.0, "keras-tensorflow").benchmarks.set_index("implementation").loc["keras-tensorflow"]
     before = run.benchmarks.set_index("implementation").loc["keras-tensorflow"]
     assert twice["projection"]["seconds"] == pytest.approx([2 * value for value in before["projection"]["seconds"]])
-    assert twice["median"] == pytest.approx(2 * before["median"]) and twice["projection"]["epochs"] == before["projection"]["epochs"]
+    assert (
+        twice["median"] == pytest.approx(2 * before["median"])
+        and twice["projection"]["epochs"] == before["projection"]["epochs"]
+    )
 
 
 def test_every_pair_of_budget_lengths_is_distinct_and_the_rule_is_saved_in_words():
     for budget in (DEFAULT, RIGOROUS):
-        assert len(set(budget.lengths)) == len(budget.lengths) and all(a < b for a, b in itertools.pairwise(budget.lengths))
+        assert len(set(budget.lengths)) == len(budget.lengths) and all(
+            a < b for a, b in itertools.pairwise(budget.lengths)
+        )
         record = budget.record()
-        assert record["name"] == budget.name and record["rule"].startswith(f"{budget.name}: ") and record["seconds"] == budget.seconds
+        assert (
+            record["name"] == budget.name
+            and record["rule"].startswith(f"{budget.name}: ")
+            and record["seconds"] == budget.seconds
+        )
 
 
 SLOW_EPOCHS = 200
@@ -453,31 +533,65 @@ SLOW_EPOCHS = 200
 
 @pytest.mark.slow
 def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks_the_projections(tmp_path):
-    # micrograd's scalar graph: too slow at this length for 10 calls in 0.1 s, and no framework to import in each replicate
+    # micrograd's scalar graph: too slow at this length for 10 calls in 0.1 s, and no framework to import in each
+    # replicate
     problem = short_notebook_problem(tmp_path / "short.json", SLOW_EPOCHS)
-    nodes = [f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in ("numpy", "micrograd")]
-    done = run_pytest(*nodes, "--benchmark-only", "--rigorous", "--budget=0.02", f"--problem={problem}",
-                      f"--benchmark-storage=file://{tmp_path / 'results'}")
+    nodes = [
+        f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in ("numpy", "micrograd")
+    ]
+    done = run_pytest(
+        *nodes,
+        "--benchmark-only",
+        "--rigorous",
+        "--budget=0.02",
+        f"--problem={problem}",
+        f"--benchmark-storage=file://{tmp_path / 'results'}",
+    )
     assert done.returncode == 0, output_of(done)
     lines = done.stdout.splitlines()
-    expected = next(index for index, line in enumerate(lines) if re.match(
-        r"backprop-bench: 2 benchmarks x 3 replicates, rigorous budget, replicated processes: expected about \d+:\d\d on this machine \(", line))
-    assert expected < next(index for index, line in enumerate(lines) if line.startswith("[1/6] "))  # said before it starts
+    expected = next(
+        index
+        for index, line in enumerate(lines)
+        if re.match(
+            r"backprop-bench: 2 benchmarks x 3 replicates, rigorous budget, replicated processes: expected about "
+            r"\d+:\d\d on this machine \(",
+            line,
+        )
+    )
+    assert expected < next(
+        index for index, line in enumerate(lines) if line.startswith("[1/6] ")
+    )  # said before it starts
     (path,) = (tmp_path / "results").rglob("*.json")
     saved = json.loads(path.read_text())
     info = saved["machine_info"]
-    assert info["process_mode"] == "replicated" and info["replicates"]["count"] == 3 and info["budget"]["name"] == "rigorous"
+    assert (
+        info["process_mode"] == "replicated"
+        and info["replicates"]["count"] == 3
+        and info["budget"]["name"] == "rigorous"
+    )
     for bench in saved["benchmarks"]:
         extra = bench["extra_info"]
-        assert extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == SLOW_EPOCHS  # at full length
+        assert (
+            extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == SLOW_EPOCHS
+        )  # at full length
         assert len({replicate["pid"] for replicate in extra["replicates"]}) == 3
     slow = next(bench for bench in saved["benchmarks"] if bench["extra_info"]["implementation"] == "micrograd")
-    # a loop the default budget projects: its projection kept beside the measurement, and the former rounds over the replicates
+    # a loop the default budget projects: its projection kept beside the measurement, and the former rounds over the
+    # replicates
     assert slow["extra_info"]["projection"]["projected_s"] > 0
-    for index, replicate in enumerate(slow["extra_info"]["replicates"]):  # each its share of the former rounds, at its median
-        former = (max(20, int(np.ceil(1 / replicate["median"]))) if 20 * replicate["median"] <= 10 else max(5, int(10 // replicate["median"])))
+    for index, replicate in enumerate(
+        slow["extra_info"]["replicates"]
+    ):  # each its share of the former rounds, at its median
+        former = (
+            max(20, int(np.ceil(1 / replicate["median"])))
+            if 20 * replicate["median"] <= 10
+            else max(5, int(10 // replicate["median"]))
+        )
         assert replicate["rounds"] >= former // 3 + (index < former % 3), (index, replicate, former)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
-    checked = r"^\| `micrograd` \| \d+, \d+, \d+, \d+ \| 20 \| .* \| [\d.]+ ms \| [+-]\d+\.\d%( \(outside its interval\))? \|$"
+    checked = (
+        r"^\| `micrograd` \| \d+, \d+, \d+, \d+ \| 20 \| .* \| [\d.]+ ms \| [+-]\d+\.\d%( \(outside its "
+        r"interval\))? \|$"
+    )
     assert re.search(checked, markdown, re.MULTILINE), markdown  # the projection beside the measurement

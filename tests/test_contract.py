@@ -19,20 +19,28 @@ from benchmarks.model.schema import kind_of
 from implementations import seed_problem
 from tests.helpers import JSON_VALUES, frozen_run, write
 
-FUZZ = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def small_real_run() -> dict:
     """A run made of real saved records, few of them: two training loops and a probe of the frozen run with loops, two
     implementations at three sizes and a peak of the frozen sweep, under the loops' machine record."""
     loops, sweep = frozen_run("loops"), frozen_run("sweep")
-    quickest_probe = min((bench for bench in loops["benchmarks"] if kind_of(bench["extra_info"]) == "probe"),
-                         key=lambda bench: bench["stats"]["rounds"])
+    quickest_probe = min(
+        (bench for bench in loops["benchmarks"] if kind_of(bench["extra_info"]) == "probe"),
+        key=lambda bench: bench["stats"]["rounds"],
+    )
 
     def kept(bench):
         extra, kind = bench["extra_info"], kind_of(bench["extra_info"])
         if kind == "sweep":
-            return extra["implementation"] in ("numpy", "native") and (extra["n_hidden"], extra["batch"]) in ((3, 1), (8, 1), (3, 4))
+            return extra["implementation"] in ("numpy", "native") and (extra["n_hidden"], extra["batch"]) in (
+                (3, 1),
+                (8, 1),
+                (3, 4),
+            )
         if kind == "peak":
             return extra["library"] == "numpy"
         if kind == "probe":
@@ -56,6 +64,8 @@ def runs_to_mutate() -> tuple[dict, dict]:
     read without naming a run (made when first needed: a copy of the repository without results/ collects this file)."""
     real = small_real_run()
     return tuple(run | {"datetime": "2026-11-29T21:00:00"} for run in (real, one_of_each(real)))
+
+
 SHORT_NOTEBOOK = json.loads(problem_to_json(seed_problem())) | {"epochs": 20}
 
 
@@ -73,14 +83,19 @@ def key_paths(value, path=()) -> list[tuple]:
 
 def same_type(a, b) -> bool:
     """Whether two JSON values are of one JSON type (true is no number)."""
+
     def kind(value):
-        return "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else type(value).__name__
+        return (
+            "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else type(value).__name__
+        )
+
     return kind(a) == kind(b)
 
 
 @st.composite
 def mutations(draw, original: dict) -> tuple:
-    """One mutation of a file: ("truncated", at), ("retyped", key path, a value of another JSON type), or ("dropped", key path)."""
+    """One mutation of a file: ("truncated", at), ("retyped", key path, a value of another JSON type), or ("dropped",
+    key path)."""
     how = draw(st.sampled_from(["truncated", "retyped", "dropped"]))
     if how == "truncated":
         return how, draw(st.integers(0, len(json.dumps(original)) - 1))
@@ -125,7 +140,11 @@ def workspace(tmp_path, monkeypatch):
 
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under the folder, with a hash of its content."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def check_contract(argv: list[str], workspace: Path, capsys) -> int:
@@ -137,18 +156,25 @@ def check_contract(argv: list[str], workspace: Path, capsys) -> int:
     except SystemExit as exit:  # argparse's usage errors, and --help
         status = exit.code
     captured = capsys.readouterr()
-    event(f"{argv[0] if argv else 'no command'}: exit {status}")  # pytest --hypothesis-show-statistics: how often each was reached
+    event(
+        f"{argv[0] if argv else 'no command'}: exit {status}"
+    )  # pytest --hypothesis-show-statistics: how often each was reached
     assert status in (0, 1, 2), f"{argv}: exit status {status}\n{captured.err}"
     assert "Traceback" not in captured.out + captured.err, argv
     if status == 2:
         assert captured.err.count("\n") == 1 and captured.err.startswith("backprop-bench"), f"{argv}: {captured.err}"
         # the line names what it refuses: an option or file of the command line, or the default results folder
-        named = [token.split("=")[0] for token in argv if token.startswith("-")] + [token for token in argv if not token.startswith("-")]
-        assert any(token and token in captured.err or shlex.quote(token) in captured.err for token in [*named, "results"]), \
-            f"{argv}: {captured.err}"
+        named = [token.split("=")[0] for token in argv if token.startswith("-")] + [
+            token for token in argv if not token.startswith("-")
+        ]
+        assert any(
+            token and token in captured.err or shlex.quote(token) in captured.err for token in [*named, "results"]
+        ), f"{argv}: {captured.err}"
         assert snapshot(workspace) == everything_before, f"{argv} wrote files although it refused its input"
     new_runs = {name: digest for name, digest in snapshot(workspace / "results").items() if name.endswith(".json")}
-    assert new_runs == {name: digest for name, digest in runs_before.items() if name.endswith(".json")}, f"{argv} touched a saved run"
+    assert new_runs == {name: digest for name, digest in runs_before.items() if name.endswith(".json")}, (
+        f"{argv} touched a saved run"
+    )
     return status
 
 
@@ -177,23 +203,75 @@ def test_every_command_keeps_the_contract_on_mutated_runs(workspace, capsys, dat
 @given(mutation=mutations(SHORT_NOTEBOOK))
 def test_parity_keeps_the_contract_on_mutated_problems(workspace, capsys, mutation):
     problem = write(workspace / "mutated.json", mutated(SHORT_NOTEBOOK, mutation))
-    check_contract(["parity", "--problem", str(problem.name), "--implementations", "numpy,python", "--out", "out/parity"], workspace, capsys)
+    check_contract(
+        ["parity", "--problem", str(problem.name), "--implementations", "numpy,python", "--out", "out/parity"],
+        workspace,
+        capsys,
+    )
 
 
 def command_options() -> dict[str, dict[str, bool]]:
     """Per command, its options and whether each takes a value, read from the parser itself."""
     (commands,) = [action for action in parser()._actions if action.choices]
-    return {name: {option: action.nargs != 0 for action in command._actions for option in action.option_strings if option not in ("-h", "--help")}
-            for name, command in commands.choices.items()}
+    return {
+        name: {
+            option: action.nargs != 0
+            for action in command._actions
+            for option in action.option_strings
+            if option not in ("-h", "--help")
+        }
+        for name, command in commands.choices.items()
+    }
 
 
 OPTIONS = command_options()
-VALUES = ["0", "-1", "1", "0.5", "10", "10%", "1e309", "nan", "inf", "-inf", "abc", "", "off", "5,10", "5,5", "0,10", "float32",
-          "float16", "numpy,python", "python", "numpy", "numpy,numpy", "nosuch", ",", "results", "results/machine/0001_real.json",
-          "results/machine/0002_again.json", "problem.json", "missing.json", "out/new", "out/page.html", "problem.json/below", "out"]
+VALUES = [
+    "0",
+    "-1",
+    "1",
+    "0.5",
+    "10",
+    "10%",
+    "1e309",
+    "nan",
+    "inf",
+    "-inf",
+    "abc",
+    "",
+    "off",
+    "5,10",
+    "5,5",
+    "0,10",
+    "float32",
+    "float16",
+    "numpy,python",
+    "python",
+    "numpy",
+    "numpy,numpy",
+    "nosuch",
+    ",",
+    "results",
+    "results/machine/0001_real.json",
+    "results/machine/0002_again.json",
+    "problem.json",
+    "missing.json",
+    "out/new",
+    "out/page.html",
+    "problem.json/below",
+    "out",
+]
 # parity trains what it is given: the fast implementations only, named every time (without, it trains every framework)
 IMPLEMENTATIONS = ["numpy,python", "python", "numpy", "numpy,numpy", "nosuch", "", ","]
-POSITIONALS = {"report": 2, "compare": 3, "history": 2, "calibrate": 3, "list": 0, "parity": 0, "upgrade": 2, "index": 0}
+POSITIONALS = {
+    "report": 2,
+    "compare": 3,
+    "history": 2,
+    "calibrate": 3,
+    "list": 0,
+    "parity": 0,
+    "upgrade": 2,
+    "index": 0,
+}
 
 
 def test_every_command_is_in_the_fuzzing():
@@ -202,7 +280,8 @@ def test_every_command_is_in_the_fuzzing():
 
 @st.composite
 def argument_lists(draw) -> list[str]:
-    """A command, positional arguments drawn from files and junk, and options of that command with good and bad values."""
+    """A command, positional arguments drawn from files and junk, and options of that command with good and bad
+    values."""
     command = draw(st.sampled_from(list(OPTIONS)))
     argv = [command, *draw(st.lists(st.sampled_from(VALUES), max_size=POSITIONALS[command]))]
     for option in draw(st.lists(st.sampled_from(list(OPTIONS[command])), max_size=3)):

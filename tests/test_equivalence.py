@@ -32,7 +32,9 @@ RANDOM_CASES = {
 # the quick tier's problems: one sample, and a batch; the others, and the notebook's 1000 epochs (a minute for Keras's
 # fit()), are the full suite's
 QUICK_CASES = {"3-3-2 single lr0.1", "5-8-4 batch16 lr0.5"}
-RANDOM_CASE_EPOCHS = 20  # enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
+RANDOM_CASE_EPOCHS = (
+    20  # enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
+)
 
 
 def tier(case: str, quick=QUICK_CASES) -> list[pytest.MarkDecorator]:
@@ -41,27 +43,40 @@ def tier(case: str, quick=QUICK_CASES) -> list[pytest.MarkDecorator]:
 
 
 def trained_on(name: str, case: str) -> bool:
-    """Whether the implementation is trained on the case: up to the largest epoch (in multiply-adds) it declares itself practical at (its
-    SWEEP_RANGE's upper bound: micrograd's graph of Python objects takes seconds an epoch past it, and the plain-Python
-    oracle's range ends there too). The range's lower
-    bound says where a timing is all overhead, which does not bear on what it computes."""
+    """Whether the implementation is trained on the case: up to the largest epoch (in multiply-adds) it declares itself
+    practical at (its SWEEP_RANGE's upper bound: micrograd's graph of Python objects takes seconds an epoch past it, and
+    the plain-Python oracle's range ends there too). The range's lower bound says where a timing is all overhead, which
+    does not bear on what it computes."""
     _, largest, _ = declaration(name).sweep_range or (0, None, "")
     return largest is None or EpochWork.of(**problem(case).sizes, itemsize=8).multiply_adds <= largest
 
 
 def implementations_on(*case_names: str, quick=QUICK_CASES) -> list:
-    """(implementation, case) test parameters for every implementation and every named case it is trained on, those not in
-    `quick` marked slow, skipped with the reason where the implementation is unavailable."""
-    return [pytest.param(name, case, id=f"{name}-{case}", marks=[*skip_unless_available(name), *tier(case, quick)])
-            for case in case_names for name in REGISTRY if trained_on(name, case)]
+    """(implementation, case) test parameters for every implementation and every named case it is trained on, those not
+    in `quick` marked slow, skipped with the reason where the implementation is unavailable."""
+    return [
+        pytest.param(name, case, id=f"{name}-{case}", marks=[*skip_unless_available(name), *tier(case, quick)])
+        for case in case_names
+        for name in REGISTRY
+        if trained_on(name, case)
+    ]
 
 
 def pairs_on(*case_names: str) -> list:
-    """(first, second, case) test parameters for every pair of implementations and every named case both are trained on."""
-    return [pytest.param(first, second, case, id=f"{first}-{second}-{case}",
-                         marks=[*skip_unless_available(first, second), *tier(case)])
-            for first, second in itertools.combinations(REGISTRY, 2) for case in case_names
-            if trained_on(first, case) and trained_on(second, case)]
+    """(first, second, case) test parameters for every pair of implementations and every named case both are trained
+    on."""
+    return [
+        pytest.param(
+            first,
+            second,
+            case,
+            id=f"{first}-{second}-{case}",
+            marks=[*skip_unless_available(first, second), *tier(case)],
+        )
+        for first, second in itertools.combinations(REGISTRY, 2)
+        for case in case_names
+        if trained_on(first, case) and trained_on(second, case)
+    ]
 
 
 @cache
@@ -74,8 +89,8 @@ def problem(case: str, dtype: str = "float64") -> Problem:
 
 @pytest.fixture
 def trained(trainings):
-    """One implementation's result on a named problem, trained once per test run (the run's trainings are shared with the
-    benchmarks' plain-run calls, and between parallel workers)."""
+    """One implementation's result on a named problem, trained once per test run (the run's trainings are shared with
+    the benchmarks' plain-run calls, and between parallel workers)."""
     return lambda name, case, dtype="float64": trainings.of(name, problem(case, dtype))
 
 
@@ -102,12 +117,17 @@ def test_pairs_agree_in_float64_on_every_epoch(first, second, case, trained):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY
-                                  if declaration(name).float64_cause])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=skip_unless_available(name)) for name in REGISTRY if declaration(name).float64_cause],
+)
 def test_a_declared_float64_shortfall_is_measured_not_assumed(name, trained):
     # the declaration goes once the framework computes in float64 throughout (a Keras release that fixes it)
-    worst = max(max(largest_differences(trained(name, case), trained(REFERENCE, case)).values())
-                for case in ["notebook", *RANDOM_CASES] if trained_on(name, case))
+    worst = max(
+        max(largest_differences(trained(name, case), trained(REFERENCE, case)).values())
+        for case in ["notebook", *RANDOM_CASES]
+        if trained_on(name, case)
+    )
     assert worst > FLOAT64_TOLERANCE, f"{name} now agrees within {worst:.1e}: delete its FLOAT64_CAUSE"
 
 
@@ -116,8 +136,12 @@ def test_results_have_the_documented_shapes_and_dtype(name, case, trained):
     p, result = problem(case), trained(name, case)
     # one that is not float64-exact returns what it computed: float32 where its framework computes in float32
     dtypes = (np.float64,) if get(name).float64_exact else (np.float64, np.float32)
-    expected = {"weights_hidden": p.weights_hidden.shape, "weights_output": p.weights_output.shape,
-                "loss_history": (p.epochs,), "final_output": p.targets.shape}
+    expected = {
+        "weights_hidden": p.weights_hidden.shape,
+        "weights_output": p.weights_output.shape,
+        "loss_history": (p.epochs,),
+        "final_output": p.targets.shape,
+    }
     for field in RESULT_FIELDS:
         value = getattr(result, field)
         assert isinstance(value, np.ndarray), field
@@ -126,7 +150,9 @@ def test_results_have_the_documented_shapes_and_dtype(name, case, trained):
 
 
 # the notebook's problem in float32 is checked, for every implementation, by its benchmark in a plain test run
-@pytest.mark.parametrize(("name", "case"), implementations_on("3-3-2 single lr0.1", "5-8-4 batch16 lr0.5", quick={"5-8-4 batch16 lr0.5"}))
+@pytest.mark.parametrize(
+    ("name", "case"), implementations_on("3-3-2 single lr0.1", "5-8-4 batch16 lr0.5", quick={"5-8-4 batch16 lr0.5"})
+)
 def test_float32_tracks_float64_within_accumulated_rounding(name, case, trained):
     # the bound is the worst case of rounding every weight once per epoch (see float32_drift_bound)
     exact, single = trained(REFERENCE, case), trained(name, case, "float32")
@@ -138,14 +164,20 @@ def test_float32_tracks_float64_within_accumulated_rounding(name, case, trained)
 
 
 # one epoch each, the notebook's too
-@pytest.mark.parametrize(("name", "case"), implementations_on("notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5",
-                                                            "3-128-2 batch7 lr0.3", quick={"notebook"}))
+@pytest.mark.parametrize(
+    ("name", "case"),
+    implementations_on(
+        "notebook", "1-1-1 single lr1", "5-8-4 batch16 lr0.5", "3-128-2 batch7 lr0.3", quick={"notebook"}
+    ),
+)
 def test_one_step_follows_the_gradient_by_central_differences(name, case):
     one_epoch = dataclasses.replace(problem(case), epochs=1)
     step = get(name).train(one_epoch)
     # W1 = W0 - lr * dL/dW, so the gradient each implementation used is (W0 - W1) / lr
-    used = [(w0 - w1) / one_epoch.learning_rate for w0, w1 in
-            ((one_epoch.weights_hidden, step.weights_hidden), (one_epoch.weights_output, step.weights_output))]
+    used = [
+        (w0 - w1) / one_epoch.learning_rate
+        for w0, w1 in ((one_epoch.weights_hidden, step.weights_hidden), (one_epoch.weights_output, step.weights_output))
+    ]
     weights, h = [one_epoch.weights_hidden.copy(), one_epoch.weights_output.copy()], 1e-6
     for layer, gradient in enumerate(used):
         numeric = np.zeros_like(gradient)
@@ -167,7 +199,9 @@ def test_loss_history_and_final_output_come_from_each_epochs_forward_pass(name, 
     for k in (1, 17, p.epochs - 1):
         before_k = get(name).train(dataclasses.replace(p, epochs=k))
         o = outputs(p, before_k.weights_hidden, before_k.weights_output)
-        assert full.loss_history[k] == pytest.approx(np.mean((p.batch_targets - o) ** 2), rel=1e-12, abs=0 if exact else allowed)
+        assert full.loss_history[k] == pytest.approx(
+            np.mean((p.batch_targets - o) ** 2), rel=1e-12, abs=0 if exact else allowed
+        )
     np.testing.assert_allclose(full.final_output, p.unbatch(o), rtol=0, atol=allowed)
     initial_loss = np.mean((p.batch_targets - outputs(p, p.weights_hidden, p.weights_output)) ** 2)
     assert full.loss_history[0] == pytest.approx(initial_loss, rel=1e-13, abs=0 if exact else allowed)

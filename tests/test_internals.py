@@ -1,5 +1,6 @@
-"""The seam to pytest's and pytest-benchmark's private names (benchmarks/plugin/internals.py), held to what each does in the
-versions installed, and the dependency range to the versions that are tested: a release that changes one fails here."""
+"""The seam to pytest's and pytest-benchmark's private names (benchmarks/plugin/internals.py), held to what each does
+in the versions installed, and the dependency range to the versions that are tested: a release that changes one fails
+here."""
 
 import logging
 import re
@@ -23,8 +24,10 @@ SEAMED = ("pytest", "pytest-benchmark")  # the projects whose private names inte
 
 
 def test_the_range_allowed_starts_at_the_versions_tested_and_ends_before_the_next_major():
-    declared = {Requirement(text).name: Requirement(text).specifier
-                for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    declared = {
+        Requirement(text).name: Requirement(text).specifier
+        for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
     pinned = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
     for name in SEAMED:
         tested = Version(pinned[name])
@@ -36,10 +39,26 @@ def fixture() -> tuple[BenchmarkFixture, list]:
     """pytest-benchmark's fixture for a test called test_seam, collecting its stats in a list."""
     added = []
     node = SimpleNamespace(name="test_seam", nodeid="tests/test_internals.py::test_seam")
-    made = BenchmarkFixture(node, disable_gc=False, timer=NameWrapper(perf_counter), min_rounds=1, min_time=0, max_time=1, precision=0,
-                            confidence=None, warmup=False, warmup_iterations=0, calibration_precision=10, add_stats=added.append,
-                            logger=logging.getLogger("test"), warner=None, disabled=False, cprofile=False, cprofile_loops=None,
-                            cprofile_dump=None)
+    made = BenchmarkFixture(
+        node,
+        disable_gc=False,
+        timer=NameWrapper(perf_counter),
+        min_rounds=1,
+        min_time=0,
+        max_time=1,
+        precision=0,
+        confidence=None,
+        warmup=False,
+        warmup_iterations=0,
+        calibration_precision=10,
+        add_stats=added.append,
+        logger=logging.getLogger("test"),
+        warner=None,
+        disabled=False,
+        cprofile=False,
+        cprofile_loops=None,
+        cprofile_dump=None,
+    )
     return made, added
 
 
@@ -69,7 +88,9 @@ def test_the_next_run_number_follows_the_highest_saved(tmp_path):
 def test_the_file_storage_is_replaced_where_pytest_benchmark_made_one(tmp_path, pytestconfig, monkeypatch):
     made = pytestconfig._benchmarksession  # pytest-benchmark's session, as this run's configure made it
     assert hasattr(made, "storage")
-    session = SimpleNamespace(storage=FileStorage(tmp_path, logger=logging.getLogger("test"), default_machine_id="machine"))
+    session = SimpleNamespace(
+        storage=FileStorage(tmp_path, logger=logging.getLogger("test"), default_machine_id="machine")
+    )
     monkeypatch.setattr(pytestconfig, "_benchmarksession", session)
     internals.replace_file_storage(pytestconfig, lambda storage: ("replaced", storage.path))
     assert session.storage == ("replaced", tmp_path)

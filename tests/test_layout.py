@@ -1,5 +1,5 @@
-"""The shape of the repository: no import circle, the roles importing one way, text commands without matplotlib, and the front
-door naming what pip cannot install."""
+"""The shape of the repository: no import circle, the roles importing one way, text commands without matplotlib, and the
+front door naming what pip cannot install."""
 
 import ast
 import subprocess
@@ -53,7 +53,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[module] = "open"
         for imported in sorted(graph.get(module, ())):
             if state.get(imported) == "open":
-                found.append(chain[chain.index(imported):] + [imported])
+                found.append(chain[chain.index(imported) :] + [imported])
             elif imported not in state:
                 visit(imported, chain + [imported])
         state[module] = "done"
@@ -79,7 +79,11 @@ def test_the_roles_import_in_one_direction():
     # the results model and the implementations never reach up into the plugin, the timed code or the reports
     for module, imported in import_graph().items():
         if module.startswith(("implementations", "benchmarks.model")):
-            upward = {name for name in imported if name.startswith(("benchmarks.plugin", "benchmarks.timed", "benchmarks.presentation"))}
+            upward = {
+                name
+                for name in imported
+                if name.startswith(("benchmarks.plugin", "benchmarks.timed", "benchmarks.presentation"))
+            }
             assert not upward, (module, upward)
 
 
@@ -87,8 +91,10 @@ def test_the_roles_import_in_one_direction():
 def test_text_commands_do_not_import_matplotlib(tmp_path, command):
     run = write(tmp_path / "run.json", saved_run({"numpy": 0.01}))
     argv = [str(run) if part == "{run}" else part for part in command]
-    code = ("import sys; from benchmarks.cli import main; main(sys.argv[1:]); "
-            "print('matplotlib loaded' if 'matplotlib' in sys.modules else 'no matplotlib', file=sys.stderr)")
+    code = (
+        "import sys; from benchmarks.cli import main; main(sys.argv[1:]); "
+        "print('matplotlib loaded' if 'matplotlib' in sys.modules else 'no matplotlib', file=sys.stderr)"
+    )
     done = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "no matplotlib"

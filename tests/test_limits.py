@@ -10,9 +10,12 @@ from benchmarks.plugin.sweep_plan import N_IN, N_OUT
 from benchmarks.timed.memory import peak_above, reset_peak
 from tests.helpers import frozen_run
 
-RATES = Rates(sigmoids_per_s=1e9, multiply_adds_per_s=2e10,
-              bandwidths={"memory": {"bytes": None, "bytes_per_s": 2e10}, "L2": {"bytes": 2**20, "bytes_per_s": 1e11}},
-              sources={})
+RATES = Rates(
+    sigmoids_per_s=1e9,
+    multiply_adds_per_s=2e10,
+    bandwidths={"memory": {"bytes": None, "bytes_per_s": 2e10}, "L2": {"bytes": 2**20, "bytes_per_s": 1e11}},
+    sources={},
+)
 
 
 def test_an_epochs_work_is_counted_from_the_math():
@@ -57,17 +60,34 @@ def test_the_peak_memory_of_a_block_counts_the_pages_it_touches():
 def loops(**rows) -> pd.DataFrame:
     """A run's loop benchmarks, timed at full length as a run saved before first calls at a few epochs read: per
     implementation (import, compile, first call, median of 1000 epochs, compiled)."""
-    return pd.DataFrame([{"implementation": name, "import_s": imported, "compile_s": compiled_s, "first_call_s": first,
-                          "median": median, "epochs": 1000, "compiled": compiled, "per_epoch_s": median / 1000, "fixed_s": 0.0,
-                          "projected": False}
-                         for name, (imported, compiled_s, first, median, compiled) in rows.items()])
+    return pd.DataFrame(
+        [
+            {
+                "implementation": name,
+                "import_s": imported,
+                "compile_s": compiled_s,
+                "first_call_s": first,
+                "median": median,
+                "epochs": 1000,
+                "compiled": compiled,
+                "per_epoch_s": median / 1000,
+                "fixed_s": 0.0,
+                "projected": False,
+            }
+            for name, (imported, compiled_s, first, median, compiled) in rows.items()
+        ]
+    )
 
 
 def test_a_projected_loop_waits_its_fixed_cost_and_its_epochs_at_the_fitted_rate():
-    projected = loops(keras=(3.0, 0.2, 0.0, 64.09, True)).assign(projected=True, per_epoch_s=0.064, fixed_s=0.09, first_call_extra_s=0.25)
+    projected = loops(keras=(3.0, 0.2, 0.0, 64.09, True)).assign(
+        projected=True, per_epoch_s=0.064, fixed_s=0.09, first_call_extra_s=0.25
+    )
     keras = time_to_result(projected).set_index("implementation").loc["keras"]
     assert keras["one_time_s"] == pytest.approx(3.0 + 0.2 + 0.25 + 0.09) and keras["projected"]
-    assert keras[10] == pytest.approx(keras["one_time_s"] + 0.64) and keras[100_000] == pytest.approx(keras["one_time_s"] + 6400)
+    assert keras[10] == pytest.approx(keras["one_time_s"] + 0.64) and keras[100_000] == pytest.approx(
+        keras["one_time_s"] + 6400
+    )
 
 
 def test_time_to_result_adds_the_one_time_costs_to_the_epochs():
@@ -80,8 +100,11 @@ def test_time_to_result_adds_the_one_time_costs_to_the_epochs():
 
 
 def test_the_break_even_epoch_is_the_first_at_which_the_compiled_loop_has_waited_less():
-    table = time_to_result(loops(numpy=(0.1, 0.0, 0.014, 0.014, False), jax=(0.6, 0.2, 0.0001, 0.0001, True),
-                                 slow=(0.6, 0.2, 0.1, 0.1, True)))
+    table = time_to_result(
+        loops(
+            numpy=(0.1, 0.0, 0.014, 0.014, False), jax=(0.6, 0.2, 0.0001, 0.0001, True), slow=(0.6, 0.2, 0.1, 0.1, True)
+        )
+    )
     found = break_even(table)
     epochs = int(found["jax"].split()[0].replace(",", ""))
     rows = table.set_index("implementation")

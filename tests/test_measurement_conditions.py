@@ -48,13 +48,24 @@ print(json.dumps(info))
 
 
 def probes(counts: list[int], cpus: list[int], alone) -> dict[int, dict]:
-    """Per thread count, what each framework reports and how many CPUs XLA's and TensorFlow's matrix multiplies keep busy, in
-    a fresh process on `cpus` with every available framework loaded: the processes load them side by side, then count
-    `alone`, in turn."""
-    given = {ALLOWED_CPUS_ENV: ",".join(map(str, cpus))}  # as the suite gives a benchmark's child (a worker is pinned to fewer)
-    started = {threads: subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=os.environ | given | {THREADS_ENV: str(threads)},
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for threads in counts}
+    """Per thread count, what each framework reports and how many CPUs XLA's and TensorFlow's matrix multiplies keep
+    busy, in a fresh process on `cpus` with every available framework loaded: the processes load them side by side, then
+    count `alone`, in turn."""
+    given = {
+        ALLOWED_CPUS_ENV: ",".join(map(str, cpus))
+    }  # as the suite gives a benchmark's child (a worker is pinned to fewer)
+    started = {
+        threads: subprocess.Popen(
+            [sys.executable, "-c", PROBE],
+            cwd=ROOT,
+            env=os.environ | given | {THREADS_ENV: str(threads)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for threads in counts
+    }
     found = {}
     for threads, process in started.items():
         with process:
@@ -73,7 +84,9 @@ def test_the_thread_knob_reaches_every_framework(alone, measurement):
         assert info["requested"] == threads
         assert (info["torch_intra_op"], info["torch_inter_op"]) == (threads, threads)
         assert (info["tensorflow_intra_op"], info["tensorflow_inter_op"]) == (threads, threads)
-        without = [f"{framework}_threads" for framework in ("mlx", "tinygrad") if framework in available()]  # loaded where they run
+        without = [
+            f"{framework}_threads" for framework in ("mlx", "tinygrad") if framework in available()
+        ]  # loaded where they run
         assert without and all(info[key] == "no setting; CPU affinity applies" for key in without), info
         assert {pool["library"] for pool in info["pools"]} >= {"openblas"}
         assert all(pool["threads"] == threads for pool in info["pools"]), info["pools"]
@@ -89,8 +102,11 @@ def test_the_thread_knob_reaches_every_framework(alone, measurement):
 def test_more_threads_than_usable_cpus_is_a_usage_error():
     done = run_pytest(f"--threads={len(allowed_cpus()) + 1}", "--co", "-q", timeout=120)
     assert done.returncode == 4
-    assert f"argument --threads: expected a whole number of threads from 1 to {len(allowed_cpus())} (the CPUs this process may use), " \
-           f"got '{len(allowed_cpus()) + 1}'" in done.stderr, done.stderr
+    assert (
+        f"argument --threads: expected a whole number of threads from 1 to {len(allowed_cpus())} (the CPUs this "
+        "process may use), "
+        f"got '{len(allowed_cpus()) + 1}'" in done.stderr
+    ), done.stderr
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "two", "1.5", str(os.cpu_count() + 1)])
@@ -110,8 +126,14 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
         families.setdefault(framework_family(name), name)
     chosen = list(families.values())
     problem = short_notebook_problem(tmp_path / "short.json")
-    done = run_pytest(*(f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in chosen), "--benchmark-only",
-                      "--isolate", f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", f"--problem={problem}")
+    done = run_pytest(
+        *(f"benchmarks/timed/bench_training.py::test_training_loop[{name}-float64]" for name in chosen),
+        "--benchmark-only",
+        "--isolate",
+        f"--benchmark-storage=file://{tmp_path / 'runs'}",
+        "--budget=0.02",
+        f"--problem={problem}",
+    )
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     run = load_run(saved)  # one pytest-benchmark run, readable like any other
@@ -119,8 +141,8 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
     benchmarks = run.benchmarks.set_index("implementation")
     assert set(benchmarks.index) == set(chosen)
     assert benchmarks["pid"].nunique() == len(chosen) and os.getpid() not in set(benchmarks["pid"])
-    # each process held its own framework and NumPy (every result is NumPy), and no other implementation's framework
-    # but what importing its own alone pulls in (TensorFlow imports JAX where it is installed), as the run's import timer
+    # each process held its own framework and NumPy (every result is NumPy), and no other implementation's framework but
+    # what importing its own alone pulls in (TensorFlow imports JAX where it is installed), as the run's import timer
     # found in a bare interpreter that imported the implementation and nothing else, and its own requirements that it
     # loads as it runs (PyTensor compiles with Numba)
     for name in chosen:
@@ -133,10 +155,27 @@ def test_isolate_runs_each_benchmark_in_a_fresh_process_and_saves_one_run(tmp_pa
 @pytest.mark.slow
 def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
     problem = tmp_path / "wide.json"
-    problem.write_text(json.dumps({"inputs": [[0.5, 0.9, -0.3]] * 2, "targets": [[0.9, 0.3]] * 2, "epochs": 50,
-                                   "weights_hidden": [[0.1, 0.2, 0.3]] * 4, "weights_output": [[0.1] * 4] * 2}))
-    done = run_pytest("--benchmark-only", "--isolate", f"--problem={problem}", "-k", "numpy",
-                      f"--benchmark-storage=file://{tmp_path / 'runs'}", "--budget=0.02", timeout=300)
+    problem.write_text(
+        json.dumps(
+            {
+                "inputs": [[0.5, 0.9, -0.3]] * 2,
+                "targets": [[0.9, 0.3]] * 2,
+                "epochs": 50,
+                "weights_hidden": [[0.1, 0.2, 0.3]] * 4,
+                "weights_output": [[0.1] * 4] * 2,
+            }
+        )
+    )
+    done = run_pytest(
+        "--benchmark-only",
+        "--isolate",
+        f"--problem={problem}",
+        "-k",
+        "numpy",
+        f"--benchmark-storage=file://{tmp_path / 'runs'}",
+        "--budget=0.02",
+        timeout=300,
+    )
     assert done.returncode == 0, output_of(done)
     (saved,) = (tmp_path / "runs").rglob("*.json")
     (numpy,) = load_run(saved).benchmarks.itertuples()
@@ -146,5 +185,10 @@ def test_isolated_children_time_the_same_problem_as_the_parent(tmp_path):
 def test_a_benchmarks_child_is_given_the_runs_threads_and_cpus_which_this_process_keeps_as_values(measurement):
     given = measurement.child_environment(SimpleNamespace(callspec=SimpleNamespace(params={"name": "keras-jax"})))
     assert given["KERAS_BACKEND"] == "jax"  # what the implementation needs, and the run's settings beside it
-    assert (given[THREADS_ENV], given[ALLOWED_CPUS_ENV]) == (str(measurement.threads), ",".join(map(str, measurement.knob.cpus)))
-    assert ALLOWED_CPUS_ENV not in os.environ  # nothing written into this process's environment for its children to inherit
+    assert (given[THREADS_ENV], given[ALLOWED_CPUS_ENV]) == (
+        str(measurement.threads),
+        ",".join(map(str, measurement.knob.cpus)),
+    )
+    assert (
+        ALLOWED_CPUS_ENV not in os.environ
+    )  # nothing written into this process's environment for its children to inherit

@@ -11,7 +11,10 @@ from implementations.problem import RESULT_FIELDS
 native = pytest.importorskip("implementations.with_numba")
 
 # per dtype: the sigmoid's largest relative error, and the agreement of a short training run with NumPy's
-PRECISION = {"float64": (4 * np.finfo(np.float64).eps, FLOAT64_TOLERANCE), "float32": (4 * np.finfo(np.float32).eps, 1e-5)}
+PRECISION = {
+    "float64": (4 * np.finfo(np.float64).eps, FLOAT64_TOLERANCE),
+    "float32": (4 * np.finfo(np.float32).eps, 1e-5),
+}
 
 
 @numba.njit(error_model="numpy")
@@ -45,8 +48,12 @@ def test_every_layout_trains_as_numpy_does(layout, dtype, monkeypatch):
     n_hidden, batch = LAYOUTS[layout]
     if layout.endswith("chunks"):  # cut in two as with two threads (a pool of one thread runs the chunks in turn)
         monkeypatch.setattr(native.numba, "get_num_threads", lambda: 2)
-    problem = random_problem(7, n_in=3, n_hidden=n_hidden, n_out=2, batch=batch, learning_rate=0.1, epochs=40, dtype=dtype)
+    problem = random_problem(
+        7, n_in=3, n_hidden=n_hidden, n_out=2, batch=batch, learning_rate=0.1, epochs=40, dtype=dtype
+    )
     result, reference = get("native").train(problem), get("numpy").train(problem)
     for name in RESULT_FIELDS:
         assert getattr(result, name).dtype == dtype
-        np.testing.assert_allclose(getattr(result, name), getattr(reference, name), rtol=0, atol=PRECISION[dtype][1], err_msg=name)
+        np.testing.assert_allclose(
+            getattr(result, name), getattr(reference, name), rtol=0, atol=PRECISION[dtype][1], err_msg=name
+        )

@@ -1,5 +1,5 @@
-"""A plain test run in parallel: each worker on a CPU of its own, a framework family's tests and an xdist_group's on one worker,
-what a test measures measured alone, and nothing in a test's environment that says it runs in a worker."""
+"""A plain test run in parallel: each worker on a CPU of its own, a framework family's tests and an xdist_group's on one
+worker, what a test measures measured alone, and nothing in a test's environment that says it runs in a worker."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from tests.helpers import ROOT, output_of, run_pytest
 
 pytestmark = pytest.mark.slow
 
-TESTS = '''
+TESTS = """
 import json, os, time
 from pathlib import Path
 
@@ -43,8 +43,9 @@ def test_of_a_group(case):
 def test_that_measures(alone):
     time.sleep(0.2)
     with alone():
-        (Path(os.environ["RECORDS"]) / "alone.json").write_text(json.dumps([time.monotonic(), time.sleep(0.5), time.monotonic()]))
-'''
+        span = [time.monotonic(), time.sleep(0.5), time.monotonic()]
+        (Path(os.environ["RECORDS"]) / "alone.json").write_text(json.dumps(span))
+"""
 
 
 def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path, measurement):
@@ -54,8 +55,12 @@ def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path, measureme
     (tmp_path / "records").mkdir()
     # a run of its own, as a user starts it, not one inside this run's worker (which runs what it starts in one process)
     env = {key: value for key, value in os.environ.items() if key != SHARED_DIR_ENV} | {
-        ALLOWED_CPUS_ENV: ",".join(map(str, cpus)), "RECORDS": str(tmp_path / "records")}
-    done = run_pytest(str(tmp_path / "test_shared_out.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), env=env)
+        ALLOWED_CPUS_ENV: ",".join(map(str, cpus)),
+        "RECORDS": str(tmp_path / "records"),
+    }
+    done = run_pytest(
+        str(tmp_path / "test_shared_out.py"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), env=env
+    )
     assert done.returncode == 0 and "created: 2/2 workers" in done.stdout, output_of(done)
     start, _, end = json.loads((tmp_path / "records" / "alone.json").read_text())
     records = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "records").glob("test_*.json")}
@@ -63,7 +68,13 @@ def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path, measureme
     workers = {record["pid"]: record["cpus"] for record in records.values()}
     assert len(workers) == 2 and sorted(cpu for (cpu,) in workers.values()) == sorted(cpus), workers  # a CPU each
     numpy_family = [f"test_of_an_implementation[{case}-{name}]" for case in range(3) for name in ("numpy", "python")]
-    assert len({records[test]["pid"] for test in numpy_family}) == 1, numpy_family  # one family, one worker: imported once
+    assert len({records[test]["pid"] for test in numpy_family}) == 1, (
+        numpy_family
+    )  # one family, one worker: imported once
     assert len({records[f"test_of_a_group[{case}]"]["pid"] for case in range(3)}) == 1  # one worker for the group
-    assert all(record["end"] <= start or record["start"] >= end for name, record in records.items() if name != "test_that_measures")
+    assert all(
+        record["end"] <= start or record["start"] >= end
+        for name, record in records.items()
+        if name != "test_that_measures"
+    )
     assert not any(record["worker_variables"] for record in records.values()), XDIST_WORKER_ENV

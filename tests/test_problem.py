@@ -8,8 +8,14 @@ import pytest
 from implementations import Problem, random_problem, seed_problem
 
 SEED = seed_problem()
-FIELDS = dict(inputs=SEED.inputs, targets=SEED.targets, weights_hidden=SEED.weights_hidden,
-              weights_output=SEED.weights_output, learning_rate=0.1, epochs=1000)
+FIELDS = dict(
+    inputs=SEED.inputs,
+    targets=SEED.targets,
+    weights_hidden=SEED.weights_hidden,
+    weights_output=SEED.weights_output,
+    learning_rate=0.1,
+    epochs=1000,
+)
 
 
 def build(**changes):
@@ -46,13 +52,19 @@ def test_float32_problems_hold_float32_arrays():
     ("changes", "message"),
     [
         # the notebook's own bug: weights written (in, out) instead of one row per neuron
-        (dict(weights_output=SEED.weights_output.T), r"weights_output has shape \(3, 2\) but must be \(n_out, n_hidden\)"),
+        (
+            dict(weights_output=SEED.weights_output.T),
+            r"weights_output has shape \(3, 2\) but must be \(n_out, n_hidden\)",
+        ),
         (dict(weights_hidden=np.ones((3, 4))), r"inputs have shape \(3,\) .* n_in = 4"),
         (dict(targets=[0.9, 0.3, 0.1]), r"targets have shape \(3,\) .* n_out = 2"),
         (dict(inputs=np.ones((4, 3))), r"inputs \(4, 3\) and targets \(2,\) must hold the same samples"),
         (dict(inputs=np.ones((4, 3)), targets=np.ones((5, 2))), r"inputs \(4, 3\) and targets \(5, 2\)"),
         (dict(weights_hidden=np.ones(3)), r"weights_hidden must have shape \(n_hidden, n_in\), got shape \(3,\)"),
-        (dict(inputs=np.ones((2, 2, 3))), r"inputs must have shape \(n_in,\) or \(batch, n_in\), got shape \(2, 2, 3\)"),
+        (
+            dict(inputs=np.ones((2, 2, 3))),
+            r"inputs must have shape \(n_in,\) or \(batch, n_in\), got shape \(2, 2, 3\)",
+        ),
         (dict(inputs=[]), r"inputs must not be empty"),
         (dict(inputs=[0.5, float("nan"), -0.3]), r"inputs must be finite, but inputs\[1\] is nan"),
         (dict(weights_output=[[-3, 1, float("inf")], [0, 1, 2]]), r"weights_output\[0, 2\] is inf"),

@@ -16,7 +16,9 @@ from tests.helpers import MACHINE_INFO, frozen_run, saved_run, write
 
 
 def test_summary_ratios_and_per_epoch_times(tmp_path):
-    run = load_run(write(tmp_path / "run.json", saved_run({"torch": 0.06, "numpy": 0.012, "jax": 0.003, "native": 0.0001})))
+    run = load_run(
+        write(tmp_path / "run.json", saved_run({"torch": 0.06, "numpy": 0.012, "jax": 0.003, "native": 0.0001}))
+    )
     table = summary(run.benchmarks)
     assert list(table["implementation"]) == ["native", "jax", "numpy", "torch"]
     assert table["vs_numpy"].tolist() == pytest.approx([0.1 / 12, 0.25, 1.0, 5.0])
@@ -25,10 +27,16 @@ def test_summary_ratios_and_per_epoch_times(tmp_path):
     assert np.isnan(table.loc[table["implementation"] == "numpy", "compile"]).all()  # not a compiled implementation
     assert table.loc[table["implementation"] == "jax", "compile"].item() == 0.1
     # the median's interval: order statistics 7 and 19 of 25 samples, which cover the median with probability 95.7%
-    assert "| `jax` | 3 ms | 2.98, 3.02 ms (95.7%) | 25 | 60 µs (2.0%) | 3 µs | 0.25× | 30× | 100 ms | 3 ms | – |" in summary_table(table)
+    assert (
+        "| `jax` | 3 ms | 2.98, 3.02 ms (95.7%) | 25 | 60 µs (2.0%) | 3 µs | 0.25× | 30× | 100 ms | 3 ms | – |"
+        in summary_table(table)
+    )
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-5, "45.6 µs"), (3e-9, "3 ns"), (float("nan"), "–")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-5, "45.6 µs"), (3e-9, "3 ns"), (float("nan"), "–")],
+)
 def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text
 
@@ -46,11 +54,20 @@ def test_newest_run_is_the_latest_saved_not_the_latest_named(tmp_path):
         ("", "the file is empty"),
         ('{"machine_info": {}, "benchmarks": [', "not valid JSON .* truncated"),
         ('{"hello": "world"}', "not a pytest-benchmark run"),
-        ('{"machine_info": {}, "benchmarks": []}', "saved in run format 1, older than this suite's 2; upgrade it with: "),
-        ('{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": []}',
-         "the run holds no training-loop benchmarks"),
-        ('{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": [{"name": "test_other", "group": null, '
-         '"stats": {}, "extra_info": {}}]}', re.escape("benchmarks[0].extra_info: not saved by backprop-bench (no kind")),
+        (
+            '{"machine_info": {}, "benchmarks": []}',
+            "saved in run format 1, older than this suite's 2; upgrade it with: ",
+        ),
+        (
+            '{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": []}',
+            "the run holds no training-loop benchmarks",
+        ),
+        (
+            '{"backprop_bench_format": 2, "machine_info": {"fingerprint": {"id": "m"}}, "benchmarks": [{"name": '
+            '"test_other", "group": null, '
+            '"stats": {}, "extra_info": {}}]}',
+            re.escape("benchmarks[0].extra_info: not saved by backprop-bench (no kind"),
+        ),
     ],
 )
 def test_unreadable_runs_are_refused_naming_the_file(tmp_path, content, message):
@@ -76,8 +93,9 @@ def test_a_spread_over_ten_percent_of_the_median_is_flagged_unreliable(tmp_path)
 
 def test_several_runs_are_reported_side_by_side_labelled_by_what_differs(tmp_path):
     one_thread = saved_run({"numpy": 0.010, "torch": 0.060})
-    two_threads = saved_run({"numpy": 0.012, "torch": 0.030},
-                            machine_info=MACHINE_INFO | {"threads": {"requested": 2}, "node": "other"})
+    two_threads = saved_run(
+        {"numpy": 0.012, "torch": 0.030}, machine_info=MACHINE_INFO | {"threads": {"requested": 2}, "node": "other"}
+    )
     paths = [write(tmp_path / "a" / "0001_a.json", one_thread), write(tmp_path / "b" / "0001_b.json", two_threads)]
     assert main(["report", *map(str, paths), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
@@ -94,7 +112,9 @@ def test_index_writes_the_results_readme_and_the_headline_between_their_markers_
     write(results / "m" / "0002_sweep.json", frozen_run("sweep"))
     readme = write(tmp_path / "README.md", f"# A project\n\nBefore.\n\n{START}\nold table\n{END}\n\nAfter.\n")
     assert main(["index", "--results", str(results), "--readme", str(readme)]) == 0
-    assert capsys.readouterr().out == (f"{results / 'README.md'}: written from 2 saved runs\n{readme}: written from 2 saved runs\n")
+    assert capsys.readouterr().out == (
+        f"{results / 'README.md'}: written from 2 saved runs\n{readme}: written from 2 saved runs\n"
+    )
     text = readme.read_text()
     assert text.startswith(f"# A project\n\nBefore.\n\n{START}\nThe notebook's 1000 epochs in float64, run `0001` (")
     assert text.endswith(f"{END}\n\nAfter.\n")
@@ -113,7 +133,10 @@ def test_index_refuses_a_readme_without_its_markers_and_writes_nothing(tmp_path,
     write(tmp_path / "results" / "m" / "0001_loops.json", frozen_run("loops"))
     readme = write(tmp_path / "README.md", "# No markers\n")
     assert main(["index", "--results", str(tmp_path / "results"), "--readme", str(readme)]) == 2
-    assert capsys.readouterr().err == f"backprop-bench index: error: {readme}: no generated block; expected the lines {START} and {END}\n"
+    assert (
+        capsys.readouterr().err
+        == f"backprop-bench index: error: {readme}: no generated block; expected the lines {START} and {END}\n"
+    )
     assert readme.read_text() == "# No markers\n" and not (tmp_path / "results" / "README.md").exists()
 
 
@@ -122,15 +145,22 @@ def test_the_report_sets_a_frameworks_layers_side_by_side(tmp_path):
     for bench in run["benchmarks"]:
         extra = bench["extra_info"]
         extra |= {"framework": extra["implementation"].partition("-")[0], "variant": extra["implementation"] + " way"}
-        extra |= {"built_on": "torch"} if extra["implementation"] == "lightning" else {}  # a layer over PyTorch, in its table
+        extra |= (
+            {"built_on": "torch"} if extra["implementation"] == "lightning" else {}
+        )  # a layer over PyTorch, in its table
     path = write(tmp_path / "0001_run.json", run)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
-    section = markdown[markdown.index("### What a framework's layers cost"):]
-    rows = re.findall(r"^\| (\w*) \| `([\w-]+)` \| ([\w -]+) \| ([\d.]+ m?s) \| [\d.]+ [µm]s \| ([\d.]+)× \|$", section, re.MULTILINE)
-    assert rows == [("torch", "torch-compile", "torch-compile way", "30 ms", "1"), ("", "torch", "torch way", "60 ms", "2"),
-                    ("", "torch-nn", "torch-nn way", "90 ms", "3"),
-                    ("", "lightning", "lightning way", "2 s", "66.7")], section[:800]  # numpy, alone in its framework, has no table
+    section = markdown[markdown.index("### What a framework's layers cost") :]
+    rows = re.findall(
+        r"^\| (\w*) \| `([\w-]+)` \| ([\w -]+) \| ([\d.]+ m?s) \| [\d.]+ [µm]s \| ([\d.]+)× \|$", section, re.MULTILINE
+    )
+    assert rows == [
+        ("torch", "torch-compile", "torch-compile way", "30 ms", "1"),
+        ("", "torch", "torch way", "60 ms", "2"),
+        ("", "torch-nn", "torch-nn way", "90 ms", "3"),
+        ("", "lightning", "lightning way", "2 s", "66.7"),
+    ], section[:800]  # numpy, alone in its framework, has no table
 
 
 def test_no_two_registered_implementations_draw_the_same_line():
@@ -139,8 +169,14 @@ def test_no_two_registered_implementations_draw_the_same_line():
 
 
 def test_the_report_names_what_could_not_run_on_the_machine_and_why(tmp_path):
-    why = "needs the program clang (tinygrad compiles its kernels with it), which is not on PATH; install it with: apt-get install clang"
-    path = write(tmp_path / "run.json", saved_run({"numpy": 0.01}, machine_info=MACHINE_INFO | {"unavailable": {"tinygrad": why}}))
+    why = (
+        "needs the program clang (tinygrad compiles its kernels with it), which is not on PATH; install it with: "
+        "apt-get install clang"
+    )
+    path = write(
+        tmp_path / "run.json",
+        saved_run({"numpy": 0.01}, machine_info=MACHINE_INFO | {"unavailable": {"tinygrad": why}}),
+    )
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "**Not run**: 1 implementation could not run on this machine, and why:" in markdown
@@ -150,8 +186,10 @@ def test_the_report_names_what_could_not_run_on_the_machine_and_why(tmp_path):
 @pytest.mark.parametrize("command", ["report", "history", "upgrade", "index"])
 def test_every_command_refuses_a_folder_without_saved_runs_in_the_same_words(tmp_path, capsys, command):
     assert main([command, "--results", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == (f"backprop-bench {command}: error: {tmp_path}: no saved runs; run `pytest --benchmark-only` first, "
-                                       "or name run files\n")
+    assert capsys.readouterr().err == (
+        f"backprop-bench {command}: error: {tmp_path}: no saved runs; run `pytest --benchmark-only` first, "
+        "or name run files\n"
+    )
 
 
 def test_the_parallel_runs_order_comes_from_the_newest_run_by_its_own_time_through_the_one_reader(tmp_path):

@@ -17,8 +17,8 @@ from .statistics import CONFIDENCE, SEED, bootstrap_medians, percentile_interval
 # differed by here), so the p-value alone calls tiny differences significant
 DEFAULT_ALPHA = 0.002
 DEFAULT_MIN_CHANGE = 10.0  # percent
-# a replicate this much slower (percent) than the fastest replicate of the same benchmark in the same run is set aside as a
-# disturbed process: on a shared machine noise only adds time, and a disturbed process is slow for all its rounds
+# a replicate this much slower (percent) than the fastest replicate of the same benchmark in the same run is set aside
+# as a disturbed process: on a shared machine noise only adds time, and a disturbed process is slow for all its rounds
 DEFAULT_SET_ASIDE = 15.0
 MANN_WHITNEY, REPLICATES = "Mann-Whitney U on the raw samples", "Welch's t on the logarithms of the replicate medians"
 BOOTSTRAP = "a bootstrap of both times (a projected loop's fit resampled, a measured loop's median)"
@@ -39,7 +39,10 @@ class Comparison:
     interval: tuple[float, float] | None = None  # the ratio's 95% confidence interval, with replicates
     replicates: tuple[int, int] = (0, 0)  # in the base and the new run
     set_aside: tuple[int, int] = (0, 0)  # of those, the disturbed ones left out of the interval
-    projected: tuple[bool, bool] = (False, False)  # whether the base's and the new run's times are projections from shorter lengths
+    projected: tuple[bool, bool] = (
+        False,
+        False,
+    )  # whether the base's and the new run's times are projections from shorter lengths
     base_interval: tuple[float, float] = (float("nan"), float("nan"))  # each median's own 95% interval
     new_interval: tuple[float, float] = (float("nan"), float("nan"))
 
@@ -50,10 +53,12 @@ class Comparison:
 
     @property
     def significant(self) -> bool:
-        """Whether the runs differ more than chance explains (p < alpha, or with replicates an interval that excludes 1),
-        by at least min_change percent."""
+        """Whether the runs differ more than chance explains (p < alpha, or with replicates an interval that excludes
+        1), by at least min_change percent."""
         factor = 1 + self.min_change / 100
-        beyond_chance = not self.interval[0] <= 1 <= self.interval[1] if self.interval else bool(self.p_value < self.alpha)
+        beyond_chance = (
+            not self.interval[0] <= 1 <= self.interval[1] if self.interval else bool(self.p_value < self.alpha)
+        )
         return beyond_chance and not (1 / factor < self.ratio < factor)
 
     @property
@@ -79,15 +84,18 @@ def replicate_medians(replicates) -> list[float]:
 
 
 def undisturbed(medians: list[float], set_aside: float | None) -> list[float]:
-    """The replicate medians within set_aside percent of the fastest; all of them when set_aside is None, or when fewer
-    than two would be left (then the replicates disagree too much to tell the disturbed ones, and the interval says so)."""
+    """The replicate medians within set_aside percent of the fastest; all of them when set_aside is None, or when
+    fewer than two would be left (then the replicates disagree too much to tell the disturbed ones, and the interval
+    says so)."""
     if set_aside is None:
         return medians
     kept = [median for median in medians if median <= min(medians) * (1 + set_aside / 100)]
     return kept if len(kept) >= 2 else medians
 
 
-def ratio_interval(base: list[float], new: list[float], confidence: float = CONFIDENCE) -> tuple[float, float, tuple[float, float], float]:
+def ratio_interval(
+    base: list[float], new: list[float], confidence: float = CONFIDENCE
+) -> tuple[float, float, tuple[float, float], float]:
     """From replicate medians: the geometric means of base and new, the ratio's confidence interval and the two-sided
     p-value, by Welch's t on the logarithms (timings are positive and their noise multiplicative)."""
     log_base, log_new = np.log(base), np.log(new)
@@ -95,7 +103,12 @@ def ratio_interval(base: list[float], new: list[float], confidence: float = CONF
     variances = log_base.var(ddof=1) / len(base), log_new.var(ddof=1) / len(new)
     error = np.sqrt(sum(variances))
     if error == 0:  # identical replicates: no spread to estimate, the difference is exact
-        return float(np.exp(log_base.mean())), float(np.exp(log_new.mean())), (np.exp(difference),) * 2, float(difference == 0)
+        return (
+            float(np.exp(log_base.mean())),
+            float(np.exp(log_new.mean())),
+            (np.exp(difference),) * 2,
+            float(difference == 0),
+        )
     # Welch-Satterthwaite degrees of freedom
     freedom = error**4 / (variances[0] ** 2 / (len(base) - 1) + variances[1] ** 2 / (len(new) - 1))
     half = t.ppf((1 + confidence) / 2, freedom) * error
@@ -105,7 +118,8 @@ def ratio_interval(base: list[float], new: list[float], confidence: float = CONF
 
 
 def time_distribution(row, side: str, seed: int) -> np.ndarray:
-    """A bootstrap distribution of one run's time for a benchmark: its projected loop's fit resampled, or its samples' median."""
+    """A bootstrap distribution of one run's time for a benchmark: its projected loop's fit resampled, or its samples'
+    median."""
     projection = getattr(row, f"projection_{side}", None)
     if getattr(row, f"projected_{side}") and isinstance(projection, dict):
         return projected_times(projection["epochs"], projection["seconds"], getattr(row, f"epochs_{side}"), seed=seed)
@@ -113,39 +127,63 @@ def time_distribution(row, side: str, seed: int) -> np.ndarray:
 
 
 def bootstrap_ratio(row) -> tuple[tuple[float, float], float]:
-    """The new/base ratio's 95% interval from independent bootstraps of both runs, and the two-sided bootstrap p-value of
-    no change (twice the share of resampled ratios on the other side of 1, at least one resample's worth)."""
+    """The new/base ratio's 95% interval from independent bootstraps of both runs, and the two-sided bootstrap p-value
+    of no change (twice the share of resampled ratios on the other side of 1, at least one resample's worth)."""
     ratios = time_distribution(row, "new", SEED + 1) / time_distribution(row, "base", SEED)
     interval = percentile_interval(ratios, CONFIDENCE)
     p_value = min(1.0, 2 * max(1 / len(ratios), min(np.mean(ratios <= 1), np.mean(ratios >= 1))))
     return (interval.low, interval.high), float(p_value)
 
 
-def compare_runs(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE,
-                 set_aside: float | None = DEFAULT_SET_ASIDE) -> list[Comparison]:
+def compare_runs(
+    base: Run,
+    new: Run,
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = DEFAULT_MIN_CHANGE,
+    set_aside: float | None = DEFAULT_SET_ASIDE,
+) -> list[Comparison]:
     """Every benchmark present in both runs, matched by group and implementation: on replicate medians where both runs
-    have at least two undisturbed replicates of it; else, where either time is a projection, by a bootstrap of both; else by
-    Mann-Whitney on the raw samples."""
+    have at least two undisturbed replicates of it; else, where either time is a projection, by a bootstrap of both;
+    else by Mann-Whitney on the raw samples."""
     key = ["group", "implementation"]
     merged = base.benchmarks.merge(new.benchmarks, on=key, suffixes=("_base", "_new"))
     if merged.empty:
         raise RunFileError(
             f"{new.path}: no benchmark in common with {base.path} (base has "
-            f"{', '.join(sorted(base.benchmarks['implementation']))}; new has {', '.join(sorted(new.benchmarks['implementation']))})"
+            f"{', '.join(sorted(base.benchmarks['implementation']))}; new has "
+            f"{', '.join(sorted(new.benchmarks['implementation']))})"
         )
     comparisons = []
     for row in merged.itertuples():
         replicated = [replicate_medians(getattr(row, f"replicates_{side}", None)) for side in ("base", "new")]
         kept = [undisturbed(medians, set_aside) for medians in replicated]
         projected = (bool(getattr(row, "projected_base", False)), bool(getattr(row, "projected_new", False)))
-        common = Comparison(row.group, row.implementation, row.median_base, row.median_new, float("nan"), alpha, min_change,
-                            replicates=(len(replicated[0]), len(replicated[1])),
-                            set_aside=(len(replicated[0]) - len(kept[0]), len(replicated[1]) - len(kept[1])), projected=projected,
-                            base_interval=(row.ci_low_base, row.ci_high_base), new_interval=(row.ci_low_new, row.ci_high_new))
+        common = Comparison(
+            row.group,
+            row.implementation,
+            row.median_base,
+            row.median_new,
+            float("nan"),
+            alpha,
+            min_change,
+            replicates=(len(replicated[0]), len(replicated[1])),
+            set_aside=(len(replicated[0]) - len(kept[0]), len(replicated[1]) - len(kept[1])),
+            projected=projected,
+            base_interval=(row.ci_low_base, row.ci_high_base),
+            new_interval=(row.ci_low_new, row.ci_high_new),
+        )
         if min(map(len, kept)) >= 2:
             base_mean, new_mean, interval, p_value = ratio_interval(*kept)
-            comparisons.append(replace(common, base_median=base_mean, new_median=new_mean, p_value=p_value, method=REPLICATES,
-                                       interval=interval))
+            comparisons.append(
+                replace(
+                    common,
+                    base_median=base_mean,
+                    new_median=new_mean,
+                    p_value=p_value,
+                    method=REPLICATES,
+                    interval=interval,
+                )
+            )
         elif any(projected):
             interval, p_value = bootstrap_ratio(row)
             comparisons.append(replace(common, p_value=p_value, method=BOOTSTRAP, interval=interval, set_aside=(0, 0)))
@@ -159,13 +197,16 @@ MACHINE_KEYS = ("CPU", "machine id")  # what differs between two runs' descripti
 
 @dataclass(frozen=True)
 class RunComparison:
-    """Two runs compared, whole: what `backprop-bench compare` shows, decided here and only rendered by the presentation."""
+    """Two runs compared, whole: what `backprop-bench compare` shows, decided here and only rendered by the
+    presentation."""
 
     base: Run
     new: Run
     benchmarks: list[Comparison]  # every benchmark in both runs
     machine_changes: list[str]  # what differs between the runs' machines, the CPU first; empty for one machine
-    measured_differently: dict[str, list[str]]  # what else differs in how the runs were measured (versions, threads, budget), before and after
+    measured_differently: dict[
+        str, list[str]
+    ]  # what else differs in how the runs were measured (versions, threads, budget), before and after
     interrupted: list[Run]  # of the two, those saved by an interrupted session (holding only what finished)
     faster: list[Comparison]  # significantly faster
     slower: list[Comparison]  # significantly slower
@@ -177,21 +218,38 @@ class RunComparison:
 
     @property
     def moved_both_ways(self) -> bool:
-        """Whether benchmarks moved significantly both ways: what one change of code rarely does, and a machine whose speed
-        changed between the runs, or within them, often does."""
+        """Whether benchmarks moved significantly both ways: what one change of code rarely does, and a machine whose
+        speed changed between the runs, or within them, often does."""
         return bool(self.faster and self.slower)
 
 
-def compare_two(base: Run, new: Run, alpha: float = DEFAULT_ALPHA, min_change: float = DEFAULT_MIN_CHANGE,
-                set_aside: float | None = DEFAULT_SET_ASIDE, fail_above: float | None = None) -> RunComparison:
+def compare_two(
+    base: Run,
+    new: Run,
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = DEFAULT_MIN_CHANGE,
+    set_aside: float | None = DEFAULT_SET_ASIDE,
+    fail_above: float | None = None,
+) -> RunComparison:
     """The whole comparison of two runs: every benchmark's verdict, what differs between the runs, and with a gate
     (fail_above, percent) the benchmarks significantly slower than it allows."""
     comparisons = compare_runs(base, new, alpha, min_change, set_aside)
     differing = {key: column for key, column in differences([base, new]).items() if key not in MACHINE_KEYS}
-    return RunComparison(base, new, comparisons, machine_changes(base.fingerprint, new.fingerprint), differing,
-                         [run for run in (base, new) if run.machine_info.get("interrupted")],
-                         [c for c in comparisons if c.verdict == "faster"], [c for c in comparisons if c.verdict == "slower"],
-                         regressions(comparisons, fail_above) if fail_above is not None else [], alpha, min_change, set_aside, fail_above)
+    return RunComparison(
+        base,
+        new,
+        comparisons,
+        machine_changes(base.fingerprint, new.fingerprint),
+        differing,
+        [run for run in (base, new) if run.machine_info.get("interrupted")],
+        [c for c in comparisons if c.verdict == "faster"],
+        [c for c in comparisons if c.verdict == "slower"],
+        regressions(comparisons, fail_above) if fail_above is not None else [],
+        alpha,
+        min_change,
+        set_aside,
+        fail_above,
+    )
 
 
 def regressions(comparisons: list[Comparison], fail_above_percent: float) -> list[Comparison]:
@@ -201,20 +259,47 @@ def regressions(comparisons: list[Comparison], fail_above_percent: float) -> lis
 
 def slowed(run: Run, factor: float, implementation: str | None = None) -> Run:
     """The run as if its code had been `factor` times slower (one implementation, or all): every sample, median and
-    replicate median, and a projected loop's every timing, scaled. Real noise, a known slowdown: what the gate's calibration
-    injects."""
+    replicate median, and a projected loop's every timing, scaled. Real noise, a known slowdown: what the gate's
+    calibration injects."""
     benchmarks = run.benchmarks.copy()
     rows = benchmarks["implementation"] == implementation if implementation else np.ones(len(benchmarks), dtype=bool)
-    for column in ("min", "max", "median", "q1", "q3", "iqr", "ld15iqr", "hd15iqr", "ci_low", "ci_high", "per_epoch_s", "fixed_s"):
+    for column in (
+        "min",
+        "max",
+        "median",
+        "q1",
+        "q3",
+        "iqr",
+        "ld15iqr",
+        "hd15iqr",
+        "ci_low",
+        "ci_high",
+        "per_epoch_s",
+        "fixed_s",
+    ):
         benchmarks.loc[rows, column] = benchmarks.loc[rows, column] * factor
-    benchmarks.loc[rows, "data"] = benchmarks.loc[rows, "data"].map(lambda data: None if data is None else [x * factor for x in data])
+    benchmarks.loc[rows, "data"] = benchmarks.loc[rows, "data"].map(
+        lambda data: None if data is None else [x * factor for x in data]
+    )
     if "replicates" in benchmarks:
         benchmarks.loc[rows, "replicates"] = benchmarks.loc[rows, "replicates"].map(
-            lambda entries: [entry | {"median": entry["median"] * factor} for entry in entries] if isinstance(entries, list) else entries)
+            lambda entries: (
+                [entry | {"median": entry["median"] * factor} for entry in entries]
+                if isinstance(entries, list)
+                else entries
+            )
+        )
     if "projection" in benchmarks:
         benchmarks.loc[rows, "projection"] = benchmarks.loc[rows, "projection"].map(
-            lambda fit: {key: scaled(value, factor) if key not in ("epochs", "confidence") else value for key, value in fit.items()}
-            if isinstance(fit, dict) else fit)
+            lambda fit: (
+                {
+                    key: scaled(value, factor) if key not in ("epochs", "confidence") else value
+                    for key, value in fit.items()
+                }
+                if isinstance(fit, dict)
+                else fit
+            )
+        )
     return replace(run, benchmarks=benchmarks)
 
 

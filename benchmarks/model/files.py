@@ -1,4 +1,5 @@
-"""Writing results so that no reader ever sees half a file, and a command that fails while writing leaves nothing of it."""
+"""Writing results so that no reader ever sees half a file, and a command that fails while writing leaves nothing of
+it."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def outputs_in(folder: Path) -> Iterator[Path]:
     """A hidden folder inside `folder` (made if need be) to write a command's outputs into; when all are written they
     are renamed into `folder`. If writing fails, none of them is: the folders this made go again, earlier files stay."""
     folder = Path(folder)
-    made = next((above for above in [*reversed(folder.absolute().parents), folder.absolute()] if not above.exists()), None)
+    made = next(
+        (above for above in [*reversed(folder.absolute().parents), folder.absolute()] if not above.exists()), None
+    )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder, prefix=".writing-"))

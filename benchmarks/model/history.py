@@ -15,10 +15,21 @@ def history_table(runs: list[Run]) -> pd.DataFrame:
     for order, run in enumerate(sorted(runs, key=lambda run: run.datetime)):
         for bench in run.benchmarks.itertuples():
             versions = getattr(bench, "versions", None)
-            rows.append({"order": order, "run": run.label, "number": run.label.split("_")[0], "saved": run.datetime[:16],
-                         "machine": run.fingerprint["id"], "cpu": cpu_words(run.fingerprint), "group": bench.group,
-                         "implementation": bench.implementation, "median": bench.median, "projected": bool(bench.projected),
-                         "versions": versions if isinstance(versions, dict) else {}})
+            rows.append(
+                {
+                    "order": order,
+                    "run": run.label,
+                    "number": run.label.split("_")[0],
+                    "saved": run.datetime[:16],
+                    "machine": run.fingerprint["id"],
+                    "cpu": cpu_words(run.fingerprint),
+                    "group": bench.group,
+                    "implementation": bench.implementation,
+                    "median": bench.median,
+                    "projected": bool(bench.projected),
+                    "versions": versions if isinstance(versions, dict) else {},
+                }
+            )
     if not rows:
         raise RunFileError(f"{runs[0].path}: no training-loop benchmarks in the runs, nothing to draw a history of")
     table = pd.DataFrame(rows)
@@ -28,7 +39,9 @@ def history_table(runs: list[Run]) -> pd.DataFrame:
         for index, versions in series.sort_values("order")["versions"].items():
             if previous is not None and versions != previous:
                 table.at[index, "version_change"] = ", ".join(
-                    f"{package} {previous.get(package, '(none)')} -> {version}" for package, version in versions.items()
-                    if previous.get(package) != version)
+                    f"{package} {previous.get(package, '(none)')} -> {version}"
+                    for package, version in versions.items()
+                    if previous.get(package) != version
+                )
             previous = versions
     return table

@@ -6,10 +6,40 @@ import hashlib
 import json
 
 # the ISA extensions that change what vectorized kernels a library picks, spelled as in /proc/cpuinfo (x86 and Arm)
-SPEED_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
-               "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_vnni", "avx512_bf16", "avx512_bitalg", "avx512_vpopcntdq",
-               "avx512_vp2intersect", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8", "vaes", "vpclmulqdq", "gfni",
-               "sha_ni", "asimd", "asimddp", "sve", "sve2", "sme")
+SPEED_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512dq",
+    "avx512cd",
+    "avx512bw",
+    "avx512vl",
+    "avx512ifma",
+    "avx512vbmi",
+    "avx512_vbmi2",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_bitalg",
+    "avx512_vpopcntdq",
+    "avx512_vp2intersect",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "vaes",
+    "vpclmulqdq",
+    "gfni",
+    "sha_ni",
+    "asimd",
+    "asimddp",
+    "sve",
+    "sve2",
+    "sme",
+)
 # the part of a fingerprint that names the machine: known for every run, the ones saved before fingerprints included
 # (derived from pytest-benchmark's py-cpuinfo record); caches, memory, kernel and the rest are shown where they differ
 IDENTITY = ("vendor", "family", "model", "stepping", "isa", "logical_cpus", "blas_kernel")
@@ -17,12 +47,25 @@ VENDORS = {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}
 # (vendor, family): [(first model, last model, name)], the server and desktop parts cloud machines are made of
 MICROARCHITECTURES = {
     ("AuthenticAMD", 23): [(0x00, 0x2F, "Zen / Zen+"), (0x30, 0xFF, "Zen 2")],
-    ("AuthenticAMD", 25): [(0x00, 0x0F, "Zen 3"), (0x10, 0x1F, "Zen 4"), (0x20, 0x5F, "Zen 3"), (0x60, 0x7F, "Zen 4"),
-                           (0xA0, 0xAF, "Zen 4c")],
+    ("AuthenticAMD", 25): [
+        (0x00, 0x0F, "Zen 3"),
+        (0x10, 0x1F, "Zen 4"),
+        (0x20, 0x5F, "Zen 3"),
+        (0x60, 0x7F, "Zen 4"),
+        (0xA0, 0xAF, "Zen 4c"),
+    ],
     ("AuthenticAMD", 26): [(0x00, 0xFF, "Zen 5")],
-    ("GenuineIntel", 6): [(0x3F, 0x3F, "Haswell"), (0x4F, 0x4F, "Broadwell"), (0x55, 0x55, "Skylake / Cascade Lake"),
-                          (0x6A, 0x6C, "Ice Lake"), (0x8F, 0x8F, "Sapphire Rapids"), (0xAD, 0xAE, "Granite Rapids"),
-                          (0xCF, 0xCF, "Emerald Rapids"), (0x97, 0x9A, "Alder Lake"), (0xB7, 0xBF, "Raptor Lake")],
+    ("GenuineIntel", 6): [
+        (0x3F, 0x3F, "Haswell"),
+        (0x4F, 0x4F, "Broadwell"),
+        (0x55, 0x55, "Skylake / Cascade Lake"),
+        (0x6A, 0x6C, "Ice Lake"),
+        (0x8F, 0x8F, "Sapphire Rapids"),
+        (0xAD, 0xAE, "Granite Rapids"),
+        (0xCF, 0xCF, "Emerald Rapids"),
+        (0x97, 0x9A, "Alder Lake"),
+        (0xB7, 0xBF, "Raptor Lake"),
+    ],
 }
 
 
@@ -53,14 +96,25 @@ def machine_changes(before: dict, after: dict) -> list[str]:
     """What differs between two fingerprints, one line per aspect, the CPU first: empty for the same machine."""
     changes = []
     if cpu_words(before) != cpu_words(after) or before.get("stepping") != after.get("stepping"):
-        changes.append(f"CPU: {cpu_words(before)}{_stepping(before, after)} -> {cpu_words(after)}{_stepping(after, before)}")
+        changes.append(
+            f"CPU: {cpu_words(before)}{_stepping(before, after)} -> {cpu_words(after)}{_stepping(after, before)}"
+        )
     lost = [flag for flag in before.get("isa", []) if flag not in after.get("isa", [])]
     gained = [flag for flag in after.get("isa", []) if flag not in before.get("isa", [])]
     if lost or gained:
-        changes.append("ISA extensions: " + "; ".join(filter(None, [lost and "lost " + ", ".join(lost), gained and "gained " + ", ".join(gained)])))
-    for key, aspect in (("caches", "caches per core"), ("logical_cpus", "logical CPUs"), ("memory_gib", "memory (GiB)"),
-                        ("blas_kernel", "BLAS kernel"), ("virtualization", "virtualization"), ("governor", "frequency governor"),
-                        ("kernel", "kernel")):
+        changes.append(
+            "ISA extensions: "
+            + "; ".join(filter(None, [lost and "lost " + ", ".join(lost), gained and "gained " + ", ".join(gained)]))
+        )
+    for key, aspect in (
+        ("caches", "caches per core"),
+        ("logical_cpus", "logical CPUs"),
+        ("memory_gib", "memory (GiB)"),
+        ("blas_kernel", "BLAS kernel"),
+        ("virtualization", "virtualization"),
+        ("governor", "frequency governor"),
+        ("kernel", "kernel"),
+    ):
         if key in before and key in after and before[key] != after[key]:
             changes.append(f"{aspect}: {_words(before[key])} -> {_words(after[key])}")
     return changes
@@ -77,4 +131,3 @@ def _words(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key} {size}" for key, size in value.items())
     return str(value)
-

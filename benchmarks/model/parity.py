@@ -28,8 +28,10 @@ class Parity:
     def pairs(self) -> pd.DataFrame:
         """One row per pair: the largest absolute difference in each field, the largest of those, what the pair is
         allowed, and the verdict."""
-        rows = [{"first": first, "second": second} | largest_differences(self.results[first], self.results[second])
-                for first, second in itertools.combinations(self.results, 2)]
+        rows = [
+            {"first": first, "second": second} | largest_differences(self.results[first], self.results[second])
+            for first, second in itertools.combinations(self.results, 2)
+        ]
         table = pd.DataFrame(rows, columns=["first", "second", *RESULT_FIELDS])
         table["largest"] = table[list(RESULT_FIELDS)].max(axis=1)
         inexact = table["first"].isin(self.not_exact) | table["second"].isin(self.not_exact)
@@ -56,6 +58,15 @@ def check_parity(problem: Problem, names: list[str], tolerance: float | None = N
     implementations = [get(name) for name in names]
     results = {implementation.name: implementation.train(problem) for implementation in implementations}
     reference = reference_of(results)
-    not_exact = {implementation.name: implementation.float64_cause for implementation in implementations if not implementation.float64_exact}
-    return Parity(problem, results, tolerance if tolerance is not None else result_tolerance(problem, reference), not_exact,
-                  result_tolerance(problem, reference, exact=False))
+    not_exact = {
+        implementation.name: implementation.float64_cause
+        for implementation in implementations
+        if not implementation.float64_exact
+    }
+    return Parity(
+        problem,
+        results,
+        tolerance if tolerance is not None else result_tolerance(problem, reference),
+        not_exact,
+        result_tolerance(problem, reference, exact=False),
+    )

@@ -24,9 +24,11 @@ class EpochWork:
     @classmethod
     def of(cls, n_in: int, n_hidden: int, n_out: int, batch: int, itemsize: int) -> EpochWork:
         weights = n_hidden * (n_in + n_out)
-        return cls(sigmoids=batch * (n_hidden + n_out),
-                   multiply_adds=batch * n_hidden * (2 * n_in + 3 * n_out),
-                   bytes=itemsize * (batch * (n_in + n_out) + 2 * weights))
+        return cls(
+            sigmoids=batch * (n_hidden + n_out),
+            multiply_adds=batch * n_hidden * (2 * n_in + 3 * n_out),
+            bytes=itemsize * (batch * (n_in + n_out) + 2 * weights),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,5 +53,12 @@ def roofline(work: EpochWork, rates: Rates) -> dict:
     compute_s = work.sigmoids / rates.sigmoids_per_s + work.multiply_adds / rates.multiply_adds_per_s
     level, bandwidth = rates.bandwidth_for(work.bytes)
     traffic_s = work.bytes / bandwidth
-    return {"seconds": max(compute_s, traffic_s), "bound": "compute" if compute_s >= traffic_s else f"{level} traffic",
-            "compute_s": compute_s, "traffic_s": traffic_s, "level": level, **asdict(work), **asdict(rates)}
+    return {
+        "seconds": max(compute_s, traffic_s),
+        "bound": "compute" if compute_s >= traffic_s else f"{level} traffic",
+        "compute_s": compute_s,
+        "traffic_s": traffic_s,
+        "level": level,
+        **asdict(work),
+        **asdict(rates),
+    }

@@ -69,16 +69,21 @@ def read_json(path: str | Path) -> dict:
     except json.JSONDecodeError as error:
         raise RunFileError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}); truncated?") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list) or "machine_info" not in data:
-        raise RunFileError(f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')")
+        raise RunFileError(
+            f"{path}: not a pytest-benchmark run (expected an object with 'machine_info' and 'benchmarks')"
+        )
     return data
 
 
 def saved_format(path: Path, data: dict) -> int:
-    """The run format a run was saved in (1: before formats were saved); a format this suite does not know is refused."""
+    """The run format a run was saved in (1: before formats were saved); a format this suite does not know is
+    refused."""
     saved_in = data.get(schema.VERSION_KEY, 1)
     if not isinstance(saved_in, int) or isinstance(saved_in, bool) or saved_in > schema.VERSION:
-        raise RunFileError(f"{path}: saved in run format {saved_in!r}, which this backprop-bench (format {schema.VERSION}) does not "
-                           "know; expected a run it saved, or upgrade backprop-bench")
+        raise RunFileError(
+            f"{path}: saved in run format {saved_in!r}, which this backprop-bench (format {schema.VERSION}) does not "
+            "know; expected a run it saved, or upgrade backprop-bench"
+        )
     return saved_in
 
 
@@ -87,8 +92,10 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     data = read_json(path)
     if (saved_in := saved_format(path, data)) < schema.VERSION:
-        raise RunFileError(f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; "
-                           f"upgrade it with: backprop-bench upgrade {shlex.quote(str(path))}")
+        raise RunFileError(
+            f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; "
+            f"upgrade it with: backprop-bench upgrade {shlex.quote(str(path))}"
+        )
     return run_of(path, data)
 
 
@@ -99,12 +106,24 @@ def run_of(path: Path, data: dict) -> Run:
     kinds: dict[str, list[dict]] = {kind: [] for kind in schema.KINDS}
     for bench in data["benchmarks"]:
         extra = bench["extra_info"]
-        kinds[schema.kind_of(extra)].append({**extra, "name": bench["name"], "group": bench["group"], **_stats(bench["stats"]),
-                                             **_derived(extra, bench["stats"])})
+        kinds[schema.kind_of(extra)].append(
+            {
+                **extra,
+                "name": bench["name"],
+                "group": bench["group"],
+                **_stats(bench["stats"]),
+                **_derived(extra, bench["stats"]),
+            }
+        )
     if not kinds["loop"] and not kinds["sweep"]:
         raise RunFileError(f"{path}: the run holds no training-loop benchmarks")
-    return Run(path, data.get("datetime", ""), data["machine_info"], data.get("commit_info", {}),
-               *(_frame(kinds[kind]) for kind in kinds))
+    return Run(
+        path,
+        data.get("datetime", ""),
+        data["machine_info"],
+        data.get("commit_info", {}),
+        *(_frame(kinds[kind]) for kind in kinds),
+    )
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -118,9 +137,10 @@ def _stats(stats: dict) -> dict:
 
 
 def _derived(extra: dict, stats: dict) -> dict:
-    """What the readers derive from a benchmark: its median's 95% interval (from the order statistics of the saved samples, or
-    a projected loop's bootstrap interval), `projected` (a time projected from shorter lengths), and a loop's time per epoch
-    and fixed cost per call (a projected loop's from its fit; 0 for one timed at its full length)."""
+    """What the readers derive from a benchmark: its median's 95% interval (from the order statistics of the saved
+    samples, or a projected loop's bootstrap interval), `projected` (a time projected from shorter lengths), and a
+    loop's time per epoch and fixed cost per call (a projected loop's from its fit; 0 for one timed at its full
+    length)."""
     projected = extra.get("timing") == "projected"
     if projected:
         low, high = extra["projection"]["projected_interval"]
@@ -129,8 +149,13 @@ def _derived(extra: dict, stats: dict) -> dict:
         interval = median_interval(stats["data"])
     else:
         interval = Interval(float("nan"), float("nan"), float("nan"), "none: no samples saved")
-    derived = {"projected": projected, "ci_low": interval.low, "ci_high": interval.high, "ci_coverage": interval.coverage,
-               "ci_method": interval.method}
+    derived = {
+        "projected": projected,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "ci_coverage": interval.coverage,
+        "ci_method": interval.method,
+    }
     if "epochs" in extra:
         fit = extra["projection"] if projected else {"per_epoch_s": stats["median"] / extra["epochs"], "fixed_s": 0.0}
         derived |= {"per_epoch_s": fit["per_epoch_s"], "fixed_s": fit["fixed_s"]}
@@ -164,16 +189,23 @@ def newest_run(results_dir: str | Path) -> Path:
 
 
 def notebook_medians(results_dir: str | Path) -> dict[str, float]:
-    """Each implementation's median for the notebook's problem in float64, from the newest saved run (by the time it was
-    saved) that timed any ({} where none did); read without building the run's tables, and unreadable runs passed over."""
+    """Each implementation's median for the notebook's problem in float64, from the newest saved run (by the time it
+    was saved) that timed any ({} where none did); read without building the run's tables, and unreadable runs passed
+    over."""
     for path in reversed(saved_runs(results_dir)):
         try:
             data = read_json(path)
         except RunFileError:
             continue
-        medians = {extra["implementation"]: bench["stats"]["median"] for bench in data.get("benchmarks", [])
-                   if isinstance(bench, dict) and isinstance(extra := bench.get("extra_info"), dict) and extra.get("kind") == "loop"
-                   and bench.get("group") == "notebook problem, float64" and isinstance(bench.get("stats"), dict)}
+        medians = {
+            extra["implementation"]: bench["stats"]["median"]
+            for bench in data.get("benchmarks", [])
+            if isinstance(bench, dict)
+            and isinstance(extra := bench.get("extra_info"), dict)
+            and extra.get("kind") == "loop"
+            and bench.get("group") == "notebook problem, float64"
+            and isinstance(bench.get("stats"), dict)
+        }
         if medians:
             return medians
     return {}
@@ -205,8 +237,8 @@ def differences(runs: list[Run]) -> dict[str, list[str]]:
 
 
 def labels(runs: list[Run]) -> list[str]:
-    """A short, distinct label per run: the fewest of what differs between the runs (the CPU first) that tells them apart,
-    else the run's name."""
+    """A short, distinct label per run: the fewest of what differs between the runs (the CPU first) that tells them
+    apart, else the run's name."""
     differing = differences(runs)
     for count in range(1, len(differing) + 1):
         keys = list(differing)[:count]
@@ -214,4 +246,6 @@ def labels(runs: list[Run]) -> list[str]:
         if len(set(texts)) == len(texts):
             return texts
     names = [run.label for run in runs]
-    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]  # copies of one run in two folders
+    return (
+        names if len(set(names)) == len(names) else [str(run.path) for run in runs]
+    )  # copies of one run in two folders

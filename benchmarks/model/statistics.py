@@ -1,10 +1,11 @@
-"""The statistics of timings: a distribution-free interval for a median, and a line fitted to a loop timed at several lengths.
+"""The statistics of timings: a distribution-free interval for a median, and a line fitted to a loop timed at several
+lengths.
 
 A median's interval comes from order statistics, as asv's does: [x_(j), x_(n+1-j)] holds the true median unless at least
-n+1-j of the n samples fall on one side of it, so its coverage is exactly 1 - 2 P(K <= j-1) for K ~ Bin(n, 1/2), whatever
-the distribution of the timings. A loop too slow to time at its full length is timed several times at each of a few
-shorter lengths K, and a line time = fixed + per epoch x K fitted by least squares through the median time of each length
-(criterion's linear sampling, made robust to the slow outliers of a shared machine), with bootstrap intervals.
+n+1-j of the n samples fall on one side of it, so its coverage is exactly 1 - 2 P(K <= j-1) for K ~ Bin(n, 1/2),
+whatever the distribution of the timings. A loop too slow to time at its full length is timed several times at each of a
+few shorter lengths K, and a line time = fixed + per epoch x K fitted by least squares through the median time of each
+length (criterion's linear sampling, made robust to the slow outliers of a shared machine), with bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ def binomial_tail(n: int, k: int) -> float:
     if k < 0:
         return 0.0
     log_half_n = n * math.log(2)
-    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - log_half_n) for i in range(k + 1)))
+    return min(
+        1.0,
+        sum(
+            math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - log_half_n)
+            for i in range(k + 1)
+        ),
+    )
 
 
 def median_interval(samples: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
@@ -90,9 +97,11 @@ class EpochFit:
     lengths: tuple[int, ...]  # the epoch counts timed
 
 
-def resampled_fits(epochs: Sequence[int], seconds: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Intercepts and slopes of `resamples` bootstrap fits: the timings of every length resampled within that length, and
-    the line fitted through the resampled medians (the design kept: every length stays in every resample)."""
+def resampled_fits(
+    epochs: Sequence[int], seconds: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intercepts and slopes of `resamples` bootstrap fits: the timings of every length resampled within that length,
+    and the line fitted through the resampled medians (the design kept: every length stays in every resample)."""
     epochs, seconds = np.asarray(epochs, dtype=float), np.asarray(seconds, dtype=float)
     rng = np.random.default_rng(seed)
     lengths = np.unique(epochs)
@@ -103,21 +112,34 @@ def resampled_fits(epochs: Sequence[int], seconds: Sequence[float], resamples: i
     return least_squares(np.broadcast_to(lengths, medians.shape), medians)
 
 
-def fit_epochs(epochs: Sequence[int], seconds: Sequence[float], total_epochs: int, confidence: float = CONFIDENCE) -> EpochFit:
-    """Fit time = fixed + per_epoch x K by least squares through the median timing of the loop at each length K, and project
-    to total_epochs; the intervals are bootstrap percentiles (the timings resampled within each length)."""
+def fit_epochs(
+    epochs: Sequence[int], seconds: Sequence[float], total_epochs: int, confidence: float = CONFIDENCE
+) -> EpochFit:
+    """Fit time = fixed + per_epoch x K by least squares through the median timing of the loop at each length K, and
+    project to total_epochs; the intervals are bootstrap percentiles (the timings resampled within each length)."""
     lengths = tuple(sorted({int(k) for k in epochs}))
     if len(lengths) < 2:
         raise ValueError(f"a line needs timings at two lengths at least, got {lengths}")
     epochs, seconds = np.asarray(epochs, dtype=float), np.asarray(seconds, dtype=float)
-    fixed, slope = least_squares(np.asarray(lengths, dtype=float), np.array([np.median(seconds[epochs == length]) for length in lengths]))
+    fixed, slope = least_squares(
+        np.asarray(lengths, dtype=float), np.array([np.median(seconds[epochs == length]) for length in lengths])
+    )
     intercepts, slopes = resampled_fits(epochs, seconds)
     # a few noisy timings at short lengths can tilt a resampled line below zero: a cost is never negative
-    return EpochFit(total_epochs, float(fixed), float(slope), percentile_interval(slopes, confidence, floor=0.0), float(fixed + slope * total_epochs),
-                    percentile_interval(intercepts + slopes * total_epochs, confidence, floor=0.0), lengths)
+    return EpochFit(
+        total_epochs,
+        float(fixed),
+        float(slope),
+        percentile_interval(slopes, confidence, floor=0.0),
+        float(fixed + slope * total_epochs),
+        percentile_interval(intercepts + slopes * total_epochs, confidence, floor=0.0),
+        lengths,
+    )
 
 
-def projected_times(epochs: Sequence[int], seconds: Sequence[float], total_epochs: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+def projected_times(
+    epochs: Sequence[int], seconds: Sequence[float], total_epochs: int, resamples: int = RESAMPLES, seed: int = SEED
+) -> np.ndarray:
     """The bootstrap distribution of the projected time for total_epochs (what compare sets against another run's)."""
     intercepts, slopes = resampled_fits(epochs, seconds, resamples, seed)
     return intercepts + slopes * total_epochs

@@ -2,8 +2,9 @@
 the readers know one format only.
 
 Format 1 (no version saved): a loop or a probe told its kind by its keys, a machine was known by pytest-benchmark's CPU
-record (py-cpuinfo) before fingerprints, and a loop saved before imports were timed has no import time. A loop that lacks
-its loss history keeps its times: the history is recorded as absent (None), and the reports say it was not recorded.
+record (py-cpuinfo) before fingerprints, and a loop saved before imports were timed has no import time. A loop that
+lacks its loss history keeps its times: the history is recorded as absent (None), and the reports say it was not
+recorded.
 """
 
 from __future__ import annotations
@@ -36,13 +37,22 @@ def fingerprint_from_cpuinfo(machine_info: dict) -> dict:
     """The fingerprint of a run saved before fingerprints, from pytest-benchmark's CPU record (py-cpuinfo)."""
     cpu = machine_info.get("cpu", {})
     flags = set(cpu.get("flags", []))
-    kernels = {f"{pool['library']} {pool['architecture']}" for pool in machine_info.get("threads", {}).get("pools", []) if pool.get("architecture")}
+    kernels = {
+        f"{pool['library']} {pool['architecture']}"
+        for pool in machine_info.get("threads", {}).get("pools", [])
+        if pool.get("architecture")
+    }
     fingerprint = {
-        "vendor": cpu.get("vendor_id_raw"), "model_name": cpu.get("brand_raw"),
-        "family": cpu.get("family"), "model": cpu.get("model"), "stepping": cpu.get("stepping"),
+        "vendor": cpu.get("vendor_id_raw"),
+        "model_name": cpu.get("brand_raw"),
+        "family": cpu.get("family"),
+        "model": cpu.get("model"),
+        "stepping": cpu.get("stepping"),
         "microarchitecture": microarchitecture(cpu.get("vendor_id_raw"), cpu.get("family"), cpu.get("model")),
         "isa": [flag for flag in SPEED_FLAGS if flag in flags],
-        "logical_cpus": cpu.get("count"), "kernel": machine_info.get("release"),
-        "blas_kernel": ", ".join(sorted(kernels)) or None, "source": "py-cpuinfo",
+        "logical_cpus": cpu.get("count"),
+        "kernel": machine_info.get("release"),
+        "blas_kernel": ", ".join(sorted(kernels)) or None,
+        "source": "py-cpuinfo",
     }
     return fingerprint | {"id": fingerprint_id(fingerprint)}

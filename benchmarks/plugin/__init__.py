@@ -59,7 +59,9 @@ def pytest_cmdline_main(config):
     return (yield)
 
 
-@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist's, where it is installed; ours answers first
+@pytest.hookimpl(
+    optionalhook=True, tryfirst=True
+)  # a hook of pytest-xdist's, where it is installed; ours answers first
 def pytest_xdist_auto_num_workers(config):
     try:
         return workers_that_fit(requested_threads(config.getoption("threads")), allowed_cpus())
@@ -76,19 +78,25 @@ def pytest_configure(config):
         raise pytest.UsageError(str(error)) from None
     option = config.option
     machine_lock = None
-    if option.benchmark_only and not (option.child or option.collectonly):  # a session that measures; plain test runs go on
+    if option.benchmark_only and not (
+        option.child or option.collectonly
+    ):  # a session that measures; plain test runs go on
         try:
             machine_lock = hold_machine(option.wait, say=lambda line: print(line, flush=True))
         except MachineBusy as busy:
             raise pytest.UsageError(str(busy)) from None
         signal.signal(signal.SIGTERM, interrupted)  # a session told to stop saves what finished, as after Ctrl-C
-        if option.tbstyle == "auto" and option.verbose <= 0:  # a failed benchmark is its one line; --tb or -v shows the traceback
+        if (
+            option.tbstyle == "auto" and option.verbose <= 0
+        ):  # a failed benchmark is its one line; --tb or -v shows the traceback
             option.tbstyle = "no"
     worker = worker_index(config)
     cpus = own_cpus_last(allowed_cpus(worker_input(config).get(CPUS_KEY)), worker=worker or 0, threads=threads)
     configure_threads(threads, cpus)
     config.addinivalue_line("markers", "sweep: a benchmark of the scaling sweep, run only with --sweep")
-    config.addinivalue_line("markers", "xdist_group(name): in a parallel run, to the worker of every test of that group (pytest-xdist's)")
+    config.addinivalue_line(
+        "markers", "xdist_group(name): in a parallel run, to the worker of every test of that group (pytest-xdist's)"
+    )
     if worker is not None:
         forget_being_a_worker()
         if (folder := shared_dir(config)) is not None:
@@ -115,7 +123,8 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's
 def pytest_configure_node(node):
-    """Each worker is given the CPUs this process may use, in their order (it is pinned to fewer, as the worker will be)."""
+    """Each worker is given the CPUs this process may use, in their order (it is pinned to fewer, as the worker will
+    be)."""
     node.workerinput[CPUS_KEY] = ",".join(map(str, session_of(node.config).knob.cpus))
 
 
@@ -129,7 +138,9 @@ def pytest_unconfigure(config):
         del config.stash[SESSION]
         if session.machine_lock is not None:
             release_machine(session.machine_lock)
-    if worker_index(config) is None and getattr(config.option, "numprocesses", None):  # the parallel run's first process made it
+    if worker_index(config) is None and getattr(
+        config.option, "numprocesses", None
+    ):  # the parallel run's first process made it
         remove_shared_dir()
 
 
@@ -149,14 +160,16 @@ def measurement(pytestconfig) -> BenchSession:
 
 @pytest.fixture(name=ALONE)
 def alone(request):
-    """A context in which no other worker's test runs, for a test that measures CPU use or speed (in one process: nothing)."""
+    """A context in which no other worker's test runs, for a test that measures CPU use or speed (in one process:
+    nothing)."""
     turnstile = request.config.pluginmanager.get_plugin("backprop-bench-turnstile")
     return turnstile.alone if turnstile is not None else nullcontext
 
 
 @pytest.fixture(scope="session")
 def trainings(pytestconfig) -> Trainings:
-    """The run's trainings: each implementation's result on a problem, trained once and shared by every test that asks."""
+    """The run's trainings: each implementation's result on a problem, trained once and shared by every test that
+    asks."""
     return session_of(pytestconfig).trainings
 
 
@@ -166,17 +179,28 @@ def trainings(pytestconfig) -> Trainings:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Save runs atomically, under names no other run holds (pytest-benchmark made its storage at configure)."""
     record = session_of(session.config).run_record
-    replace_file_storage(session.config, lambda storage: AtomicFileStorage(
-        storage.path, storage.logger, storage.default_machine_id, on_save=record.remember_saved, on_fail=record.remember_save_failure))
+    replace_file_storage(
+        session.config,
+        lambda storage: AtomicFileStorage(
+            storage.path,
+            storage.logger,
+            storage.default_machine_id,
+            on_save=record.remember_saved,
+            on_fail=record.remember_save_failure,
+        ),
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Under pytest-benchmark's own defaults (which the budget replaces for the suite's benchmarks), the rule in force."""
+    """Under pytest-benchmark's own defaults (which the budget replaces for the suite's benchmarks), the rule in
+    force."""
     bench = session_of(config)
     if not config.option.benchmark_only or bench.mode is Mode.CHILD:
         return []
-    return [f"backprop-bench: {describe(bench.budget)}; {bench.mode.value} processes, "
-            f"{bench.threads} thread{'s' * (bench.threads > 1)}"]
+    return [
+        f"backprop-bench: {describe(bench.budget)}; {bench.mode.value} processes, "
+        f"{bench.threads} thread{'s' * (bench.threads > 1)}"
+    ]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -187,8 +211,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def wanted(item: pytest.Item, config: pytest.Config) -> bool:
-    """Whether the selection keeps a test: --benchmark-only the benchmarks and nothing else; --sweep the sweep and nothing
-    else; without it, no sweep."""
+    """Whether the selection keeps a test: --benchmark-only the benchmarks and nothing else; --sweep the sweep and
+    nothing else; without it, no sweep."""
     if config.option.benchmark_only and not is_benchmark(item):
         return False
     return config.option.sweep == (item.get_closest_marker("sweep") is not None)
@@ -206,8 +230,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """Before pytest's own loop: the plan's estimate and its line, the imports timed meanwhile, and with replicates every
-    replicate, whose results pytest's loop then records benchmark by benchmark."""
+    """Before pytest's own loop: the plan's estimate and its line, the imports timed meanwhile, and with replicates
+    every replicate, whose results pytest's loop then records benchmark by benchmark."""
     bench = session_of(session.config)
     if session.testsfailed or session.config.option.collectonly or bench.mode is Mode.CHILD:
         return  # after a collection error pytest runs nothing
@@ -254,9 +278,10 @@ def unused_benchmark_marked(item: pytest.Item):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function):
-    """The first process does not call a benchmark measured elsewhere: with replicates it records the replicates' results;
-    with --isolate, and for the implementations needing an environment this process lacks (Keras's backend), it runs the
-    benchmarks in child processes started with that environment (one per benchmark isolated, one per environment shared)."""
+    """The first process does not call a benchmark measured elsewhere: with replicates it records the replicates'
+    results; with --isolate, and for the implementations needing an environment this process lacks (Keras's backend), it
+    runs the benchmarks in child processes started with that environment (one per benchmark isolated, one per
+    environment shared)."""
     bench = session_of(pyfuncitem.config)
     benchmark = pyfuncitem.funcargs.get("benchmark")
     if benchmark is None or bench.mode is Mode.CHILD or not benchmark.enabled:
@@ -273,7 +298,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Why a benchmark failed, in one line, for the saved run to say (the others go on); a child tells its first process."""
+    """Why a benchmark failed, in one line, for the saved run to say (the others go on); a child tells its first
+    process."""
     report = yield
     if report.failed and call.excinfo is not None and is_benchmark(item) and item.config.option.benchmark_only:
         why = failure_line(call.excinfo, item.config.rootpath)
@@ -295,7 +321,9 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     bench = session_of(config)
     if bench.mode is not Mode.CHILD:  # a child's first process records the run's machine and versions
         budget = SWEEP if config.option.sweep else bench.budget  # the sweep's points have a budget of their own
-        bench.run_record.update_machine_info(machine_info, bench.plan, bench.knob.in_force(), budget, config.option.sweep)
+        bench.run_record.update_machine_info(
+            machine_info, bench.plan, bench.knob.in_force(), budget, config.option.sweep
+        )
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json) -> None:
@@ -311,14 +339,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         for line, markup in bench.run_record.summary(tracebacks_hidden=config.option.tbstyle == "no"):
             terminalreporter.write_line(line, **markup)
     if config.option.fail_on_skip and (skipped := terminalreporter.stats.get("skipped")):
-        terminalreporter.write_line(f"--fail-on-skip: {len(skipped)} skipped, the first: {skipped[0].nodeid}", red=True, bold=True)
+        terminalreporter.write_line(
+            f"--fail-on-skip: {len(skipped)} skipped, the first: {skipped[0].nodeid}", red=True, bold=True
+        )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # around pytest-benchmark's, which saves the run
 def pytest_sessionfinish(session: pytest.Session, exitstatus):
-    """A run saved after Ctrl-C or SIGTERM says it is incomplete. Then, with --fail-on-skip, a run that skipped a test fails
-    (CI installs every framework, so every test must run); so does a run that could not be saved. An interrupted run's
-    imports still to be timed are no longer waited for."""
+    """A run saved after Ctrl-C or SIGTERM says it is incomplete. Then, with --fail-on-skip, a run that skipped a test
+    fails (CI installs every framework, so every test must run); so does a run that could not be saved. An interrupted
+    run's imports still to be timed are no longer waited for."""
     bench = session_of(session.config)
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         bench.run_record.interrupted = True
@@ -327,7 +357,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus):
     finally:
         bench.imports.stop()
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if session.config.option.fail_on_skip and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        if (
+            session.config.option.fail_on_skip
+            and reporter is not None
+            and reporter.stats.get("skipped")
+            and exitstatus == 0
+        ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if bench.run_record.save_failure is not None and exitstatus == 0:  # pytest-benchmark's saving, inside, failed
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

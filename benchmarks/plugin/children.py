@@ -34,7 +34,9 @@ class Measured:
 
     def pooled(self) -> tuple[list[float], int]:
         """The samples of every entry, pooled, and their calls per sample."""
-        return [duration for entry in self.entries for duration in entry["stats"]["data"]], self.entries[0]["stats"]["iterations"]
+        return [duration for entry in self.entries for duration in entry["stats"]["data"]], self.entries[0]["stats"][
+            "iterations"
+        ]
 
     def adding(self, outcome: Outcome) -> Outcome:
         """This benchmark's entries and another replicate's: a failure ends it."""
@@ -53,25 +55,49 @@ Outcome = Measured | Failed
 
 def child_command(config: pytest.Config, nodeids: list[str], json_path: Path, replicate: tuple[int, int]) -> list[str]:
     """The command that runs these benchmarks in one process and writes their pytest-benchmark JSON to json_path."""
-    return [sys.executable, "-m", "pytest", *nodeids, "--benchmark-only", f"--benchmark-json={json_path}",
-            f"--child={replicate[0]}/{replicate[1]}",
-            # hypothesis's plugin would cost every child process most of a second, and no benchmark uses it
-            "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", f"--rootdir={config.rootpath}",
-            *forwarded_arguments(config)]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *nodeids,
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--child={replicate[0]}/{replicate[1]}",
+        # hypothesis's plugin would cost every child process most of a second, and no benchmark uses it
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "-q",
+        f"--rootdir={config.rootpath}",
+        *forwarded_arguments(config),
+    ]
 
 
-def run_children(config: pytest.Config, items: list[pytest.Item], environment: dict[str, str], replicate: tuple[int, int],
-                 limit_s: float, started: Callable[[str], None] = lambda nodeid: None) -> dict[str, Outcome]:
-    """Run the benchmarks `items` in one new interpreter, its environment updated with `environment`, telling `started` of
-    each benchmark's start, and killed if it runs past `limit_s`; the outcome of each, by node id."""
+def run_children(
+    config: pytest.Config,
+    items: list[pytest.Item],
+    environment: dict[str, str],
+    replicate: tuple[int, int],
+    limit_s: float,
+    started: Callable[[str], None] = lambda nodeid: None,
+) -> dict[str, Outcome]:
+    """Run the benchmarks `items` in one new interpreter, its environment updated with `environment`, telling `started`
+    of each benchmark's start, and killed if it runs past `limit_s`; the outcome of each, by node id."""
     names = {item.nodeid: item.name for item in items}
     deadline = time.monotonic() + limit_s
     with tempfile.TemporaryDirectory(prefix="backprop-bench-") as folder, tempfile.TemporaryFile() as output:
         json_path = Path(folder) / "run.json"
         reader, told = os.pipe()  # the child's pytest captures its output: it tells its starts on a pipe of its own
-        with subprocess.Popen(child_command(config, list(names), json_path, replicate), cwd=config.rootpath, stdout=output,
-                              stderr=subprocess.STDOUT, pass_fds=(told,), start_new_session=True,
-                              env=os.environ | environment | {STARTED_FD_ENV: str(told)}) as child:
+        with subprocess.Popen(
+            child_command(config, list(names), json_path, replicate),
+            cwd=config.rootpath,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            pass_fds=(told,),
+            start_new_session=True,
+            env=os.environ | environment | {STARTED_FD_ENV: str(told)},
+        ) as child:
             os.close(told)
             failed = {}  # node id: why, as the child said
             try:
@@ -84,7 +110,9 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
                         started(nodeid)
             finally:
                 timed_out = child.poll() is None and time.monotonic() >= deadline
-                if child.poll() is None:  # past its limit, or this session interrupted: the child and whatever it started go
+                if (
+                    child.poll() is None
+                ):  # past its limit, or this session interrupted: the child and whatever it started go
                     os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
         output.seek(0)
@@ -97,8 +125,10 @@ def run_children(config: pytest.Config, items: list[pytest.Item], environment: d
         how = f"was killed by {signal.Signals(-child.returncode).name}"
     else:
         how = f"ended without its result (exit {child.returncode})"
-    return {nodeid: measured.get(nodeid) or failed.get(nodeid) or Failed(f"the fresh process of {name} {how}:\n{tail}")
-            for nodeid, name in names.items()}
+    return {
+        nodeid: measured.get(nodeid) or failed.get(nodeid) or Failed(f"the fresh process of {name} {how}:\n{tail}")
+        for nodeid, name in names.items()
+    }
 
 
 def lines_until(descriptor: int, deadline: float):

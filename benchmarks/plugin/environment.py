@@ -16,14 +16,22 @@ ALLOWED_CPUS_ENV = "BACKPROP_BENCH_ALLOWED_CPUS"  # in a child process's environ
 # besides the frameworks of the registry, the packages that shape how a run is measured and reported
 MEASUREMENT_PACKAGES = ("pytest-benchmark", "pandas", "matplotlib", "threadpoolctl")
 # environment variables that change what the frameworks do, recorded with every run
-RELEVANT_ENVIRONMENT = ("XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", THREADS_ENV)
+RELEVANT_ENVIRONMENT = (
+    "XLA_FLAGS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    THREADS_ENV,
+)
 _XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
 def allowed_cpus(passed: str | None = None) -> list[int]:
-    """The CPUs this process may use: those the process that started it passed on (`passed`, else $BACKPROP_BENCH_ALLOWED_CPUS
-    in its environment), for a worker or a benchmark's child that it pinned to fewer; else the process's affinity."""
+    """The CPUs this process may use: those the process that started it passed on (`passed`, else
+    $BACKPROP_BENCH_ALLOWED_CPUS in its environment), for a worker or a benchmark's child that it pinned to fewer; else
+    the process's affinity."""
     if passed := passed or os.environ.get(ALLOWED_CPUS_ENV):
         return [int(cpu) for cpu in passed.split(",")]
     return sorted(os.sched_getaffinity(0))
@@ -33,8 +41,12 @@ def thread_count(text: str) -> int:
     """A thread count: a whole number from 1 to the CPUs this process may use (more threads than CPUs would time their
     contention, not the framework)."""
     cpus = len(allowed_cpus())
-    return checked(text, int, f"a whole number of threads from 1 to {cpus} (the CPUs this process may use)",
-                   lambda threads: 1 <= threads <= cpus)
+    return checked(
+        text,
+        int,
+        f"a whole number of threads from 1 to {cpus} (the CPUs this process may use)",
+        lambda threads: 1 <= threads <= cpus,
+    )
 
 
 def requested_threads(option: int | None = None) -> int:
@@ -48,23 +60,25 @@ def requested_threads(option: int | None = None) -> int:
 
 
 def configure_threads(threads: int, cpus: list[int]) -> None:
-    """Before any framework is imported: pin the process to `threads` CPUs, the last of `cpus` (those it may use, in the order
-    a parallel run's worker turns to its own), and set XLA's flags."""
+    """Before any framework is imported: pin the process to `threads` CPUs, the last of `cpus` (those it may use, in the
+    order a parallel run's worker turns to its own), and set XLA's flags."""
     if "jax" in sys.modules:
         raise RuntimeError("configure_threads must run before jax is imported: XLA reads its flags once")
     # XLA sizes its pool from the CPUs it may run on, so affinity is what limits it; the flag also keeps
     # single-threaded runs off Eigen's intra-op pool
     for thread in os.listdir("/proc/self/task"):  # every thread, also those a library started at import
         os.sched_setaffinity(int(thread), cpus[-threads:])
-    flags = [flag for flag in os.environ.get("XLA_FLAGS", "").split() if not flag.startswith("--xla_cpu_multi_thread_eigen")]
+    flags = [
+        flag for flag in os.environ.get("XLA_FLAGS", "").split() if not flag.startswith("--xla_cpu_multi_thread_eigen")
+    ]
     if threads == 1:
         flags.append(_XLA_SINGLE_THREAD)
     os.environ["XLA_FLAGS"] = " ".join(flags)  # XLA's own setting, read by XLA alone
 
 
 class ThreadKnob:
-    """One thread count for every framework, after they are imported: each one's own pools and every BLAS/OpenMP pool set,
-    and what each framework reported kept for the record."""
+    """One thread count for every framework, after they are imported: each one's own pools and every BLAS/OpenMP pool
+    set, and what each framework reported kept for the record."""
 
     def __init__(self, threads: int, cpus: list[int]):
         self.threads = threads
@@ -97,8 +111,15 @@ class ThreadKnob:
         info: dict[str, object] = {
             "requested": self.threads,
             "cpus": sorted(os.sched_getaffinity(0)),
-            "pools": [{"library": pool["internal_api"], "threads": pool["num_threads"], "version": pool.get("version"),
-                       "architecture": pool.get("architecture")} for pool in threadpoolctl.threadpool_info()],
+            "pools": [
+                {
+                    "library": pool["internal_api"],
+                    "threads": pool["num_threads"],
+                    "version": pool.get("version"),
+                    "architecture": pool.get("architecture"),
+                }
+                for pool in threadpoolctl.threadpool_info()
+            ],
             "xla_flags": os.environ.get("XLA_FLAGS", ""),
         }
         return info | self.framework_threads

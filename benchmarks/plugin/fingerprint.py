@@ -36,7 +36,7 @@ def caches() -> dict[str, str]:
     for index in sorted((SYS_CPU / "cpu0" / "cache").glob("index*")):
         level, kind, size = (read(index / name) for name in ("level", "type", "size"))
         if level and size:
-            found[f"L{level}{ {'Data': 'd', 'Instruction': 'i'}.get(kind or '', '')}"] = size
+            found[f"L{level}{ {'Data': 'd', 'Instruction': 'i'}.get(kind or '', '') }"] = size
     return found
 
 
@@ -59,7 +59,8 @@ def virtualization(flags: set[str]) -> str:
 
 
 def blas_kernel(pools: list[dict]) -> str | None:
-    """The kernel the BLAS libraries chose for this CPU (OpenBLAS's coretype, MKL's instruction set), as threadpoolctl reports."""
+    """The kernel the BLAS libraries chose for this CPU (OpenBLAS's coretype, MKL's instruction set), as threadpoolctl
+    reports."""
     kernels = sorted({f"{pool['library']} {pool['architecture']}" for pool in pools if pool.get("architecture")})
     return ", ".join(kernels) or None
 
@@ -69,11 +70,15 @@ def machine_fingerprint(pools: list[dict]) -> dict:
     info = cpuinfo()
     flags = set(info.get("flags", "").split())
     vendor = info.get("vendor_id") or platform.processor() or platform.machine()
-    family, model, stepping = (int(info[key]) if info.get(key, "").isdigit() else None for key in ("cpu family", "model", "stepping"))
+    family, model, stepping = (
+        int(info[key]) if info.get(key, "").isdigit() else None for key in ("cpu family", "model", "stepping")
+    )
     fingerprint = {
         "vendor": vendor,
         "model_name": info.get("model name") or platform.processor() or None,
-        "family": family, "model": model, "stepping": stepping,
+        "family": family,
+        "model": model,
+        "stepping": stepping,
         "microarchitecture": microarchitecture(vendor, family, model),
         "isa": [flag for flag in SPEED_FLAGS if flag in flags],
         "caches": caches(),

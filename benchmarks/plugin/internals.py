@@ -1,4 +1,5 @@
-"""Every use of a private name of pytest or pytest-benchmark, in one place: the seam the rest of the plugin calls instead.
+"""Every use of a private name of pytest or pytest-benchmark, in one place: the seam the rest of the plugin calls
+instead.
 
 Each was checked against pytest 9.2.0 and pytest-benchmark 5.3.1, the lowest versions pyproject.toml allows and the ones
 requirements.txt pins (tests/test_internals.py holds each to its behaviour and the two files to each other); a new
@@ -23,14 +24,15 @@ def replace_file_storage(config: pytest.Config, make: Callable[[FileStorage], Fi
 
 
 def next_run_number(storage: FileStorage) -> str:
-    """The four-digit counter the next saved run's name starts with (FileStorage._next_num: one more than the highest)."""
+    """The four-digit counter the next saved run's name starts with (FileStorage._next_num: one more than the
+    highest)."""
     return storage._next_num
 
 
 def record_timings(benchmark, durations: list[float], iterations: int, how: str) -> None:
-    """Give pytest-benchmark's fixture samples timed elsewhere than in its own calls, as its own (it has no public way to
-    add them): its stats made for `iterations` calls a sample (_make_stats), each duration per call, and the fixture marked
-    used, `how` saying by what (_mode)."""
+    """Give pytest-benchmark's fixture samples timed elsewhere than in its own calls, as its own (it has no public way
+    to add them): its stats made for `iterations` calls a sample (_make_stats), each duration per call, and the fixture
+    marked used, `how` saying by what (_mode)."""
     stats = benchmark._make_stats(iterations)
     for duration in durations:
         stats.update(duration * iterations)  # it divides by the calls per sample, which `durations` already are per
@@ -43,8 +45,8 @@ def fixture_used(benchmark) -> bool:
 
 
 def mark_used_without_result(benchmark, how: str) -> None:
-    """Mark the fixture used, so that its teardown does not warn that it was not, and failed (has_error), so that nothing of
-    it is saved."""
+    """Mark the fixture used, so that its teardown does not warn that it was not, and failed (has_error), so that
+    nothing of it is saved."""
     benchmark._mode, benchmark.has_error = how, True
 
 

@@ -32,15 +32,19 @@ def hold_machine(wait: bool, say=print) -> int:
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as error:
-        raise MachineBusy(f"cannot open the lock file {path} that keeps benchmark sessions apart ({error.strerror})") from None
+        raise MachineBusy(
+            f"cannot open the lock file {path} that keeps benchmark sessions apart ({error.strerror})"
+        ) from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         other = holder(descriptor)
         if not wait:
             os.close(descriptor)
-            raise MachineBusy(f"another benchmark session (pid {other}) is measuring on this machine, and two at once corrupt "
-                              "each other's timings; run this one when it ends, or add --wait to start it then") from None
+            raise MachineBusy(
+                f"another benchmark session (pid {other}) is measuring on this machine, and two at once corrupt "
+                "each other's timings; run this one when it ends, or add --wait to start it then"
+            ) from None
         say(f"backprop-bench: waiting for the benchmark session of pid {other} to end")
         fcntl.flock(descriptor, fcntl.LOCK_EX)
     os.ftruncate(descriptor, 0)

@@ -14,5 +14,9 @@ def skip_unless_available(*names: str) -> list[pytest.MarkDecorator]:
 def implementation_times(values, label, wanted=lambda name, value: True) -> list:
     """Every registered implementation with every value it is `wanted` at, as (name, value) parameters whose id is
     the implementation's name first, then the value's label: the stable benchmark names the README documents."""
-    return [pytest.param(name, value, id=f"{name}-{label(value)}", marks=skip_unless_available(name))
-            for name in REGISTRY for value in values if wanted(name, value)]
+    return [
+        pytest.param(name, value, id=f"{name}-{label(value)}", marks=skip_unless_available(name))
+        for name in REGISTRY
+        for value in values
+        if wanted(name, value)
+    ]

@@ -1,6 +1,6 @@
 """What a benchmark session runs, where and in what order, and how long it is expected to take: the mode, the selection,
-the budget (fitted to the run's time), each benchmark's expected seconds, the replicates' shuffled orders, and how long a
-child process may take. The runner (children.py) carries out what the plan says; it decides nothing itself."""
+the budget (fitted to the run's time), each benchmark's expected seconds, the replicates' shuffled orders, and how long
+a child process may take. The runner (children.py) carries out what the plan says; it decides nothing itself."""
 
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ FIT_MARGIN = 0.9  # a run is fitted to this share of its time: the host's speed 
 class Mode(enum.Enum):
     """Where the benchmarks run."""
 
-    SHARED = "shared"  # in this process; the implementations needing another environment, in one process per environment
+    SHARED = (
+        "shared"  # in this process; the implementations needing another environment, in one process per environment
+    )
     ISOLATED = "isolated"  # each benchmark in a fresh process (--isolate)
-    REPLICATED = "replicated"  # the selection N times, each benchmark in a fresh process every time (--replicates, --rigorous)
+    REPLICATED = (
+        "replicated"  # the selection N times, each benchmark in a fresh process every time (--replicates, --rigorous)
+    )
     CHILD = "child"  # a process started by one of the above for some of its benchmarks
 
 
@@ -89,7 +93,9 @@ class Plan:
     sweep_points: list
     replicate: tuple[int, int] = (0, 1)  # in a child: which replicate it runs (from 0), of how many
     child_limit_s: float | None = None  # --child-limit
-    expected: dict[tuple[str, int], float] = field(default_factory=dict)  # (node id, replicate): about how many seconds it takes
+    expected: dict[tuple[str, int], float] = field(
+        default_factory=dict
+    )  # (node id, replicate): about how many seconds it takes
     estimated_from: str | None = None  # the saved run the expected durations come from
     probe: str | None = None  # the speed probe's result, in words
     replicate_seed: int | None = None
@@ -99,11 +105,14 @@ class Plan:
     def from_options(cls, option) -> Plan:
         child = option.child is not None
         if (option.isolate or option.replicates or option.rigorous) and not option.benchmark_only and not child:
-            raise pytest.UsageError("--isolate, --replicates and --rigorous run benchmarks in child processes: use them with "
-                                    "--benchmark-only")
+            raise pytest.UsageError(
+                "--isolate, --replicates and --rigorous run benchmarks in child processes: use them with "
+                "--benchmark-only"
+            )
         if option.rigorous and option.sweep:
-            raise pytest.UsageError("--rigorous times the training loops of a problem; the sweep has its own budget "
-                                    "(--sweep-budget)")
+            raise pytest.UsageError(
+                "--rigorous times the training loops of a problem; the sweep has its own budget (--sweep-budget)"
+            )
         budget = RIGOROUS if option.rigorous else DEFAULT
         if option.budget is not None:  # the sampling the user chose: not fitted to the run's time
             budget = dataclasses.replace(budget, seconds=option.budget, run_seconds=None)
@@ -119,8 +128,14 @@ class Plan:
         except SweepRefused as refusal:
             raise pytest.UsageError(f"sweep refused: {refusal}") from None
         replicates = option.replicates or budget.replicates or 1
-        return cls(mode, budget, user_problem, points, replicate=option.child or (0, replicates),
-                   child_limit_s=option.child_limit)
+        return cls(
+            mode,
+            budget,
+            user_problem,
+            points,
+            replicate=option.child or (0, replicates),
+            child_limit_s=option.child_limit,
+        )
 
     @property
     def replicates(self) -> int:
@@ -133,15 +148,16 @@ class Plan:
         return where_it_runs(environment) if self.mode is Mode.ISOLATED or environment else ""
 
     def one_process_for(self, item: pytest.Item, items: list[pytest.Item], done) -> list[pytest.Item]:
-        """The benchmarks that run in the child process of `item`: itself isolated, else every benchmark of `items` needing
-        the same environment that is not `done` yet."""
+        """The benchmarks that run in the child process of `item`: itself isolated, else every benchmark of `items`
+        needing the same environment that is not `done` yet."""
         if self.mode is Mode.ISOLATED:
             return [item]
         environment = needed_environment(item)
         return [other for other in items if needed_environment(other) == environment and not done(other)]
 
     def loop_of(self, item: pytest.Item) -> tuple | None:
-        """The training loop a benchmark times, as a saved run describes it: implementation, dtype, epochs, width, batch."""
+        """The training loop a benchmark times, as a saved run describes it: implementation, dtype, epochs, width,
+        batch."""
         params = getattr(item, "callspec", None) and item.callspec.params or {}
         if "dtype" not in params:
             return None
@@ -163,19 +179,29 @@ class Plan:
         expected = sum(self.expected.get((item.nodeid, replicate), self.guessed_seconds(item)) for item in items)
         return CHILD_LIMIT_MARGIN * expected + CHILD_START_S
 
-    def estimate(self, items: list[pytest.Item], results: Path, machine_id: str, sweep: bool,
-                 started_at: float) -> dict[tuple[str, int], float]:
-        """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where there
-        is one (of this machine first), its times scaled by the speed probe, else from the budget alone; for the progress
-        line until the pace is known. A budget with a time for the whole run has its sampling shortened first to fit it
-        (the run's time counts from `started_at`, about when pytest started)."""
+    def estimate(
+        self, items: list[pytest.Item], results: Path, machine_id: str, sweep: bool, started_at: float
+    ) -> dict[tuple[str, int], float]:
+        """About how long each benchmark (each replicate of it) takes under the budget: from the newest saved run where
+        there is one (of this machine first), its times scaled by the speed probe, else from the budget alone; for the
+        progress line until the pace is known. A budget with a time for the whole run has its sampling shortened first
+        to fit it (the run's time counts from `started_at`, about when pytest started)."""
         from .estimate import Step, estimator  # it reads saved runs with pandas: not in every child process
 
         fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
-        fresh_process_s = time.process_time()  # what starting this process and collecting its tests took: as a child will
+        fresh_process_s = (
+            time.process_time()
+        )  # what starting this process and collecting its tests took: as a child will
         environments = [needed_environment(item) for item in items]
-        steps = [Step(item.nodeid, self.loop_of(item), fresh or (bool(environment) and environment not in environments[:index]),
-                      not fresh and index == 0) for index, (item, environment) in enumerate(zip(items, environments, strict=True))]
+        steps = [
+            Step(
+                item.nodeid,
+                self.loop_of(item),
+                fresh or (bool(environment) and environment not in environments[:index]),
+                not fresh and index == 0,
+            )
+            for index, (item, environment) in enumerate(zip(items, environments, strict=True))
+        ]
         found = None if sweep else estimator(steps, self.replicates, results, machine_id, fresh_process_s)
         if found is not None and self.budget.run_seconds:
             found = dataclasses.replace(found, scale=self.speed_probe(found))
@@ -184,8 +210,11 @@ class Plan:
         def seconds_under(budget: Budget) -> dict[tuple[str, int], float]:
             if found is not None:
                 return found.seconds(budget)
-            return {(item.nodeid, replicate): self.guessed_seconds(item, budget) + (fresh_process_s if fresh else 0.0)
-                    for item in items for replicate in range(self.replicates)}
+            return {
+                (item.nodeid, replicate): self.guessed_seconds(item, budget) + (fresh_process_s if fresh else 0.0)
+                for item in items
+                for replicate in range(self.replicates)
+            }
 
         if self.budget.run_seconds:
             self.fit_budget(lambda budget: sum(seconds_under(budget).values()), started_at)
@@ -193,10 +222,12 @@ class Plan:
         return self.expected
 
     def speed_probe(self, found) -> float:
-        """How much slower this machine runs now than the run the estimate comes from (below 1: faster), by NumPy's loop on
-        the notebook's problem timed here (a few calls) against its median there; 1.0 where that run lacks it."""
+        """How much slower this machine runs now than the run the estimate comes from (below 1: faster), by NumPy's loop
+        on the notebook's problem timed here (a few calls) against its median there; 1.0 where that run lacks it."""
         problem = seed_problem("float64")
-        there = found.probe_seconds((REFERENCE, problem.dtype, problem.epochs, problem.sizes["n_hidden"], problem.sizes["batch"]))
+        there = found.probe_seconds(
+            (REFERENCE, problem.dtype, problem.epochs, problem.sizes["n_hidden"], problem.sizes["batch"])
+        )
         if there is None:
             return 1.0
         train = get(REFERENCE).prepare(problem)
@@ -211,8 +242,8 @@ class Plan:
         return here / there
 
     def fit_budget(self, total_under, started_at: float) -> None:
-        """Shorten the budget's sampling so that the run is expected to end within its run_seconds of pytest's time (those
-        already spent collecting count), never below its shortest_seconds."""
+        """Shorten the budget's sampling so that the run is expected to end within its run_seconds of pytest's time
+        (those already spent collecting count), never below its shortest_seconds."""
         from .estimate import fitted
 
         budget = self.budget
@@ -222,13 +253,18 @@ class Plan:
             return
         expected = total_under(fit)
         over = f", still about {clock(expected)}: past {clock(budget.run_seconds)}" if expected > left else ""
-        self.budget = dataclasses.replace(fit, fitted=(
-            f"here sampled {fit.seconds:g} s a benchmark instead of {budget.seconds:g} s, to end within "
-            f"{clock(budget.run_seconds)} (expected about {clock(total_under(budget))} at {budget.seconds:g} s{over})"))
+        self.budget = dataclasses.replace(
+            fit,
+            fitted=(
+                f"here sampled {fit.seconds:g} s a benchmark instead of {budget.seconds:g} s, to end within "
+                f"{clock(budget.run_seconds)} (expected about {clock(total_under(budget))} at {budget.seconds:g} "
+                f"s{over})"
+            ),
+        )
 
     def shuffled_replicates(self, items: list[pytest.Item]) -> list[list[pytest.Item]]:
-        """The benchmarks' order in each replicate, each shuffled apart by a seed saved with the run, so that its orders can
-        be replayed."""
+        """The benchmarks' order in each replicate, each shuffled apart by a seed saved with the run, so that its orders
+        can be replayed."""
         self.replicate_seed = random.randrange(2**32)
         shuffle = random.Random(self.replicate_seed).shuffle
         orders = []
@@ -240,11 +276,17 @@ class Plan:
         return orders
 
     def line(self, benchmarks: int) -> str:
-        """The plan in one line, as the run starts: what runs, under which budget, where, and about how long it takes."""
+        """The plan in one line, as the run starts: what runs, under which budget, where, and about how long it
+        takes."""
         source = "no saved run to estimate from: a rough guess"
         if self.estimated_from:
-            source = f"from {self.estimated_from}" + (f", scaled by this machine's speed: {self.probe}" if self.probe else "")
+            source = f"from {self.estimated_from}" + (
+                f", scaled by this machine's speed: {self.probe}" if self.probe else ""
+            )
         replicates = f" x {self.replicates} replicates" if self.replicates > 1 else ""
         fitted = f"; {self.budget.fitted}" if self.budget.fitted else ""
-        return (f"backprop-bench: {benchmarks} benchmarks{replicates}, {self.budget.name} budget, {self.mode.value} processes: "
-                f"expected about {clock(sum(self.expected.values()))} on this machine ({source}){fitted}")
+        return (
+            f"backprop-bench: {benchmarks} benchmarks{replicates}, {self.budget.name} budget, {self.mode.value} "
+            "processes: "
+            f"expected about {clock(sum(self.expected.values()))} on this machine ({source}){fitted}"
+        )

@@ -24,7 +24,8 @@ def clock(seconds: float) -> str:
 
 
 def write_line(config: pytest.Config, line: str, **markup) -> None:
-    """A line on the terminal, also from inside a benchmark whose output pytest captures (a child's progress, relayed)."""
+    """A line on the terminal, also from inside a benchmark whose output pytest captures (a child's progress,
+    relayed)."""
     capture = config.pluginmanager.get_plugin("capturemanager")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     with capture.global_and_fixture_disabled():
@@ -35,7 +36,9 @@ def write_line(config: pytest.Config, line: str, **markup) -> None:
 class Progress:
     """Counts the steps of a run (a step is a benchmark, or one replicate of one) against their expected seconds."""
 
-    def __init__(self, steps: list[tuple[str, float]], write: Callable[[str], None], now: Callable[[], float] = monotonic):
+    def __init__(
+        self, steps: list[tuple[str, float]], write: Callable[[str], None], now: Callable[[], float] = monotonic
+    ):
         self.steps = steps  # (key, expected seconds), in the order they are expected to run
         self.expected = dict(steps)
         self.write, self.now = write, now
@@ -47,7 +50,8 @@ class Progress:
         return len(self.steps)
 
     def seconds_left(self) -> float:
-        """The expected seconds of the step that just started and of those not started, at the pace of the finished ones."""
+        """The expected seconds of the step that just started and of those not started, at the pace of the finished
+        ones."""
         finished = self.started[:-1]
         expected_finished = sum(self.expected[key] for key in finished)
         pace = (self.now() - self.started_at) / expected_finished if expected_finished >= SETTLED_S else 1.0
@@ -60,5 +64,7 @@ class Progress:
             return
         self.started.append(key)
         elapsed = self.now() - self.started_at
-        self.write(f"[{len(self.started)}/{self.total}] {label}{f' ({note})' if note else ''} · {clock(elapsed)} elapsed · "
-                   f"about {clock(self.seconds_left())} left")
+        self.write(
+            f"[{len(self.started)}/{self.total}] {label}{f' ({note})' if note else ''} · {clock(elapsed)} elapsed · "
+            f"about {clock(self.seconds_left())} left"
+        )

@@ -1,6 +1,6 @@
-"""Writing the run: what the suite adds to pytest-benchmark's JSON (each benchmark's samples adopted into its fixture, the
-machine and its settings, what failed and why, an interrupt) and the lines that end the session (where the run was saved,
-or why it could not be)."""
+"""Writing the run: what the suite adds to pytest-benchmark's JSON (each benchmark's samples adopted into its fixture,
+the machine and its settings, what failed and why, an interrupt) and the lines that end the session (where the run was
+saved, or why it could not be)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ FAILURE_CHARS = 300  # of an exception's message, in the line that says why a be
 
 
 def record_samples(benchmark, durations: list[float], iterations: int) -> None:
-    """Give pytest-benchmark's fixture samples timed by the budget's sampling, as its own, so that it saves and prints them."""
+    """Give pytest-benchmark's fixture samples timed by the budget's sampling, as its own, so that it saves and prints
+    them."""
     record_timings(benchmark, durations, iterations, "the budget's sampling")
 
 
@@ -35,20 +36,32 @@ def adopt(benchmark, measured: Measured, replicated: bool) -> None:
     benchmark.group = first["group"]
     benchmark.extra_info.update(first["extra_info"])
     if replicated:
-        benchmark.extra_info["replicates"] = [{"pid": entry["pid"], "median": entry["stats"]["median"],
-                                               "rounds": entry["stats"]["rounds"]} for entry in measured.entries]
-    record_timings(benchmark, *measured.pooled(), f"{len(measured.entries)} replicate processes" if replicated else "a fresh process")
+        benchmark.extra_info["replicates"] = [
+            {"pid": entry["pid"], "median": entry["stats"]["median"], "rounds": entry["stats"]["rounds"]}
+            for entry in measured.entries
+        ]
+    record_timings(
+        benchmark,
+        *measured.pooled(),
+        f"{len(measured.entries)} replicate processes" if replicated else "a fresh process",
+    )
 
 
 def failure_line(excinfo: pytest.ExceptionInfo, root: Path) -> str:
-    """An exception in one line: its type and message (their first line), and the frame of the implementation's code it was
-    raised under, where there is one; a failure the suite reported itself (pytest.fail) by its message alone."""
+    """An exception in one line: its type and message (their first line), and the frame of the implementation's code it
+    was raised under, where there is one; a failure the suite reported itself (pytest.fail) by its message alone."""
     if isinstance(excinfo.value, pytest.fail.Exception):
         return str(excinfo.value.msg).strip().partition("\n")[0][:FAILURE_CHARS]
     line = excinfo.exconly().strip().partition("\n")[0][:FAILURE_CHARS]
-    folders = [Path(folder) for folder in implementations.__path__]  # the package's, and any a test registered a module from
-    frames = [entry for entry in excinfo.traceback if Path(entry.path).name.startswith("with_")
-              and any(Path(entry.path).is_relative_to(folder) for folder in folders)]
+    folders = [
+        Path(folder) for folder in implementations.__path__
+    ]  # the package's, and any a test registered a module from
+    frames = [
+        entry
+        for entry in excinfo.traceback
+        if Path(entry.path).name.startswith("with_")
+        and any(Path(entry.path).is_relative_to(folder) for folder in folders)
+    ]
     if frames:
         path = Path(frames[-1].path)
         where = path.relative_to(root) if path.is_relative_to(root) else path
@@ -83,8 +96,8 @@ class RunRecord:
             output_json["machine_info"]["failed"] = failures
 
     def update_machine_info(self, machine_info: dict, plan: Plan, threads: dict, budget: Budget, sweep: bool) -> None:
-        """The machine and the run's settings, as the reports read them: versions, environment, the threads in force, the
-        fingerprint, the budget's rule, the process mode, what could not run here, and the sweep's ranges or the
+        """The machine and the run's settings, as the reports read them: versions, environment, the threads in force,
+        the fingerprint, the budget's rule, the process mode, what could not run here, and the sweep's ranges or the
         replicates' orders."""
         machine_info["versions"] = versions()
         machine_info["environment"] = relevant_environment()
@@ -92,24 +105,38 @@ class RunRecord:
         machine_info["fingerprint"] = machine_fingerprint(threads["pools"])
         machine_info["budget"] = budget.record()
         if sweep:  # which implementations were timed at which sizes, and why, for the report to say
-            machine_info["sweep_ranges"] = {name: dict(zip(("from", "up_to", "why"), swept, strict=True)) for name in REGISTRY
-                                            if (swept := declaration(name).sweep_range)}
+            machine_info["sweep_ranges"] = {
+                name: dict(zip(("from", "up_to", "why"), swept, strict=True))
+                for name in REGISTRY
+                if (swept := declaration(name).sweep_range)
+            }
         machine_info["process_mode"] = plan.mode.value
         machine_info["unavailable"] = unavailable()  # what could not run here, and why: the report says so
         if plan.mode is Mode.REPLICATED:
-            machine_info["replicates"] = {"count": plan.replicates, "seed": plan.replicate_seed, "orders": plan.replicate_orders}
+            machine_info["replicates"] = {
+                "count": plan.replicates,
+                "seed": plan.replicate_seed,
+                "orders": plan.replicate_orders,
+            }
 
     def summary(self, tracebacks_hidden: bool) -> list[tuple[str, dict]]:
-        """The lines that end the session, with their markup: the failures, one line each, and where the run was saved."""
+        """The lines that end the session, with their markup: the failures, one line each, and where the run was
+        saved."""
         lines = []
         if self.failures:
             how = " (--tb=auto shows each traceback)" if tracebacks_hidden else ""
             count = len(self.failures)
-            lines.append((f"backprop-bench: {count} benchmark{'s' * (count > 1)} failed{how}:", {"red": True, "bold": True}))
+            lines.append(
+                (f"backprop-bench: {count} benchmark{'s' * (count > 1)} failed{how}:", {"red": True, "bold": True})
+            )
             lines += [(f"  {name}: {why}", {"red": True}) for name, why in self.failures.items()]
         if self.saved is not None:
             lines.append((f"saved {self.saved}; report it with: backprop-bench report {self.saved}", {"bold": True}))
         if self.save_failure is not None:
-            lines.append((f"backprop-bench: {self.save_failure}; nothing of it was written, earlier runs are untouched",
-                          {"red": True, "bold": True}))
+            lines.append(
+                (
+                    f"backprop-bench: {self.save_failure}; nothing of it was written, earlier runs are untouched",
+                    {"red": True, "bold": True},
+                )
+            )
         return lines

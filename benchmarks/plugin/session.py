@@ -1,7 +1,8 @@
 """The plugin's state for one pytest run, made once at configure and kept on the config (as pytest-benchmark's
-BenchmarkSession): its plan (plan.py), the thread knob, the trainings, the imports timed meanwhile, the outcomes of the
-benchmarks run in child processes (children.py), the progress line (progress.py) and what is added to the saved run
-(run_record.py). The hooks (the plugin's module functions) call it; the benchmarks use it as the `measurement` fixture."""
+BenchmarkSession): its plan (plan.py), the thread knob, the trainings, the imports timed meanwhile, the outcomes of
+the benchmarks run in child processes (children.py), the progress line (progress.py) and what is added to the saved
+run (run_record.py). The hooks (the plugin's module functions) call it; the benchmarks use it as the `measurement`
+fixture."""
 
 from __future__ import annotations
 
@@ -37,8 +38,12 @@ class BenchSession:
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # node id: what its child processes brought back
     progress: Progress | None = None
     frameworks: list | None = None  # in the shared mode, every selected benchmark's, imported before the first
-    machine_lock: int | None = None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
-    started_at: float = field(default_factory=time.monotonic)  # about when pytest started: the run's time counts from here
+    machine_lock: int | None = (
+        None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
+    )
+    started_at: float = field(
+        default_factory=time.monotonic
+    )  # about when pytest started: the run's time counts from here
 
     @classmethod
     def from_config(cls, config: pytest.Config, knob: ThreadKnob) -> BenchSession:
@@ -83,8 +88,8 @@ class BenchSession:
         record_samples(benchmark, durations, iterations)
 
     def import_record(self, name: str) -> dict:
-        """The seconds to import the implementation in a fresh interpreter and the frameworks that loads (timed by the first
-        process, meanwhile; None in a child, whose first process fills them in)."""
+        """The seconds to import the implementation in a fresh interpreter and the frameworks that loads (timed by the
+        first process, meanwhile; None in a child, whose first process fills them in)."""
         if self.mode is Mode.CHILD:
             return dict.fromkeys(IMPORT_RECORD)
         return self.imports.of(name, self.spare_cpus())
@@ -102,17 +107,22 @@ class BenchSession:
         return [item for item in items if is_benchmark(item) and not item.get_closest_marker("skip")]
 
     def begin(self, items: list[pytest.Item]) -> None:
-        """Before the first benchmark: the plan's estimate (its speed probe before the imports' timer starts), the imports
-        timed meanwhile, the progress line's steps, the plan in one line, and with replicates every replicate."""
+        """Before the first benchmark: the plan's estimate (its speed probe before the imports' timer starts), the
+        imports timed meanwhile, the progress line's steps, the plan in one line, and with replicates every
+        replicate."""
         replicates = self.plan.replicates
         machine_id = machine_fingerprint(self.knob.in_force()["pools"])["id"]
-        steps = self.plan.estimate(items, self.config.rootpath / "results", machine_id, self.config.option.sweep, self.started_at)
+        steps = self.plan.estimate(
+            items, self.config.rootpath / "results", machine_id, self.config.option.sweep, self.started_at
+        )
         if self.plan.budget.fitted:
             self.config.option.budget = self.plan.budget.seconds  # the children sample as this process does
         loops = [implementation_of(item) for item in items if "dtype" in item.callspec.params]
         self.imports.start(list(dict.fromkeys(filter(None, loops))), self.spare_cpus())
-        self.progress = Progress([(step_key(nodeid, replicate, replicates), seconds)
-                                  for (nodeid, replicate), seconds in steps.items()], self.write_line)
+        self.progress = Progress(
+            [(step_key(nodeid, replicate, replicates), seconds) for (nodeid, replicate), seconds in steps.items()],
+            self.write_line,
+        )
         self.write_line(self.plan.line(len(items)), bold=True)
         if self.mode is Mode.REPLICATED:
             self.run_replicates(items)
@@ -126,11 +136,18 @@ class BenchSession:
         self.outcomes.update({item.nodeid: Measured(()) for item in items})
         for replicate, order in enumerate(self.plan.shuffled_replicates(items)):
             for item in order:
-                self.progress.start(step_key(item.nodeid, replicate, replicates), item.name, f"replicate {replicate + 1}/{replicates}")
+                self.progress.start(
+                    step_key(item.nodeid, replicate, replicates), item.name, f"replicate {replicate + 1}/{replicates}"
+                )
                 if isinstance(self.outcomes[item.nodeid], Failed):
                     continue  # it failed in an earlier replicate: its test reports that failure
-                (outcome,) = run_children(self.config, [item], self.child_environment(item), (replicate, replicates),
-                                          self.plan.child_limit([item], replicate)).values()
+                (outcome,) = run_children(
+                    self.config,
+                    [item],
+                    self.child_environment(item),
+                    (replicate, replicates),
+                    self.plan.child_limit([item], replicate),
+                ).values()
                 self.outcomes[item.nodeid] = self.outcomes[item.nodeid].adding(outcome)
 
     def announce(self, item: pytest.Item) -> None:
@@ -139,8 +156,8 @@ class BenchSession:
             self.progress.start(item.nodeid, item.name, self.plan.where(item))
 
     def import_frameworks(self, item: pytest.Item) -> None:
-        """In the shared mode the frameworks of every selected benchmark are imported before the first, so that all run in
-        the same process."""
+        """In the shared mode the frameworks of every selected benchmark are imported before the first, so that all run
+        in the same process."""
         if self.mode is Mode.SHARED and self.frameworks is None:
             selected = {implementation_of(benchmark) for benchmark in self.measured(item.session.items)}
             self.frameworks = [get(name) for name in available() if runs_here(name) and name in selected]
@@ -149,9 +166,19 @@ class BenchSession:
         """What the child processes that ran this benchmark brought back, running them now where they have not run: with
         --isolate one per benchmark, else one for every benchmark needing the same environment."""
         if item.nodeid not in self.outcomes:
-            group = self.plan.one_process_for(item, self.measured(item.session.items), lambda other: other.nodeid in self.outcomes)
-            self.outcomes.update(run_children(self.config, group, self.child_environment(item), (0, 1), self.plan.child_limit(group),
-                                              started=self.child_started(group)))
+            group = self.plan.one_process_for(
+                item, self.measured(item.session.items), lambda other: other.nodeid in self.outcomes
+            )
+            self.outcomes.update(
+                run_children(
+                    self.config,
+                    group,
+                    self.child_environment(item),
+                    (0, 1),
+                    self.plan.child_limit(group),
+                    started=self.child_started(group),
+                )
+            )
         return self.outcomes[item.nodeid]
 
     def child_environment(self, item: pytest.Item) -> dict[str, str]:

@@ -14,8 +14,8 @@ from .internals import next_run_number
 
 
 class AtomicFileStorage(FileStorage):
-    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, with the run format it
-    is saved in, and telling `on_save`."""
+    """pytest-benchmark's file storage, saving each run atomically under a name no other run holds, with the run format
+    it is saved in, and telling `on_save`."""
 
     def __init__(self, path, logger, default_machine_id=None, on_save=lambda path: None, on_fail=lambda reason: None):
         super().__init__(path, logger, default_machine_id)

@@ -16,7 +16,8 @@ from .workers import locked
 
 
 def problem_key(problem: Problem) -> str:
-    """A name for the problem that only the same problem has: a digest of its arrays (values, dtype, shape) and schedule."""
+    """A name for the problem that only the same problem has: a digest of its arrays (values, dtype, shape) and
+    schedule."""
     digest = hashlib.sha256(f"{problem.learning_rate!r} {problem.epochs} {problem.dtype}".encode())
     for array in (problem.inputs, problem.targets, problem.weights_hidden, problem.weights_output):
         digest.update(f"{array.dtype} {array.shape}".encode())
@@ -26,7 +27,8 @@ def problem_key(problem: Problem) -> str:
 
 @dataclass
 class Trainings:
-    """The results trained so far in this run, by implementation and problem; with `folder`, shared with the other workers."""
+    """The results trained so far in this run, by implementation and problem; with `folder`, shared with the other
+    workers."""
 
     folder: Path | None = None
     results: dict[str, TrainResult] = field(default_factory=dict)
@@ -39,7 +41,8 @@ class Trainings:
         return self.results[key]
 
     def shared(self, key: str, name: str, problem: Problem) -> TrainResult:
-        """The result from the workers' folder, trained here and saved there first if no worker has yet (the others wait)."""
+        """The result from the workers' folder, trained here and saved there first if no worker has yet (the others
+        wait)."""
         saved = self.folder / f"{key}.pickle"
         with locked(self.folder / f"{key}.lock", fcntl.LOCK_EX):
             if saved.exists():

@@ -16,7 +16,8 @@ from implementations.registry import REGISTRY, declaration, distribution_names
 
 from .internals import put_in_group
 
-# set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a worker)
+# set by pytest-xdist in each worker; what a worker starts is an ordinary process (pytest-benchmark refuses to time in a
+# worker)
 XDIST_WORKER_ENV = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
 ALONE = "alone"  # the fixture of a test that measures something with no other worker's test running
 SHARED_DIR_ENV = "BACKPROP_BENCH_WORKERS_DIR"  # the run's folder that its workers share (locks, trainings)
@@ -24,7 +25,8 @@ CPUS_KEY = "backprop_bench_cpus"  # in each worker's input: the CPUs the first p
 
 
 def in_a_parallel_run() -> bool:
-    """Whether this process is a parallel run's, or was started by one of its processes (it then runs in one process)."""
+    """Whether this process is a parallel run's, or was started by one of its processes (it then runs in one
+    process)."""
     return SHARED_DIR_ENV in os.environ
 
 
@@ -46,16 +48,20 @@ def worker_index(config: pytest.Config) -> int | None:
 
 
 def parallel_by_default(config: pytest.Config) -> bool:
-    """A plain test run started by a user, with pytest-xdist installed and no -n given: it runs in parallel. Benchmarks, their
-    child processes, collection only, and whatever a worker starts run in one process."""
+    """A plain test run started by a user, with pytest-xdist installed and no -n given: it runs in parallel. Benchmarks,
+    their child processes, collection only, and whatever a worker starts run in one process."""
     option = config.option
-    return (config.pluginmanager.has_plugin("xdist") and getattr(option, "numprocesses", None) is None
-            and not in_a_parallel_run()
-            and not (option.benchmark_only or option.collectonly or option.child or getattr(option, "usepdb", False)))
+    return (
+        config.pluginmanager.has_plugin("xdist")
+        and getattr(option, "numprocesses", None) is None
+        and not in_a_parallel_run()
+        and not (option.benchmark_only or option.collectonly or option.child or getattr(option, "usepdb", False))
+    )
 
 
 def workers_that_fit(threads: int, cpus: list[int]) -> int:
-    """Workers for a parallel run: one per `threads` of the CPUs this process may use; 0 (no workers) where only one fits."""
+    """Workers for a parallel run: one per `threads` of the CPUs this process may use; 0 (no workers) where only one
+    fits."""
     workers = len(cpus) // threads
     return workers if workers > 1 else 0
 
@@ -65,23 +71,27 @@ def own_cpus_last(cpus: list[int], worker: int, threads: int) -> list[int]:
     process to the last ones, and so does every benchmark's child the worker starts, which it passes the order to."""
     groups = max(1, len(cpus) // threads)
     shift = threads * (worker % groups)
-    return cpus[len(cpus) - shift:] + cpus[:len(cpus) - shift] if shift else list(cpus)
+    return cpus[len(cpus) - shift :] + cpus[: len(cpus) - shift] if shift else list(cpus)
 
 
 def framework_family(name: str) -> str:
-    """What an implementation's process imports to run it: its first requirement's framework, or, for one that runs in a
-    process of its own, that process's environment. Implementations of one family share a worker, which imports it once."""
+    """What an implementation's process imports to run it: its first requirement's framework, or, for one that runs
+    in a process of its own, that process's environment. Implementations of one family share a worker, which imports
+    it once."""
     declared = declaration(name)
-    return " ".join(f"{key}={value}" for key, value in sorted(declared.environment.items())) or distribution_names(declared.requires)[0]
+    return (
+        " ".join(f"{key}={value}" for key, value in sorted(declared.environment.items()))
+        or distribution_names(declared.requires)[0]
+    )
 
 
 def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> None:
-    """Each test of one framework family (framework_family) to one worker, which imports the framework once and trains each
-    implementation once for all their tests; the tests of an xdist_group mark (sharing an expensive fixture) to one worker.
-    In the order the workers take them: the slow tests of no implementation (whole benchmark sessions in other processes)
-    first, the longest first being the shortest way through; then the groups, the slowest families first (by `seconds`);
-    then the tests of several (the pairs), when their trainings are done; the tests that measure something alone last,
-    where the tests they wait for are short."""
+    """Each test of one framework family (framework_family) to one worker, which imports the framework once and trains
+    each implementation once for all their tests; the tests of an xdist_group mark (sharing an expensive fixture) to one
+    worker. In the order the workers take them: the slow tests of no implementation (whole benchmark sessions in other
+    processes) first, the longest first being the shortest way through; then the groups, the slowest families first (by
+    `seconds`); then the tests of several (the pairs), when their trainings are done; the tests that measure something
+    alone last, where the tests they wait for are short."""
     order = list(REGISTRY)
     family_seconds: dict[str, float] = {}
     for name in REGISTRY:
@@ -109,8 +119,8 @@ def group_by_training(items: list[pytest.Item], seconds: dict[str, float]) -> No
 
 
 def training_seconds(results: Path) -> dict[str, float]:
-    """Each implementation's time for the notebook's 1000 epochs in float64, from the newest saved run that timed them ({} if
-    none did): what orders the parallel run's groups."""
+    """Each implementation's time for the notebook's 1000 epochs in float64, from the newest saved run that timed them
+    ({} if none did): what orders the parallel run's groups."""
     from benchmarks.model.runs import notebook_medians  # pandas, which a benchmark's child process need not import
 
     return {name: seconds for name, seconds in notebook_medians(results).items() if name in REGISTRY}

@@ -18,13 +18,23 @@ from benchmarks.model.files import atomic_write_bytes
 from implementations.agreement import loss_gap
 from implementations.registry import REFERENCE
 
-from .formatting import UNRELIABLE_SPREAD, color_of, format_median, format_ratio, format_seconds, is_unreliable, palette_color
+from .formatting import (
+    UNRELIABLE_SPREAD,
+    color_of,
+    format_median,
+    format_ratio,
+    format_seconds,
+    is_unreliable,
+    palette_color,
+)
 
 
 def save_figure(figure, path: Path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically, and close it."""
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)  # legends placed outside the axes too
+    figure.savefig(
+        buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1
+    )  # legends placed outside the axes too
     plt.close(figure)
     return atomic_write_bytes(path, buffer.getvalue())
 
@@ -33,7 +43,14 @@ def _box(row) -> dict:
     """matplotlib's box statistics for one benchmark, outliers from its raw samples when saved."""
     samples = np.asarray(row.data if row.data is not None else [])
     outliers = samples[(samples < row.ld15iqr) | (samples > row.hd15iqr)]
-    return {"med": row.median, "q1": row.q1, "q3": row.q3, "whislo": row.ld15iqr, "whishi": row.hd15iqr, "fliers": outliers}
+    return {
+        "med": row.median,
+        "q1": row.q1,
+        "q3": row.q3,
+        "whislo": row.ld15iqr,
+        "whishi": row.hd15iqr,
+        "fliers": outliers,
+    }
 
 
 def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, path: Path) -> None:
@@ -51,17 +68,44 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
                 color = color_of(name) if len(runs) == 1 else palette_color(index)
                 projected = bool(getattr(row, "projected", False))
                 if not projected:  # a projection has no samples of its full length to draw a box of
-                    ax.bxp([_box(row)], positions=[position], orientation="horizontal", patch_artist=True,
-                           widths=0.8 * min(height, 0.7), medianprops={"color": "black"},
-                           boxprops={"facecolor": color, "alpha": 0.8}, flierprops={"markersize": 2, "alpha": 0.2})
+                    ax.bxp(
+                        [_box(row)],
+                        positions=[position],
+                        orientation="horizontal",
+                        patch_artist=True,
+                        widths=0.8 * min(height, 0.7),
+                        medianprops={"color": "black"},
+                        boxprops={"facecolor": color, "alpha": 0.8},
+                        flierprops={"markersize": 2, "alpha": 0.2},
+                    )
                 if row.ci_low == row.ci_low:  # the median's 95% interval
-                    ax.errorbar(row.median, position, xerr=[[row.median - row.ci_low], [row.ci_high - row.median]], fmt="none",
-                                ecolor="black", elinewidth=1.6, capsize=4, zorder=4)
+                    ax.errorbar(
+                        row.median,
+                        position,
+                        xerr=[[row.median - row.ci_low], [row.ci_high - row.median]],
+                        fmt="none",
+                        ecolor="black",
+                        elinewidth=1.6,
+                        capsize=4,
+                        zorder=4,
+                    )
                 # the box can be a hairline on a log axis spanning decades: mark the median in the row's colour
-                ax.plot(row.median, position, "D" if projected else "o", color="white" if projected else color,
-                        markeredgecolor=color if projected else "black", markeredgewidth=2 if projected else 1, markersize=7, zorder=5)
+                ax.plot(
+                    row.median,
+                    position,
+                    "D" if projected else "o",
+                    color="white" if projected else color,
+                    markeredgecolor=color if projected else "black",
+                    markeredgewidth=2 if projected else 1,
+                    markersize=7,
+                    zorder=5,
+                )
                 unreliable = " ⚠" if not projected and is_unreliable(row.iqr, row.median) else ""
-                ratio = f" ({format_ratio(row.median / reference.iloc[0])} NumPy)" if len(runs) == 1 and len(reference) else ""
+                ratio = (
+                    f" ({format_ratio(row.median / reference.iloc[0])} NumPy)"
+                    if len(runs) == 1 and len(reference)
+                    else ""
+                )
                 note.append(format_median(row.median, projected) + unreliable + ratio)
         notes.append(" / ".join(note))
     ax.set_yticks(range(1, len(order) + 1), order)
@@ -77,11 +121,16 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2 else (1,)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("time for the whole training loop (log scale)\n"
-                  "box: quartiles, whiskers: 1.5 IQR, dots: outliers; black bar: the median's 95% interval"
-                  + ("\n◇ (projected): from the loop timed at shorter lengths (bar: its bootstrap interval)"
-                     if "projected" in "".join(notes) else "")
-                  + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else ""))
+    ax.set_xlabel(
+        "time for the whole training loop (log scale)\n"
+        "box: quartiles, whiskers: 1.5 IQR, dots: outliers; black bar: the median's 95% interval"
+        + (
+            "\n◇ (projected): from the loop timed at shorter lengths (bar: its bootstrap interval)"
+            if "projected" in "".join(notes)
+            else ""
+        )
+        + (f"; ⚠: IQR over {UNRELIABLE_SPREAD:.0%} of the median" if "⚠" in "".join(notes) else "")
+    )
     ax.set_title(title)
     ax.grid(axis="x", which="both", alpha=0.3)
     save_figure(fig, path)
@@ -90,7 +139,9 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
 def loss_difference(history: np.ndarray, reference: np.ndarray) -> str:
     """The legend's note: the largest loss difference from NumPy, over the epochs both recorded."""
     gap, common = loss_gap(history, reference)
-    return f"  (max |Δ| vs NumPy {gap:.1e}" + (f" over NumPy's first {common} epochs)" if common < len(history) else ")")
+    return f"  (max |Δ| vs NumPy {gap:.1e}" + (
+        f" over NumPy's first {common} epochs)" if common < len(history) else ")"
+    )
 
 
 def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
@@ -101,11 +152,20 @@ def plot_loss_curves(benchmarks: pd.DataFrame, title: str, path: Path) -> None:
     styles = ["-", "--", ":", "-."]
     for index, row in enumerate(benchmarks.itertuples()):
         history = np.asarray(row.loss_history)
-        label = row.implementation + (f" (its first {len(history)} epochs, projected)" if getattr(row, "projected", False) else "")
+        label = row.implementation + (
+            f" (its first {len(history)} epochs, projected)" if getattr(row, "projected", False) else ""
+        )
         if len(reference) and row.implementation != REFERENCE:
             label += loss_difference(history, np.asarray(reference.iloc[0]))
-        ax.plot(np.arange(len(history)), history, styles[index % len(styles)], color=color_of(row.implementation),
-                linewidth=4 - 1.2 * min(index, 2), alpha=0.85, label=label)
+        ax.plot(
+            np.arange(len(history)),
+            history,
+            styles[index % len(styles)],
+            color=color_of(row.implementation),
+            linewidth=4 - 1.2 * min(index, 2),
+            alpha=0.85,
+            label=label,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss: mean((y − o)²), before the epoch's update")

@@ -9,8 +9,28 @@ from implementations.registry import REGISTRY
 UNRELIABLE_SPREAD = 0.10  # IQR / median above this marks a benchmark unreliable, as torch.utils.benchmark warns
 # matplotlib's "tab10" palette, then the light shades of "tab20", written out so that text-only commands need
 # not import matplotlib: twenty implementations get twenty colours
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-           "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#c7c7c7",
+    "#dbdb8d",
+    "#9edae5",
+)
 
 
 ALIGNMENTS = {"l": "---", "r": "---:", "c": ":---:"}
@@ -42,7 +62,8 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_median(median: float, projected: bool) -> str:
-    """A loop's time, labelled where it is a projection from shorter lengths rather than a measurement: 79.2 s (projected)."""
+    """A loop's time, labelled where it is a projection from shorter lengths rather than a measurement: 79.2 s
+    (projected)."""
     return format_seconds(median) + (" (projected)" if projected else "")
 
 
@@ -57,7 +78,8 @@ def format_bounds(low: float, high: float, like: float) -> str:
 
 
 def format_interval(median: float, low: float, high: float, coverage: float, projected: bool = False) -> str:
-    """A median's interval, in the median's unit, with its coverage: "42.2, 43.0 ms (95.7%)"; a projection's is a bootstrap's."""
+    """A median's interval, in the median's unit, with its coverage: "42.2, 43.0 ms (95.7%)"; a projection's is a
+    bootstrap's."""
     if low != low:
         return "–"
     return f"{format_bounds(low, high, median)} ({coverage:.1%}{', bootstrap' if projected else ''})"
@@ -69,7 +91,11 @@ def format_bytes(count: float | None) -> str:
         return "–"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:
-            return f"{count / scale:.3g} {unit}" if count < 1000 * scale or unit == "GiB" else f"{count / scale:.0f} {unit}"
+            return (
+                f"{count / scale:.3g} {unit}"
+                if count < 1000 * scale or unit == "GiB"
+                else f"{count / scale:.0f} {unit}"
+            )
     return f"{count:.0f} B"
 
 
@@ -103,7 +129,8 @@ def color_of(name: str) -> str:
 
 
 def line_style_of(name: str) -> str:
-    """Solid for the first round of the palette's colours, then dashed, then dotted: no two registered lines look alike."""
+    """Solid for the first round of the palette's colours, then dashed, then dotted: no two registered lines look
+    alike."""
     return ("-", "--", ":")[palette_index(name) // len(PALETTE) % 3]
 
 

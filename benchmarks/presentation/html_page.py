@@ -61,4 +61,6 @@ def html_page(text: str, title: str, figures_dir: Path, source: str) -> str:
 
 def write_html(markdown_path: Path, text: str, title: str) -> Path:
     """report.html beside report.md: the same content in one file, figures embedded, readable offline."""
-    return atomic_write_text(markdown_path.with_suffix(".html"), html_page(text, title, markdown_path.parent, markdown_path.name))
+    return atomic_write_text(
+        markdown_path.with_suffix(".html"), html_page(text, title, markdown_path.parent, markdown_path.name)
+    )

@@ -19,16 +19,31 @@ from .formatting import color_of, markdown_table
 
 def parity_table(parity: Parity) -> str:
     """The pairwise table, largest differences first."""
-    rows = ([f"`{row.first}` – `{row.second}`", *(f"{getattr(row, name):.1e}" for name in RESULT_FIELDS), f"{row.largest:.1e}",
-             f"{row.allowed:.1e}", "✅" if row.passes else "❌ FAIL"] for row in parity.pairs.sort_values("largest", ascending=False).itertuples())
-    return markdown_table(["pair", *RESULT_FIELDS, "largest", "allowed", "within"], rows, "l" + "r" * (len(RESULT_FIELDS) + 2) + "c")
+    rows = (
+        [
+            f"`{row.first}` – `{row.second}`",
+            *(f"{getattr(row, name):.1e}" for name in RESULT_FIELDS),
+            f"{row.largest:.1e}",
+            f"{row.allowed:.1e}",
+            "✅" if row.passes else "❌ FAIL",
+        ]
+        for row in parity.pairs.sort_values("largest", ascending=False).itertuples()
+    )
+    return markdown_table(
+        ["pair", *RESULT_FIELDS, "largest", "allowed", "within"], rows, "l" + "r" * (len(RESULT_FIELDS) + 2) + "c"
+    )
 
 
 def not_exact_lines(parity: Parity) -> list[str]:
     """The implementations declared not float64-exact, each with its measured cause, as a list."""
     if not parity.not_exact:
         return []
-    return ["Not float64-exact, and why:", "", *(f"- `{name}`: {cause}" for name, cause in parity.not_exact.items()), ""]
+    return [
+        "Not float64-exact, and why:",
+        "",
+        *(f"- `{name}`: {cause}" for name, cause in parity.not_exact.items()),
+        "",
+    ]
 
 
 def plot_heatmap(parity: Parity, path: Path) -> None:
@@ -45,15 +60,24 @@ def plot_heatmap(parity: Parity, path: Path) -> None:
     for i, j in itertools.product(range(len(names)), repeat=2):
         if i != j:
             value = grid[i, j]
-            ax.text(j, i, "0" if value <= 1e-18 else f"{value:.0e}", ha="center", va="center", fontsize=7,
-                    color="white" if value <= allowed[i, j] else "red")
+            ax.text(
+                j,
+                i,
+                "0" if value <= 1e-18 else f"{value:.0e}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value <= allowed[i, j] else "red",
+            )
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
     bar = fig.colorbar(image, ax=ax, label="largest absolute difference")
     bar.ax.axhline(parity.tolerance, color="red", linewidth=2)
     if parity.not_exact:
         bar.ax.axhline(parity.own_bound, color="darkorange", linewidth=2)
-    ax.set_title(f"Largest difference between implementations\n(red line: tolerance {parity.tolerance:.0e})", fontsize=10)
+    ax.set_title(
+        f"Largest difference between implementations\n(red line: tolerance {parity.tolerance:.0e})", fontsize=10
+    )
     save_figure(fig, path)
 
 
@@ -66,10 +90,17 @@ def plot_loss_differences(parity: Parity, path: Path) -> None:
         if result is reference:
             continue
         gap = np.abs(result.loss_history.astype(np.float64) - reference.loss_history.astype(np.float64))
-        ax.plot(np.arange(len(gap)), np.maximum(gap, floor), color=color_of(name), linewidth=1.2, alpha=0.85, label=name)
+        ax.plot(
+            np.arange(len(gap)), np.maximum(gap, floor), color=color_of(name), linewidth=1.2, alpha=0.85, label=name
+        )
     ax.axhline(parity.tolerance, color="red", linestyle="--", label=f"tolerance {parity.tolerance:.0e}")
     if parity.not_exact:
-        ax.axhline(parity.own_bound, color="darkorange", linestyle=":", label=f"bound when not float64-exact {parity.own_bound:.0e}")
+        ax.axhline(
+            parity.own_bound,
+            color="darkorange",
+            linestyle=":",
+            label=f"bound when not float64-exact {parity.own_bound:.0e}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"|loss − {REFERENCE} loss| (exact zeros drawn at {floor:.0e})")
@@ -93,16 +124,27 @@ def write_parity_files(parity: Parity, source: str, out_dir: Path) -> Path:
     sizes = parity.problem.sizes
     verdict = "PASS: every pair agrees within" if parity.passes else "FAIL: some pairs differ by more than"
     lines = [
-        "# backprop-bench parity", "",
+        "# backprop-bench parity",
+        "",
         f"Problem: {source}; {sizes['n_in']}-{sizes['n_hidden']}-{sizes['n_out']} network, batch {sizes['batch']}, "
-        f"{parity.problem.epochs} epochs, learning rate {parity.problem.learning_rate:g}, {parity.problem.dtype}.", "",
-        f"**{verdict} the tolerance {parity.tolerance:.1e}** (largest absolute difference, per field, between every pair "
+        f"{parity.problem.epochs} epochs, learning rate {parity.problem.learning_rate:g}, {parity.problem.dtype}.",
+        "",
+        f"**{verdict} the tolerance {parity.tolerance:.1e}** (largest absolute difference, per field, between every "
+        "pair "
         "of implementations: final weights, final outputs, and the loss of every epoch)"
-        + (f", and pairs with an implementation that is not float64-exact within its own bound, float32's drift bound "
-           f"{parity.own_bound:.1e}." if parity.not_exact else "."), "",
+        + (
+            f", and pairs with an implementation that is not float64-exact within its own bound, float32's drift bound "
+            f"{parity.own_bound:.1e}."
+            if parity.not_exact
+            else "."
+        ),
+        "",
         *not_exact_lines(parity),
-        parity_table(parity), "",
-        "![Largest difference between every pair](parity_heatmap.png)", "",
-        "![Per-epoch loss difference from NumPy](loss_differences.png)", "",
+        parity_table(parity),
+        "",
+        "![Largest difference between every pair](parity_heatmap.png)",
+        "",
+        "![Per-epoch loss difference from NumPy](loss_differences.png)",
+        "",
     ]
     return atomic_write_text(out_dir / "parity.md", "\n".join(lines))

@@ -1,5 +1,5 @@
-"""The results folder's README: the saved runs by machine, and the newest run's training loops; and the headline table of the
-project's README. Generated between two marker lines, so the findings written around them stay."""
+"""The results folder's README: the saved runs by machine, and the newest run's training loops; and the headline table
+of the project's README. Generated between two marker lines, so the findings written around them stay."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ HEADLINE_GROUP = "notebook problem, float64"  # the notebook's problem, as it pr
 
 def contents(run: Run) -> str:
     """What a run holds, in words: 40 loops, 13 probes."""
-    counts = {"loop": len(run.benchmarks), "probe": len(run.probes), "sweep point": len(run.sweep), "peak": len(run.peak)}
+    counts = {
+        "loop": len(run.benchmarks),
+        "probe": len(run.probes),
+        "sweep point": len(run.sweep),
+        "peak": len(run.peak),
+    }
     return ", ".join(f"{count} {kind}{'s' * (count > 1)}" for kind, count in counts.items() if count)
 
 
@@ -29,16 +34,25 @@ def newest_with_headline(runs: list[Run]) -> Run | None:
 
 
 def headline(run: Run) -> str:
-    """The newest run's notebook loops in float64: median with its interval, time per epoch, ratio to NumPy, with the run and
-    its machine named."""
+    """The newest run's notebook loops in float64: median with its interval, time per epoch, ratio to NumPy, with the
+    run and its machine named."""
     loops = run.benchmarks[run.benchmarks["group"] == HEADLINE_GROUP]
-    rows = ([f"`{row.implementation}`", format_median(row.median, row.projected),
-             format_interval(row.median, row.ci_low, row.ci_high, row.ci_coverage, row.projected), format_seconds(row.per_epoch),
-             format_ratio(row.vs_numpy)] for row in summary(loops).itertuples())
+    rows = (
+        [
+            f"`{row.implementation}`",
+            format_median(row.median, row.projected),
+            format_interval(row.median, row.ci_low, row.ci_high, row.ci_coverage, row.projected),
+            format_seconds(row.per_epoch),
+            format_ratio(row.vs_numpy),
+        ]
+        for row in summary(loops).itertuples()
+    )
     budget = run.machine_info.get("budget", {}).get("name")
-    return (f"The notebook's 1000 epochs in float64, run `{run.label.split('_')[0]}` ({run.datetime[:10]}, "
-            f"{cpu_words(run.fingerprint)}{f', the {budget} budget' if budget else ''}):\n\n"
-            + markdown_table(["implementation", "median", "95% interval", "per epoch", "vs NumPy"], rows, "lrrrr"))
+    return (
+        f"The notebook's 1000 epochs in float64, run `{run.label.split('_')[0]}` ({run.datetime[:10]}, "
+        f"{cpu_words(run.fingerprint)}{f', the {budget} budget' if budget else ''}):\n\n"
+        + markdown_table(["implementation", "median", "95% interval", "per epoch", "vs NumPy"], rows, "lrrrr")
+    )
 
 
 def index(runs: list[Run]) -> str:
@@ -46,16 +60,44 @@ def index(runs: list[Run]) -> str:
     machines: dict[str, list[Run]] = {}
     for run in runs:
         machines.setdefault(run.fingerprint["id"], []).append(run)
-    lines = [markdown_table(["machine", "CPU", "runs", "first saved", "latest saved"],
-                            ([f"`{machine}`", cpu_words(there[0].fingerprint), len(there), there[0].datetime[:10], there[-1].datetime[:10]]
-                             for machine, there in machines.items()), "llrll")]
+    lines = [
+        markdown_table(
+            ["machine", "CPU", "runs", "first saved", "latest saved"],
+            (
+                [
+                    f"`{machine}`",
+                    cpu_words(there[0].fingerprint),
+                    len(there),
+                    there[0].datetime[:10],
+                    there[-1].datetime[:10],
+                ]
+                for machine, there in machines.items()
+            ),
+            "llrll",
+        )
+    ]
     for machine, there in machines.items():
-        lines += ["", f"### Machine `{machine}`: {cpu_words(there[0].fingerprint)}", "",
-                  markdown_table(["run", "saved", "commit", "holds", "budget", "processes"],
-                                 ([f"`{run.path.name}`", run.datetime[:16].replace("T", " "), f"`{run.commit_info.get('id', '?')[:8]}`"
-                                   + (" (uncommitted changes)" if run.commit_info.get("dirty") else ""), contents(run),
-                                   run.machine_info.get("budget", {}).get("name", "–"), run.machine_info.get("process_mode", "–")]
-                                  for run in there), "llllll")]
+        lines += [
+            "",
+            f"### Machine `{machine}`: {cpu_words(there[0].fingerprint)}",
+            "",
+            markdown_table(
+                ["run", "saved", "commit", "holds", "budget", "processes"],
+                (
+                    [
+                        f"`{run.path.name}`",
+                        run.datetime[:16].replace("T", " "),
+                        f"`{run.commit_info.get('id', '?')[:8]}`"
+                        + (" (uncommitted changes)" if run.commit_info.get("dirty") else ""),
+                        contents(run),
+                        run.machine_info.get("budget", {}).get("name", "–"),
+                        run.machine_info.get("process_mode", "–"),
+                    ]
+                    for run in there
+                ),
+                "llllll",
+            ),
+        ]
         if newest := newest_with_headline(there):
             lines += ["", headline(newest)]
     return "\n".join(lines)
@@ -71,5 +113,8 @@ def replace_block(text: str, block: str, where: Path) -> str:
 
 def readme_of_results(runs: list[Run]) -> str:
     """A results README for a folder that has none: its title and the generated block."""
-    return (f"# Results\n\nThe saved runs, by machine; `backprop-bench index` writes the part between the markers from the runs.\n\n"
-            f"{START}\n{index(runs)}\n{END}\n")
+    return (
+        "# Results\n\nThe saved runs, by machine; `backprop-bench index` writes the part between the markers from the "
+        "runs.\n\n"
+        f"{START}\n{index(runs)}\n{END}\n"
+    )

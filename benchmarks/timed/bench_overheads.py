@@ -99,18 +99,26 @@ def _jax_scan(dtype, history, lr_argument):
 
 
 PROBES = {
-    # the benchmark's id, named by what it times: (framework, what one call is, description, set-up returning the function to time)
+    # the benchmark's id, named by what it times: (framework, what one call is, description, set-up returning the
+    # function to time)
     "numpy-exp-of-3-numbers": ("numpy", "per call", "one NumPy call (np.exp of 3 numbers)", numpy_one_call),
-    "torch-forward-loss-recording": ("torch", "per epoch", "forward + loss, autograd recording", torch_forward_recording),
+    "torch-forward-loss-recording": (
+        "torch",
+        "per epoch",
+        "forward + loss, autograd recording",
+        torch_forward_recording,
+    ),
     "torch-forward-loss-no-grad": ("torch", "per epoch", "forward + loss, torch.no_grad", torch_forward_no_grad),
     "torch-forward-loss-autograd-grad": ("torch", "per epoch", "forward + loss + autograd.grad", torch_backward),
     "jax-compiled-step-call": ("jax", "per epoch", "one call of the compiled step", jax_step_dispatch),
     **{
         f"jax-scan-{dtype}-{'with' if history else 'no'}-history-lr-{'argument' if lr_argument else 'compiled'}": (
-            "jax", "per 1000 epochs",
+            "jax",
+            "per 1000 epochs",
             f"lax.scan of 1000 epochs, {dtype}, {'with' if history else 'without'} loss history, lr "
             + ("passed as an argument" if lr_argument else "compiled in"),
-            lambda dtype=dtype, history=history, lr_argument=lr_argument: _jax_scan(dtype, history, lr_argument))
+            lambda dtype=dtype, history=history, lr_argument=lr_argument: _jax_scan(dtype, history, lr_argument),
+        )
         for dtype in ("float64", "float32")
         for history in (True, False)
         for lr_argument in (False, True)
@@ -118,9 +126,15 @@ PROBES = {
 }
 
 
-@pytest.mark.slow  # in a plain test run, each probe compiled and called once: the full suite's check, not the quick tier's
-@pytest.mark.parametrize("probe", [pytest.param(probe, id=probe, marks=skip_unless_available(framework))
-                                   for probe, (framework, *_) in PROBES.items()])
+# in a plain test run, each probe compiled and called once: the full suite's check, not the quick tier's
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "probe",
+    [
+        pytest.param(probe, id=probe, marks=skip_unless_available(framework))
+        for probe, (framework, *_) in PROBES.items()
+    ],
+)
 def test_where_the_time_goes(benchmark, probe, measurement):
     """Time one piece of an epoch under the run's budget, to explain the training loop's time per epoch."""
     framework, unit, description, set_up = PROBES[probe]
@@ -134,7 +148,14 @@ def test_where_the_time_goes(benchmark, probe, measurement):
         budget = measurement.budget
         iterations, call_s = calibrated_iterations(function, budget)
         replicate, replicates = measurement.replicate
-        durations = sample(function, iterations, budget, partial(budget.samples_needed, replicate=replicate, replicates=replicates),
-                           call_s, lambda _: None, measurement.disable_gc)
+        durations = sample(
+            function,
+            iterations,
+            budget,
+            partial(budget.samples_needed, replicate=replicate, replicates=replicates),
+            call_s,
+            lambda _: None,
+            measurement.disable_gc,
+        )
         measurement.record(benchmark, durations, iterations)
     benchmark.extra_info.update(kind="probe", probe=description, framework=framework, unit=unit, threads=threads)

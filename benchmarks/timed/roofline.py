@@ -26,7 +26,9 @@ SIGMOID_PASSES = 20
 MATMUL_SIZE = 1024  # square: large enough for BLAS to reach its steady rate, small enough for 2 cores
 MEMORY_BYTES = 128 * 2**20  # a triad array past any cache of this machine
 UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
-TRIAD_BYTES_IN_CACHE = 2 * 2**30  # streamed by each timed triad in a cache: long enough to time, brief in an L3 of any size
+TRIAD_BYTES_IN_CACHE = (
+    2 * 2**30
+)  # streamed by each timed triad in a cache: long enough to time, brief in an L3 of any size
 
 
 @numba.njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
@@ -60,6 +62,7 @@ def fastest(run, *arguments, tries: int = TRIES) -> float:
 
 def numpy_sigmoids(z: np.ndarray, threads: int):
     """s(z) in place with NumPy, one row per Python thread (its ufuncs release the GIL)."""
+
     def rows(row):
         for _ in range(SIGMOID_PASSES):
             np.negative(row, out=row)
@@ -94,7 +97,9 @@ def matmul(library: str, dtype: str):
 def matmul_rates(dtype: str) -> dict[str, float]:
     """Multiply-adds per second of a large matrix product, by NumPy and, where it is loaded here, PyTorch (BLAS)."""
     libraries = ["numpy"] + ["torch"] * ("torch" in sys.modules)
-    return {f"{library} {MATMUL_SIZE}² matmul": MATMUL_SIZE**3 / fastest(matmul(library, dtype)) for library in libraries}
+    return {
+        f"{library} {MATMUL_SIZE}² matmul": MATMUL_SIZE**3 / fastest(matmul(library, dtype)) for library in libraries
+    }
 
 
 def bandwidths(dtype: str, threads: int) -> dict[str, dict]:
@@ -110,7 +115,10 @@ def bandwidths(dtype: str, threads: int) -> dict[str, dict]:
         a, b, c = np.zeros((threads, n), dtype), np.ones((threads, n), dtype), np.full((threads, n), 2, dtype)
         passes = 1 if size is None else max(1, TRIAD_BYTES_IN_CACHE // (3 * a.nbytes))
         scalar = np.dtype(dtype).type(3)
-        found[level] = {"bytes": size, "bytes_per_s": 3 * a.nbytes * passes / fastest(triad_passes, a, b, c, scalar, passes)}
+        found[level] = {
+            "bytes": size,
+            "bytes_per_s": 3 * a.nbytes * passes / fastest(triad_passes, a, b, c, scalar, passes),
+        }
     return found
 
 
@@ -119,10 +127,18 @@ def measured_rates(dtype: str, threads: int) -> Rates:
     """The rates at `threads` threads (the pools already set to it) and `dtype`."""
     z = np.random.default_rng(0).uniform(-4, 4, (threads, SIGMOID_ELEMENTS)).astype(dtype)
     sigmoids = threads * SIGMOID_ELEMENTS * SIGMOID_PASSES
-    sigmoid_rates = {"NumPy 1/(1+exp(-z))": sigmoids / fastest(numpy_sigmoids(z, threads)),
-                     "native's vectorized sigmoid": sigmoids / fastest(sigmoid_passes, z, SIGMOID_PASSES)}
+    sigmoid_rates = {
+        "NumPy 1/(1+exp(-z))": sigmoids / fastest(numpy_sigmoids(z, threads)),
+        "native's vectorized sigmoid": sigmoids / fastest(sigmoid_passes, z, SIGMOID_PASSES),
+    }
     multiply_add_rates = matmul_rates(dtype)
-    best_sigmoid, best_matmul = max(sigmoid_rates, key=sigmoid_rates.get), max(multiply_add_rates, key=multiply_add_rates.get)
-    return Rates(sigmoids_per_s=sigmoid_rates[best_sigmoid], multiply_adds_per_s=multiply_add_rates[best_matmul],
-                 bandwidths=bandwidths(dtype, threads),
-                 sources={"sigmoids": best_sigmoid, "multiply_adds": best_matmul, "bandwidths": "STREAM triad"})
+    best_sigmoid, best_matmul = (
+        max(sigmoid_rates, key=sigmoid_rates.get),
+        max(multiply_add_rates, key=multiply_add_rates.get),
+    )
+    return Rates(
+        sigmoids_per_s=sigmoid_rates[best_sigmoid],
+        multiply_adds_per_s=multiply_add_rates[best_matmul],
+        bandwidths=bandwidths(dtype, threads),
+        sources={"sigmoids": best_sigmoid, "multiply_adds": best_matmul, "bandwidths": "STREAM triad"},
+    )
