@@ -109,8 +109,8 @@ def parity(args: argparse.Namespace) -> int:
     if len(names) == 1:  # one implementation is checked against the reference
         if names == [REFERENCE]:
             raise BadInput(
-                f"--implementations: {REFERENCE} alone has nothing to be compared with; name two or more, "
-                f"or one other, which is compared with {REFERENCE}"
+                f"--implementations: {REFERENCE} alone has nothing to be compared with; name two or more, or one "
+                f"other, which is compared with {REFERENCE}"
             )
         names = [REFERENCE, *names]
     for name in names:
@@ -128,10 +128,9 @@ def parity(args: argparse.Namespace) -> int:
     worst = result.pairs.sort_values("largest").iloc[-1]
     verdict = "PASS" if result.passes else "FAIL"
     print(
-        f"{verdict}: largest difference {worst['largest']:.1e} ({worst['first']} vs {worst['second']}), "
-        f"tolerance {result.tolerance:.1e}, {len(result.pairs)} pair{'s' * (len(result.pairs) > 1)} of {len(names)} "
-        "implementations; "
-        f"report: {markdown}"
+        f"{verdict}: largest difference {worst['largest']:.1e} ({worst['first']} vs {worst['second']}), tolerance "
+        f"{result.tolerance:.1e}, {len(result.pairs)} pair{'s' * (len(result.pairs) > 1)} of {len(names)} "
+        f"implementations; report: {markdown}"
     )
     return SUCCESS if result.passes else FINDING
 
@@ -149,8 +148,7 @@ def compare(args: argparse.Namespace) -> int:
         raise BadInput(
             f"--fail-above: {result.base.path} and {result.new.path} were measured on different machines "
             f"({result.machine_changes[0]}), and a slowdown gate across two machines judges the machines, not the "
-            "code; "
-            "gate runs from one machine, or pass --across-machines to gate anyway"
+            "code; gate runs from one machine, or pass --across-machines to gate anyway"
         )
     print("\n".join(comparison_lines(result) + failure_lines(result)))
     return FINDING if result.regressions else SUCCESS
@@ -505,8 +503,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         saved = save_traceback(args.command)
         print(
-            f"backprop-bench {args.command}: internal error ({type(error).__name__}: {str(error)[:200]}), a bug: "
-            f"the traceback is in {saved}; --debug shows it instead",
+            f"backprop-bench {args.command}: internal error ({type(error).__name__}: {str(error)[:200]}), a bug: the "
+            f"traceback is in {saved}; --debug shows it instead",
             file=sys.stderr,
         )
         return BUG

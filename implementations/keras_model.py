@@ -17,8 +17,8 @@ def require_backend(backend: str) -> None:
     """Refuse to run on a Keras that was imported with another backend."""
     if keras.backend.backend() != backend:
         raise ImportError(
-            f"Keras runs on its {keras.backend.backend()} backend in this process, but this implementation "
-            f"needs {backend}: set KERAS_BACKEND={backend} before keras is imported"
+            f"Keras runs on its {keras.backend.backend()} backend in this process, but this implementation needs "
+            f"{backend}: set KERAS_BACKEND={backend} before keras is imported"
         )
 
 

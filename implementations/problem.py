@@ -51,13 +51,13 @@ class Problem:
         n_out = output.shape[0]
         if output.shape[1] != n_hidden:
             raise ValueError(
-                f"weights_output has shape {output.shape} but must be (n_out, n_hidden) = (n_out, {n_hidden}), "
-                f"since weights_hidden has shape {hidden.shape} = (n_hidden, n_in)"
+                f"weights_output has shape {output.shape} but must be (n_out, n_hidden) = (n_out, {n_hidden}), since "
+                f"weights_hidden has shape {hidden.shape} = (n_hidden, n_in)"
             )
         if inputs.shape[-1] != n_in:
             raise ValueError(
-                f"inputs have shape {inputs.shape} but weights_hidden has shape {hidden.shape} = (n_hidden, n_in), "
-                f"so each sample needs n_in = {n_in} features"
+                f"inputs have shape {inputs.shape} but weights_hidden has shape {hidden.shape} = (n_hidden, n_in), so "
+                f"each sample needs n_in = {n_in} features"
             )
         if targets.shape[-1] != n_out:
             raise ValueError(
@@ -66,8 +66,8 @@ class Problem:
             )
         if inputs.ndim != targets.ndim or inputs.shape[:-1] != targets.shape[:-1]:
             raise ValueError(
-                f"inputs {inputs.shape} and targets {targets.shape} must hold the same samples: "
-                "both one sample ((n_in,), (n_out,)) or both a batch ((B, n_in), (B, n_out))"
+                f"inputs {inputs.shape} and targets {targets.shape} must hold the same samples: both one sample "
+                "((n_in,), (n_out,)) or both a batch ((B, n_in), (B, n_out))"
             )
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) or self.epochs < 1:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")

@@ -310,8 +310,8 @@ class Implementation:
             else:
                 first = middle + 1
         raise Diverged(
-            f"{self.name} diverged at epoch {first} of {problem.epochs}: {problem_found}; "
-            f"try a smaller learning_rate than {problem.learning_rate:g}"
+            f"{self.name} diverged at epoch {first} of {problem.epochs}: {problem_found}; try a smaller learning_rate "
+            f"than {problem.learning_rate:g}"
         )
 
     def versions(self) -> dict[str, str]:
@@ -348,8 +348,8 @@ def missing_program(needed: dict[str, str | None]) -> str | None:
         return None
     instead = f"; ${variable} names another" if variable else ""
     return (
-        f"needs the program {program} ({needed['for']}{instead}), which is not on PATH; "
-        f"install it with: apt-get install {needed['package']}"
+        f"needs the program {program} ({needed['for']}{instead}), which is not on PATH; install it with: apt-get "
+        f"install {needed['package']}"
     )
 
 

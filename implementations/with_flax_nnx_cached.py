@@ -19,8 +19,8 @@ COST_CLASS = "compiled step"
 SWEEP_RANGE = (
     0,
     10_000,
-    "flax-nnx's step and kernels less a fixed cost per call, which the small sizes show: past them an "
-    "epoch is flax-nnx's, timed by the `flax-nnx` row",
+    "flax-nnx's step and kernels less a fixed cost per call, which the small sizes show: past them an epoch is "
+    "flax-nnx's, timed by the `flax-nnx` row",
 )
 CARD = {
     "finished work": "np.asarray of every result waits for JAX's asynchronous dispatch",

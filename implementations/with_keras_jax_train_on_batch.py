@@ -18,8 +18,8 @@ COST_CLASS = "own process"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is "
-    "milliseconds of math and 10 epochs run",
+    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is milliseconds of math "
+    "and 10 epochs run",
 )
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "train_on_batch() returns each epoch's loss as a Python float",
@@ -30,9 +30,9 @@ CARD = {  # what makes the comparison fair, shown by `list` and the report
 }
 # measured by the equivalence tests, which fail if it ever becomes exact (then delete this line)
 FLOAT64_CAUSE = (
-    "Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, "
-    "so ops.mean in the mean-squared-error loss computes in float32 even with JAX's x64 on: the loss history is "
-    "rounded to float32 and the gradient's 1/(B n_out) is a float32 number (keras-team/keras#23704)"
+    "Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, so "
+    "ops.mean in the mean-squared-error loss computes in float32 even with JAX's x64 on: the loss history is rounded "
+    "to float32 and the gradient's 1/(B n_out) is a float32 number (keras-team/keras#23704)"
 )
 
 require_backend("jax")

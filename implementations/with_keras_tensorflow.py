@@ -16,8 +16,8 @@ COST_CLASS = "own process"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own (seconds to "
-    "start): timed where an epoch is milliseconds of math and 10 epochs run",
+    "model.fit costs milliseconds per epoch, and each Keras backend runs in a process of its own (seconds to start): "
+    "timed where an epoch is milliseconds of math and 10 epochs run",
 )
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "fit() returns after every epoch's loss is read back as a Python float",

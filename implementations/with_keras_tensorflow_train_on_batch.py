@@ -17,8 +17,8 @@ COST_CLASS = "own process"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is "
-    "milliseconds of math and 10 epochs run",
+    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is milliseconds of math "
+    "and 10 epochs run",
 )
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "train_on_batch() returns each epoch's loss as a Python float",

@@ -17,8 +17,8 @@ COST_CLASS = "own process"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is "
-    "milliseconds of math and 10 epochs run",
+    "each Keras backend runs in a process of its own (seconds to start): timed where an epoch is milliseconds of math "
+    "and 10 epochs run",
 )
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "train_on_batch() returns each epoch's loss as a Python float",
@@ -29,9 +29,9 @@ CARD = {  # what makes the comparison fair, shown by `list` and the report
 }
 # measured by the equivalence tests, which fail if it ever becomes exact (then delete this line)
 FLOAT64_CAUSE = (
-    "Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, "
-    "so ops.matmul in Dense and ops.mean in the loss compute in float32 on PyTorch, with float64 weights and "
-    "floatx float64: every epoch's step is rounded to float32 (keras-team/keras#23704)"
+    "Keras's type promotion (keras.backend.result_type) maps float64 to float32 on every backend but TensorFlow, so "
+    "ops.matmul in Dense and ops.mean in the loss compute in float32 on PyTorch, with float64 weights and floatx "
+    "float64: every epoch's step is rounded to float32 (keras-team/keras#23704)"
 )
 __all__ = ["prepare", "set_threads"]
 

@@ -25,8 +25,8 @@ COST_CLASS = "eager"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "Trainer.fit costs milliseconds per epoch (its loops, hooks and callbacks): timed where an epoch is "
-    "milliseconds of math and 10 epochs run",
+    "Trainer.fit costs milliseconds per epoch (its loops, hooks and callbacks): timed where an epoch is milliseconds "
+    "of math and 10 epochs run",
 )
 CARD = {
     "finished work": "Trainer.fit returns after its last epoch; every epoch's loss kept as a tensor, read at the end",

@@ -26,8 +26,8 @@ COST_CLASS = "eager, lowered every epoch"
 SWEEP_RANGE = (
     1_000_000,
     None,
-    "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is "
-    "milliseconds of math and 10 epochs run (tinygrad-jit sweeps every size)",
+    "eager tinygrad schedules and lowers its kernels every epoch (tens of ms): timed where an epoch is milliseconds "
+    "of math and 10 epochs run (tinygrad-jit sweeps every size)",
 )
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",

@@ -54,10 +54,9 @@ def test_a_significant_but_small_difference_needs_min_change_to_count(tmp_path):
 
 
 SIGNIFICANCE = (
-    "Without replicates: no interval, as one process's samples miss the variation between processes. Significant: "
-    "p < 0.002 in a two-sided Mann-Whitney U on the raw samples of each benchmark, and medians 10% or more apart "
-    "(asv's rule); "
-    "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on."
+    "Without replicates: no interval, as one process's samples miss the variation between processes. Significant: p < "
+    "0.002 in a two-sided Mann-Whitney U on the raw samples of each benchmark, and medians 10% or more apart (asv's "
+    "rule); `pytest --benchmark-only --replicates 3` makes runs this command can put an interval on."
 )
 
 
@@ -346,9 +345,8 @@ def test_benchmarks_moving_both_ways_get_a_warning_about_the_machine(tmp_path, c
     both = write(tmp_path / "both.json", saved_run(MEDIANS | {"torch": 0.065 * 1.5, "jax": 0.009 * 0.6}, seed=1))
     assert main(["compare", str(base), str(both)]) == 0
     assert (
-        "warning: 1 benchmark significantly faster (up to 40%, jax) and 1 slower (up to 50%, torch): benchmarks moving "
-        "both "
-        "ways often mean the machine's speed changed"
+        "warning: 1 benchmark significantly faster (up to 40%, jax) and 1 slower (up to 50%, torch): benchmarks "
+        "moving both ways often mean the machine's speed changed"
     ) in capsys.readouterr().out
     one_way = write(tmp_path / "one.json", saved_run(MEDIANS | {"torch": 0.065 * 1.5}, seed=1))
     assert main(["compare", str(base), str(one_way)]) == 0

@@ -52,8 +52,7 @@ def test_a_second_benchmark_session_is_refused_at_once_naming_the_first(machine,
     assert done.returncode == 4, output_of(done)
     assert (
         f"ERROR: another benchmark session (pid {os.getpid()}) is measuring on this machine, and two at once corrupt "
-        "each "
-        "other's timings; run this one when it ends, or add --wait to start it then"
+        "each other's timings; run this one when it ends, or add --wait to start it then"
     ) in done.stderr, output_of(done)
     assert not (tmp_path / "runs").exists()  # nothing measured, nothing saved
 
@@ -96,8 +95,8 @@ def test_a_killed_session_leaves_the_machine_free(machine):
         [
             sys.executable,
             "-c",
-            "import time; from benchmarks.plugin.machine_lock import hold_machine; "
-            "hold_machine(False); print('held', flush=True); time.sleep(60)",
+            "import time; from benchmarks.plugin.machine_lock import hold_machine; hold_machine(False); print('held', "
+            "flush=True); time.sleep(60)",
         ],
         cwd=ROOT,
         env=machine,

@@ -92,8 +92,8 @@ def test_text_commands_do_not_import_matplotlib(tmp_path, command):
     run = write(tmp_path / "run.json", saved_run({"numpy": 0.01}))
     argv = [str(run) if part == "{run}" else part for part in command]
     code = (
-        "import sys; from benchmarks.cli import main; main(sys.argv[1:]); "
-        "print('matplotlib loaded' if 'matplotlib' in sys.modules else 'no matplotlib', file=sys.stderr)"
+        "import sys; from benchmarks.cli import main; main(sys.argv[1:]); print('matplotlib loaded' if 'matplotlib' "
+        "in sys.modules else 'no matplotlib', file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -104,8 +104,7 @@ def test_more_threads_than_usable_cpus_is_a_usage_error():
     assert done.returncode == 4
     assert (
         f"argument --threads: expected a whole number of threads from 1 to {len(allowed_cpus())} (the CPUs this "
-        "process may use), "
-        f"got '{len(allowed_cpus()) + 1}'" in done.stderr
+        f"process may use), got '{len(allowed_cpus()) + 1}'" in done.stderr
     ), done.stderr
 
 

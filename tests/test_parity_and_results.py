@@ -88,8 +88,8 @@ def test_divergence_names_the_implementation_and_the_epoch(tmp_path, capsys):
     )
     error = capsys.readouterr().err
     assert error == (
-        "backprop-bench parity: numpy diverged at epoch 1 of 1000: weights_hidden grew to 1.1e+08 "
-        "(over 1e+08), saturating every sigmoid; try a smaller learning_rate than 1e+09\n"
+        "backprop-bench parity: numpy diverged at epoch 1 of 1000: weights_hidden grew to 1.1e+08 (over 1e+08), "
+        "saturating every sigmoid; try a smaller learning_rate than 1e+09\n"
     )
     assert not (tmp_path / "out").exists()
 

@@ -96,8 +96,8 @@ def test_a_missing_framework_is_named_with_the_command_that_installs_it(request,
         request, tmp_path, "ghost-keras", REQUIRES=("numpy>=2", "ghost-framework>=1.0"), EXTRAS=("keras", "jax")
     )
     assert unavailable()["ghost-keras"] == (
-        "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed; "
-        "install it with: pip install -e '.[keras,jax]'"
+        "needs numpy>=2, ghost-framework>=1.0, but ghost-framework is not installed; install it with: pip install -e "
+        "'.[keras,jax]'"
     )
 
 
@@ -212,13 +212,13 @@ def test_what_a_worker_raises_is_raised_here_and_a_dead_worker_says_so():
         ),
         (
             {"COST_CLASS": "fast"},
-            "COST_CLASS is 'fast'; expected one of 'compiled loop', 'compiled step', 'eager', "
-            "'eager, lowered every epoch', 'own process', 'interpreted'",
+            "COST_CLASS is 'fast'; expected one of 'compiled loop', 'compiled step', 'eager', 'eager, lowered every "
+            "epoch', 'own process', 'interpreted'",
         ),
         (
             {"SWEEP_RANGE": (10, 5, "why")},
-            "SWEEP_RANGE is (10, 5, 'why'); expected (from, up to or None, why): the epoch "
-            "multiply-adds it is swept at",
+            "SWEEP_RANGE is (10, 5, 'why'); expected (from, up to or None, why): the epoch multiply-adds it is swept "
+            "at",
         ),
     ],
 )

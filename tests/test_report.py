@@ -187,8 +187,8 @@ def test_the_report_names_what_could_not_run_on_the_machine_and_why(tmp_path):
 def test_every_command_refuses_a_folder_without_saved_runs_in_the_same_words(tmp_path, capsys, command):
     assert main([command, "--results", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
-        f"backprop-bench {command}: error: {tmp_path}: no saved runs; run `pytest --benchmark-only` first, "
-        "or name run files\n"
+        f"backprop-bench {command}: error: {tmp_path}: no saved runs; run `pytest --benchmark-only` first, or name run "
+        "files\n"
     )
 
 

@@ -17,8 +17,8 @@ def test_a_run_of_an_older_format_is_refused_in_one_line_naming_the_upgrade(tmp_
     before = old.read_bytes()
     assert main(["report", str(old), "--out", str(tmp_path / "report")]) == 2
     assert one_line_error(capsys, "report", old) == (
-        f"backprop-bench report: error: {old}: saved in run format 1, older than this "
-        f"suite's {VERSION}; upgrade it with: backprop-bench upgrade {old}\n"
+        f"backprop-bench report: error: {old}: saved in run format 1, older than this suite's {VERSION}; upgrade it "
+        f"with: backprop-bench upgrade {old}\n"
     )
     assert old.read_bytes() == before and not (tmp_path / "report").exists()
 
@@ -28,8 +28,8 @@ def test_the_upgrade_makes_a_real_old_run_readable_and_keeps_what_it_measured(tm
     before = json.loads(old.read_text())
     assert main(["upgrade", str(old)]) == 0
     assert capsys.readouterr().out == (
-        f"{old}: upgraded to run format {VERSION}\n"
-        f"1 of 1 runs upgraded; the rest were in run format {VERSION} already\n"
+        f"{old}: upgraded to run format {VERSION}\n1 of 1 runs upgraded; the rest were in run format {VERSION} "
+        "already\n"
     )
     after = json.loads(old.read_text())
     assert after[VERSION_KEY] == VERSION

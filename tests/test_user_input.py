@@ -99,18 +99,18 @@ def test_an_absurdly_large_problem_is_refused_before_it_is_built(tmp_path, capsy
         # tried, not asked: as root os.access says yes to /proc, where nothing can be created
         (
             ["parity", "--out", "/proc/parity"],
-            "argument --out: expected a folder that can be created, but writing in /proc fails: "
-            "No such file or directory",
+            "argument --out: expected a folder that can be created, but writing in /proc fails: No such file or "
+            "directory",
         ),
         (
             ["report", "--out", "/proc/report"],
-            "argument --out: expected a folder that can be created, but writing in /proc fails: "
-            "No such file or directory",
+            "argument --out: expected a folder that can be created, but writing in /proc fails: No such file or "
+            "directory",
         ),
         (
             ["history", "--out", "/proc/history.html"],
-            "argument --out: expected a file that can be created, but writing in /proc fails: "
-            "No such file or directory",
+            "argument --out: expected a file that can be created, but writing in /proc fails: No such file or "
+            "directory",
         ),
         (
             ["compare", "a.json", "b.json", "--alpha", "1"],
@@ -158,8 +158,8 @@ def test_an_output_path_in_a_symlink_loop_is_refused_in_one_line(tmp_path, capsy
 def test_numpy_alone_has_nothing_to_be_compared_with(capsys):
     assert main(["parity", "--implementations", "numpy"]) == 2
     assert capsys.readouterr().err == (
-        "backprop-bench parity: error: --implementations: numpy alone has nothing to be compared with; "
-        "name two or more, or one other, which is compared with numpy\n"
+        "backprop-bench parity: error: --implementations: numpy alone has nothing to be compared with; name two or "
+        "more, or one other, which is compared with numpy\n"
     )
 
 

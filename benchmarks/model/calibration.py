@@ -77,8 +77,8 @@ def calibrate(
             )
         if replicate_count(run) != replicate_count(runs[0]):
             raise BadInput(
-                f"{run.path}: {replicate_count(run)} replicates, {runs[0].path} {replicate_count(runs[0])}; "
-                "calibrate runs measured alike"
+                f"{run.path}: {replicate_count(run)} replicates, {runs[0].path} {replicate_count(runs[0])}; calibrate "
+                "runs measured alike"
             )
     pairs = list(itertools.permutations(runs, 2))
     common = set.intersection(

@@ -56,14 +56,14 @@ def load_problem(path: str | Path) -> Problem:
     missing = [field for field in REQUIRED if field not in data]
     if missing:
         raise ProblemFileError(
-            f"{path}: missing field{'s' * (len(missing) > 1)} {', '.join(missing)} "
-            f"(a problem needs {', '.join(REQUIRED)}; {', '.join(OPTIONAL)} are optional)"
+            f"{path}: missing field{'s' * (len(missing) > 1)} {', '.join(missing)} (a problem needs "
+            f"{', '.join(REQUIRED)}; {', '.join(OPTIONAL)} are optional)"
         )
     unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         raise ProblemFileError(
-            f"{path}: unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
-            f"expected {', '.join(REQUIRED + OPTIONAL)}"
+            f"{path}: unknown field{'s' * (len(unknown) > 1)} {', '.join(unknown)}; expected "
+            f"{', '.join(REQUIRED + OPTIONAL)}"
         )
     if mistyped := next(
         filter(

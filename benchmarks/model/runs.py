@@ -93,8 +93,8 @@ def load_run(path: str | Path) -> Run:
     data = read_json(path)
     if (saved_in := saved_format(path, data)) < schema.VERSION:
         raise RunFileError(
-            f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; "
-            f"upgrade it with: backprop-bench upgrade {shlex.quote(str(path))}"
+            f"{path}: saved in run format {saved_in}, older than this suite's {schema.VERSION}; upgrade it with: "
+            f"backprop-bench upgrade {shlex.quote(str(path))}"
         )
     return run_of(path, data)
 

@@ -198,8 +198,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not config.option.benchmark_only or bench.mode is Mode.CHILD:
         return []
     return [
-        f"backprop-bench: {describe(bench.budget)}; {bench.mode.value} processes, "
-        f"{bench.threads} thread{'s' * (bench.threads > 1)}"
+        f"backprop-bench: {describe(bench.budget)}; {bench.mode.value} processes, {bench.threads} "
+        f"thread{'s' * (bench.threads > 1)}"
     ]
 
 

@@ -113,16 +113,15 @@ def describe(budget: Budget) -> str:
     per_epoch = (
         f"a loop whose {DEFAULT_MIN_SAMPLES} full-length calls would pass {budget.projection_above_s:g} s timed at "
         f"{', '.join(f'{length}d' for length in budget.lengths)} epochs, {budget.samples_per_length} times each, d "
-        "sized to "
-        f"about {budget.projection_seconds_factor * budget.seconds:g} s, and its full length projected by least squares"
+        f"sized to about {budget.projection_seconds_factor * budget.seconds:g} s, and its full length projected by "
+        "least squares"
     )
     if budget.full_length:
         return (
             f"{budget.name}: every loop at its full length in {budget.replicates} fresh processes, with at least "
             f"{FORMER_MIN_ROUNDS} rounds and {FORMER_MAX_TIME_S:g} s of them over all (a loop too slow for that, as "
-            "many "
-            f"as fit in {FORMER_SLOW_LOOP_S:g} s, at least {FORMER_SLOW_LOOP_ROUNDS}), each process sampling at least "
-            f"{budget.seconds:g} s; and, to check the projections in the first process, {per_epoch}"
+            f"many as fit in {FORMER_SLOW_LOOP_S:g} s, at least {FORMER_SLOW_LOOP_ROUNDS}), each process sampling at "
+            f"least {budget.seconds:g} s; and, to check the projections in the first process, {per_epoch}"
         )
     whole = (
         f"; the whole run within {budget.run_seconds:g} s (where it is expected to take longer, every benchmark "

@@ -17,9 +17,9 @@ IMPORT_RECORD = ("import_s", "frameworks_imported")  # what a benchmark records 
 # the timer moves itself to the CPUs it is given before it imports anything, so that it leaves the benchmarks' CPUs
 # alone
 IMPORT_TIMER = (
-    "import importlib, json, os, sys, time; cpus = [int(cpu) for cpu in sys.argv[2].split(',') if cpu]; "
-    "cpus and os.sched_setaffinity(0, cpus); start = time.perf_counter(); importlib.import_module(sys.argv[1]); "
-    "seconds = time.perf_counter() - start; from implementations.registry import frameworks_loaded; "
+    "import importlib, json, os, sys, time; cpus = [int(cpu) for cpu in sys.argv[2].split(',') if cpu]; cpus and "
+    "os.sched_setaffinity(0, cpus); start = time.perf_counter(); importlib.import_module(sys.argv[1]); seconds = "
+    "time.perf_counter() - start; from implementations.registry import frameworks_loaded; "
     "print(json.dumps({'import_s': seconds, 'frameworks_imported': frameworks_loaded()}))"
 )
 

@@ -42,8 +42,8 @@ def hold_machine(wait: bool, say=print) -> int:
         if not wait:
             os.close(descriptor)
             raise MachineBusy(
-                f"another benchmark session (pid {other}) is measuring on this machine, and two at once corrupt "
-                "each other's timings; run this one when it ends, or add --wait to start it then"
+                f"another benchmark session (pid {other}) is measuring on this machine, and two at once corrupt each "
+                "other's timings; run this one when it ends, or add --wait to start it then"
             ) from None
         say(f"backprop-bench: waiting for the benchmark session of pid {other} to end")
         fcntl.flock(descriptor, fcntl.LOCK_EX)

@@ -287,6 +287,5 @@ class Plan:
         fitted = f"; {self.budget.fitted}" if self.budget.fitted else ""
         return (
             f"backprop-bench: {benchmarks} benchmarks{replicates}, {self.budget.name} budget, {self.mode.value} "
-            "processes: "
-            f"expected about {clock(sum(self.expected.values()))} on this machine ({source}){fitted}"
+            f"processes: expected about {clock(sum(self.expected.values()))} on this machine ({source}){fitted}"
         )

@@ -125,8 +125,8 @@ def check_plan(points: list[SweepPoint], implementations: list[str], budget_s: f
     if too_big:
         worst = max(too_big, key=lambda point: point.bytes_needed)
         raise SweepRefused(
-            f"sweep point {worst.label} needs about {worst.bytes_needed / 2**30:.1f} GiB per implementation, "
-            f"more than half of the {free / 2**30:.1f} GiB free; choose smaller sizes"
+            f"sweep point {worst.label} needs about {worst.bytes_needed / 2**30:.1f} GiB per implementation, more than "
+            f"half of the {free / 2**30:.1f} GiB free; choose smaller sizes"
         )
     per_point = {
         point: sum(estimated_seconds(point, name) for name in implementations if swept_at(name, point))
@@ -136,8 +136,8 @@ def check_plan(points: list[SweepPoint], implementations: list[str], budget_s: f
     if total > budget_s:
         slowest = sorted(per_point, key=per_point.get, reverse=True)[:3]
         raise SweepRefused(
-            f"the sweep would take about {duration(total)}, over its budget of {duration(budget_s)} "
-            f"(slowest points: {', '.join(f'{p.label} ~{per_point[p]:.0f} s' for p in slowest)}); "
-            "drop sizes with --sweep-points or raise --sweep-budget"
+            f"the sweep would take about {duration(total)}, over its budget of {duration(budget_s)} (slowest points: "
+            f"{', '.join(f'{p.label} ~{per_point[p]:.0f} s' for p in slowest)}); drop sizes with --sweep-points or "
+            "raise --sweep-budget"
         )
     return total

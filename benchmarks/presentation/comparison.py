@@ -66,15 +66,12 @@ def comparison_lines(result: RunComparison) -> list[str]:
         counts = sorted({c.replicates for c in comparisons if c.method == REPLICATES})
         lines.append(
             f"With replicates ({', '.join(f'{base} and {new}' for base, new in counts)} fresh processes per "
-            "benchmark): base "
-            "and new are the geometric means of the replicates' medians, and the 95% confidence interval of their "
-            "ratio "
-            f"comes from {REPLICATES} (exact under log-normal noise between processes). Significant: the interval "
-            f"excludes 1, and the ratio is {min_change:g}% or more from 1. "
+            "benchmark): base and new are the geometric means of the replicates' medians, and the 95% confidence "
+            f"interval of their ratio comes from {REPLICATES} (exact under log-normal noise between processes). "
+            f"Significant: the interval excludes 1, and the ratio is {min_change:g}% or more from 1. "
             + (
                 f"A replicate more than {set_aside:g}% slower than the fastest of its benchmark in the same run is set "
-                "aside "
-                "as a disturbed process, and counted after the verdict (--set-aside)."
+                "aside as a disturbed process, and counted after the verdict (--set-aside)."
                 if set_aside is not None
                 else "Every replicate is kept (--set-aside off)."
             )
@@ -82,15 +79,13 @@ def comparison_lines(result: RunComparison) -> list[str]:
     if BOOTSTRAP in methods:
         lines.append(
             f"Where a time is projected: the ratio's 95% interval from {BOOTSTRAP}. Significant: the interval excludes "
-            "1, "
-            f"and the ratio is {min_change:g}% or more from 1."
+            f"1, and the ratio is {min_change:g}% or more from 1."
         )
     if MANN_WHITNEY in methods:
         lines.append(
-            f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, "
-            f"as one process's samples miss the variation between processes. Significant: p < {result.alpha} in a "
-            "two-sided "
-            f"{MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
+            f"{'Without replicates in both runs' if REPLICATES in methods else 'Without replicates'}: no interval, as "
+            f"one process's samples miss the variation between processes. Significant: p < {result.alpha} in a "
+            f"two-sided {MANN_WHITNEY} of each benchmark, and medians {min_change:g}% or more apart (asv's rule); "
             "`pytest --benchmark-only --replicates 3` makes runs this command can put an interval on."
         )
     return lines
@@ -104,12 +99,10 @@ def both_ways(result: RunComparison) -> list[str]:
     fastest, slowest = min(faster, key=lambda c: c.ratio), max(slower, key=lambda c: c.ratio)
     return [
         f"warning: {len(faster)} benchmark{'s' * (len(faster) > 1)} significantly faster (up to "
-        f"{1 - fastest.ratio:.0%}, "
-        f"{fastest.implementation}) and {len(slower)} slower (up to {slowest.ratio - 1:.0%}, "
-        f"{slowest.implementation}): "
-        "benchmarks moving both ways often mean the machine's speed changed between the runs or within them; "
-        "`backprop-bench calibrate` on runs of identical code tells how far to trust a gate on this machine, and runs "
-        "with --replicates let it tell noise from the code",
+        f"{1 - fastest.ratio:.0%}, {fastest.implementation}) and {len(slower)} slower (up to {slowest.ratio - 1:.0%}, "
+        f"{slowest.implementation}): benchmarks moving both ways often mean the machine's speed changed between the "
+        "runs or within them; `backprop-bench calibrate` on runs of identical code tells how far to trust a gate on "
+        "this machine, and runs with --replicates let it tell noise from the code",
         "",
     ]
 
@@ -194,7 +187,7 @@ def calibration_lines(calibration: Calibration, run: Run, fail_above: float) -> 
     lines += [
         "",
         "A slowdown is injected by scaling every timing of one benchmark of the second run of a pair (its samples, "
-        "median "
-        "and replicate medians): real noise, a known change. The pairs share runs, so they are not independent trials.",
+        "median and replicate medians): real noise, a known change. The pairs share runs, so they are not independent "
+        "trials.",
     ]
     return lines

@@ -122,8 +122,8 @@ def plot_training_time(benchmarks: pd.DataFrame, runs: list[str], title: str, pa
     ax.xaxis.set_major_formatter(FuncFormatter(lambda seconds, _: format_seconds(seconds)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(
-        "time for the whole training loop (log scale)\n"
-        "box: quartiles, whiskers: 1.5 IQR, dots: outliers; black bar: the median's 95% interval"
+        "time for the whole training loop (log scale)\nbox: quartiles, whiskers: 1.5 IQR, dots: outliers; black bar: "
+        "the median's 95% interval"
         + (
             "\n◇ (projected): from the loop timed at shorter lengths (bar: its bootstrap interval)"
             if "projected" in "".join(notes)

@@ -130,10 +130,9 @@ def write_parity_files(parity: Parity, source: str, out_dir: Path) -> Path:
         f"{parity.problem.epochs} epochs, learning rate {parity.problem.learning_rate:g}, {parity.problem.dtype}.",
         "",
         f"**{verdict} the tolerance {parity.tolerance:.1e}** (largest absolute difference, per field, between every "
-        "pair "
-        "of implementations: final weights, final outputs, and the loss of every epoch)"
+        "pair of implementations: final weights, final outputs, and the loss of every epoch)"
         + (
-            f", and pairs with an implementation that is not float64-exact within its own bound, float32's drift bound "
+            ", and pairs with an implementation that is not float64-exact within its own bound, float32's drift bound "
             f"{parity.own_bound:.1e}."
             if parity.not_exact
             else "."

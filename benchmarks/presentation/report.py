@@ -66,8 +66,8 @@ def single_run_title(run: Run) -> str:
             else f"{str(first['group']).split(',')[0].removeprefix('problem ')}'s"
         )
         what = (
-            f"Training {source} {first['n_in']}-{first['n_hidden']}-{first['n_out']} network for "
-            f"{first['epochs']:,} epochs"
+            f"Training {source} {first['n_in']}-{first['n_hidden']}-{first['n_out']} network for {first['epochs']:,} "
+            "epochs"
         )
         count = run.benchmarks["implementation"].nunique()
     else:
@@ -84,8 +84,7 @@ def failed_lines(run: Run, name: str | None = None) -> list[str]:
     rows = [[f"`{benchmark}`", why.replace("|", "\\|")] for benchmark, why in sorted(failed.items())]
     return [
         f"**Failed{f' ({name})' if name else ''}**: {len(failed)} benchmark{'s' * (len(failed) > 1)} of this run have "
-        "no "
-        "result, and why:",
+        "no result, and why:",
         "",
         markdown_table(["benchmark", "why it failed"], rows, "ll"),
         "",
@@ -101,8 +100,7 @@ def unavailable_lines(run: Run, name: str | None = None) -> list[str]:
     rows = [[f"`{implementation}`", why.replace("|", "\\|")] for implementation, why in missing.items()]
     return [
         f"**Not run{f' ({name})' if name else ''}**: {len(missing)} implementation{'s' * (len(missing) > 1)} could not "
-        "run on "
-        "this machine, and why:",
+        "run on this machine, and why:",
         "",
         markdown_table(["implementation", "why not"], rows, "ll"),
         "",
@@ -122,8 +120,8 @@ def run_line(run: Run) -> str:
     threads = info.get("threads", {}).get("requested", "?")
     return (
         f"Run `{run.label}` (`{run.path}`), saved {run.datetime[:16].replace('T', ' ')}, timed under {measured}; "
-        f"{info.get('process_mode', '?')} process mode{replicates}, {threads} thread{'s' * (threads != 1)}. "
-        "The machine, the versions and each implementation's fairness card are at the end."
+        f"{info.get('process_mode', '?')} process mode{replicates}, {threads} thread{'s' * (threads != 1)}. The "
+        "machine, the versions and each implementation's fairness card are at the end."
     )
 
 
@@ -162,8 +160,7 @@ def group_section(
         summary_table(table),
         "",
         f"{first['n_in']}-{first['n_hidden']}-{first['n_out']} network, batch {first['batch']}, {first['epochs']:,} "
-        "epochs, "
-        f"{first['dtype']}; "
+        f"epochs, {first['dtype']}; "
         + ", ".join(f"{package} {version}" for package, version in sorted(versions.items()))
         + ". Fastest "
         "first: the median of the timed calls of the whole training loop with its 95% interval: "
@@ -185,8 +182,8 @@ def group_section(
         lines += [
             f"### What a framework's layers cost, {group}",
             "",
-            "Each framework with several rows: its raw autodiff, the nn + optimizer idiom most code is written in, its "
-            "compiled forms and the libraries built on it, on the same run, against the framework's fastest.",
+            "Each framework with several rows: its raw autodiff, the nn + optimizer idiom most code is written in, "
+            "its compiled forms and the libraries built on it, on the same run, against the framework's fastest.",
             "",
             layers,
             "",
@@ -196,15 +193,12 @@ def group_section(
             f"### Timed per epoch, {group}",
             "",
             "A loop whose calls at full length would not fit the budget is timed at a few shorter lengths, "
-            "interleaved, and "
-            "a line time = fixed + per epoch × epochs is fitted through the median time of each length; its "
-            "full-length "
-            "time is the line's value there, a projection (bootstrap intervals: the timings resampled within each "
-            "length)."
+            "interleaved, and a line time = fixed + per epoch × epochs is fitted through the median time of each "
+            "length; its full-length time is the line's value there, a projection (bootstrap intervals: the timings "
+            "resampled within each length)."
             + (
                 " Under --rigorous the same loops were also measured at their full length: the last columns say how "
-                "far each "
-                "projection fell."
+                "far each projection fell."
                 if "projection off by" in projections
                 else ""
             ),
@@ -216,11 +210,10 @@ def group_section(
         lines += [
             f"### Time to result, {group}",
             "",
-            "What a user waits for from a fresh interpreter: importing the implementation (its framework with it, in a "
-            "fresh process), preparing and compiling the loop, the first call's one-time extra, then the epochs at the "
-            "loop's timed rate (10 and 100,000 epochs extrapolated; a projected loop's from its fit). The shortest "
-            "wait "
-            "of each column is in bold.",
+            "What a user waits for from a fresh interpreter: importing the implementation (its framework with it, in "
+            "a fresh process), preparing and compiling the loop, the first call's one-time extra, then the epochs at "
+            "the loop's timed rate (10 and 100,000 epochs extrapolated; a projected loop's from its fit). The "
+            "shortest wait of each column is in bold.",
             "",
             time_to_result_table(benchmarks),
             "",
@@ -289,9 +282,8 @@ def write_report_files(runs: list[Run], out_dir: Path) -> Path:
         lines += ["## Measured on", "", environment_table(run), ""]
     write_csv(runs, names, out_dir / "report.csv")
     lines += [
-        "Every benchmark of this report as one row (implementation, dtype, sizes, median and its interval, IQR, how it "
-        "was "
-        "timed, replicates, machine id): [report.csv](report.csv).",
+        "Every benchmark of this report as one row (implementation, dtype, sizes, median and its interval, IQR, how "
+        "it was timed, replicates, machine id): [report.csv](report.csv).",
         "",
     ]
     text = "\n".join(lines)

@@ -115,6 +115,5 @@ def readme_of_results(runs: list[Run]) -> str:
     """A results README for a folder that has none: its title and the generated block."""
     return (
         "# Results\n\nThe saved runs, by machine; `backprop-bench index` writes the part between the markers from the "
-        "runs.\n\n"
-        f"{START}\n{index(runs)}\n{END}\n"
+        f"runs.\n\n{START}\n{index(runs)}\n{END}\n"
     )

@@ -238,10 +238,10 @@ def sweep_section(run: Run, heading: str, figure: str, out_dir: Path) -> list[st
         heading,
         "",
         "Time per epoch against the work of an epoch's matrix products (forward, backward and both updates: "
-        "2·B·H·(2·inputs + 3·outputs) flop), every point checked against NumPy's result. The roofline is the "
-        "least time an epoch can take here: the epoch's sigmoids and multiply-adds at the fastest rates measured "
-        "in the same process (or its memory traffic at the measured bandwidth, whichever is longer; see the "
-        "README). " + peak_sentence(run.peak),
+        "2·B·H·(2·inputs + 3·outputs) flop), every point checked against NumPy's result. The roofline is the least "
+        "time an epoch can take here: the epoch's sigmoids and multiply-adds at the fastest rates measured in the "
+        "same process (or its memory traffic at the measured bandwidth, whichever is "
+        "longer; see the README). " + peak_sentence(run.peak),
         "",
         f"![Scaling sweep]({figure})",
         "",
@@ -256,9 +256,9 @@ def sweep_section(run: Run, heading: str, figure: str, out_dir: Path) -> list[st
         memory_figure = figure.replace("sweep_", "sweep_memory_")
         plot_memory(run.sweep, out_dir / memory_figure)
         lines += [
-            "Peak memory of each training loop: how far the process's resident set rose above the prepared "
-            f"process, from the first call through the timed rounds (a rise under one page, {PAGE // 1024} KiB, "
-            "is drawn at one page).",
+            "Peak memory of each training loop: how far the process's resident set rose above the prepared process, "
+            f"from the first call through the timed rounds (a rise under one page, {PAGE // 1024} KiB, is drawn at one "
+            "page).",
             "",
             f"![Peak memory in the sweep]({memory_figure})",
             "",

@@ -330,8 +330,7 @@ def parity_summary(benchmarks: pd.DataFrame) -> str:
     )
     return (
         f"Parity of the timed runs ({first['dtype']}): {verdict} within {allowed:.1e}{held} on the loss of every epoch "
-        "both recorded "
-        f"(largest gap {max(gaps.values(), default=0.0):.1e}: "
+        f"both recorded (largest gap {max(gaps.values(), default=0.0):.1e}: "
         + ", ".join(f"`{name}` {gap:.1e}" for name, gap in gaps.items())
         + "). `backprop-bench parity` compares the final weights and outputs too."
         + not_recorded
