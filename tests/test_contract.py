@@ -85,9 +85,9 @@ def same_type(a, b) -> bool:
     """Whether two JSON values are of one JSON type (true is no number)."""
 
     def kind(value):
-        return (
-            "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else type(value).__name__
-        )
+        if isinstance(value, bool):
+            return "bool"
+        return "number" if isinstance(value, int | float) else type(value).__name__
 
     return kind(a) == kind(b)
 

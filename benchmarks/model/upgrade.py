@@ -21,8 +21,10 @@ def upgraded(data: dict, saved_in: int) -> dict:
     if saved_in < 2:
         for bench in data.get("benchmarks", []):
             extra = bench.get("extra_info")
-            if isinstance(extra, dict) and "kind" not in extra:
-                extra["kind"] = "probe" if "probe" in extra else "loop" if "implementation" in extra else None
+            if isinstance(extra, dict) and "kind" not in extra and "probe" in extra:
+                extra["kind"] = "probe"
+            elif isinstance(extra, dict) and "kind" not in extra:
+                extra["kind"] = "loop" if "implementation" in extra else None
             if isinstance(extra, dict) and extra.get("kind") == "loop":
                 extra.setdefault("import_s", None)
                 extra.setdefault("loss_history", None)

@@ -35,20 +35,13 @@ def loop_seconds(
     calls at full length (with a warm-up call, unless the loop is slow) where the budget times it there."""
     slow = budget.projects(full_call_s) and budget.can_project(epochs)
     pilot = 2 * full_call_s * min(budget.pilot_epochs, epochs) / epochs
-    timed_per_epoch = slow and (
-        not budget.full_length or replicate == 0
-    )  # under a full length, the first replicate checks
-    per_epoch = (
-        budget.projection_seconds_factor * budget.seconds + len(budget.lengths) * compile_s if timed_per_epoch else 0.0
-    )
-    full = (
-        0.0
-        if slow and not budget.full_length
-        else (
-            max(budget.seconds, budget.samples_needed(full_call_s, replicate, replicates) * full_call_s)
-            + (0.0 if slow else full_call_s)
-        )
-    )
+    per_epoch = full = 0.0
+    if slow and (not budget.full_length or replicate == 0):  # under a full length, the first replicate checks
+        per_epoch = budget.projection_seconds_factor * budget.seconds + len(budget.lengths) * compile_s
+    if not slow or budget.full_length:
+        full = max(budget.seconds, budget.samples_needed(full_call_s, replicate, replicates) * full_call_s)
+        if not slow:
+            full += full_call_s  # the warm-up call
     return compile_s + pilot + per_epoch + full
 
 
@@ -113,19 +106,17 @@ class Estimator:
         for step in self.steps:
             row = rows.get(step.loop) if step.loop else None
             for replicate in range(self.replicates):
-                start = (
-                    self.fresh_process_s + imports.get(step.loop[0] if step.loop else "", 1.0)
-                    if step.starts_process
-                    else 0.0
-                ) + (frameworks if step.loads_frameworks else 0.0)
-                compile_s = row.compile_s if row is not None and row.compile_s == row.compile_s else 0.0
-                seconds[(step.nodeid, replicate)] = start + (
-                    2 * budget.seconds
-                    if row is None
-                    else loop_seconds(
-                        budget, scale * row.median, scale * compile_s, row.epochs, replicate, self.replicates
-                    )
+                start = frameworks if step.loads_frameworks else 0.0
+                if step.starts_process:
+                    start += self.fresh_process_s + imports.get(step.loop[0] if step.loop else "", 1.0)
+                if row is None:
+                    seconds[(step.nodeid, replicate)] = start + 2 * budget.seconds
+                    continue
+                compile_s = row.compile_s if row.compile_s == row.compile_s else 0.0  # NaN: not compiled
+                loop = loop_seconds(
+                    budget, scale * row.median, scale * compile_s, row.epochs, replicate, self.replicates
                 )
+                seconds[(step.nodeid, replicate)] = start + loop
         return seconds
 
     @property
