@@ -10,12 +10,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import strategies as st
 
 from benchmarks.model.schema import VERSION, VERSION_KEY
+from benchmarks.plugin.command_line import OPTIONS
 from benchmarks.plugin.machine_lock import LOCK_ENV
 from benchmarks.plugin.parameters import skip_unless_available
 from implementations import registry
@@ -320,3 +322,17 @@ def rendered_dom(page: Path, folder: Path) -> str:
         text=True,
         timeout=120,
     ).stdout
+
+
+def plugin_options(**given) -> SimpleNamespace:
+    """The plugin's options as pytest parses them: the defaults of the table, and pytest-benchmark's that the session
+    reads."""
+    values = {option.dest: option.settings.get("default") for option in OPTIONS}
+    return SimpleNamespace(
+        **values | {"benchmark_only": True, "collectonly": False, "benchmark_disable_gc": False} | given
+    )
+
+
+def fake_config(**given):
+    option = plugin_options(**given)
+    return SimpleNamespace(option=option, getoption=lambda name: getattr(option, name))
