@@ -208,9 +208,8 @@ def upgrade(args: argparse.Namespace) -> int:
                 run_of(path, older[path])
             except RunFileError as error:
                 raise RunFileError(f"{path}: cannot be upgraded: {str(error).removeprefix(f'{path}: ')}") from None
-    atomic_write_all(
-        {path: (json.dumps(data, indent=4) + "\n").encode() for path, data in older.items()}
-    )  # all of them, or none
+    # all of them, or none
+    atomic_write_all({path: (json.dumps(data, indent=4) + "\n").encode() for path, data in older.items()})
     for path in older:
         print(f"{path}: upgraded to run format {VERSION}")
     print(f"{len(older)} of {len(paths)} runs upgraded; the rest were in run format {VERSION} already")

@@ -24,9 +24,8 @@ from pathlib import Path
 
 from .problem import Problem, TrainResult
 
-PACKAGE_ROOT = (
-    Path(__file__).resolve().parents[1]
-)  # the folder that holds this package: the worker imports the same code
+# the folder that holds this package: the worker imports the same code
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerFailed(RuntimeError):

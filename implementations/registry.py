@@ -188,12 +188,10 @@ class Declaration:
     # set before anything is imported (Keras reads KERAS_BACKEND once per process): where this process's environment
     # differs, the implementation runs in a Python process of its own (see own_process.py)
     environment: dict[str, str]
-    built_on: (
-        str | None
-    )  # the framework its layer runs on (Flax and Equinox on JAX, Lightning on PyTorch, Keras on its backend)
-    float64_cause: (
-        str | None
-    )  # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
+    # the framework its layer runs on (Flax and Equinox on JAX, Lightning on PyTorch, Keras on its backend)
+    built_on: str | None
+    # why it computes parts in float32; it is then held to float32's drift bound, not to 1e-12
+    float64_cause: str | None
     sweep_range: tuple[int, int | None, str] | None  # None: swept at every size
 
 

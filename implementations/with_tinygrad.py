@@ -14,6 +14,7 @@ COMPILED = False  # kernels are compiled by clang on first use and cached, but s
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
 EXTRAS = ("tinygrad",)  # the suite's extras that install them
+# beyond pip
 PROGRAMS = (
     {
         "program": "clang",
@@ -21,7 +22,7 @@ PROGRAMS = (
         "for": "tinygrad's CPU device compiles every kernel with it",
         "package": "clang",
     },
-)  # beyond pip
+)
 COST_CLASS = "eager, lowered every epoch"
 SWEEP_RANGE = (
     1_000_000,

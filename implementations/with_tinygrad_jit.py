@@ -14,6 +14,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)  # the distributions it needs
 EXTRAS = ("tinygrad",)  # the suite's extras that install them
+# beyond pip
 PROGRAMS = (
     {
         "program": "clang",
@@ -21,7 +22,7 @@ PROGRAMS = (
         "for": "tinygrad's CPU device compiles every kernel with it",
         "package": "clang",
     },
-)  # beyond pip
+)
 COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "every epoch realizes its tensors and copies the loss out",

@@ -13,6 +13,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("tinygrad>=0.14",)
 EXTRAS = ("tinygrad",)
+# beyond pip
 PROGRAMS = (
     {
         "program": "clang",
@@ -20,7 +21,7 @@ PROGRAMS = (
         "for": "tinygrad's CPU device compiles every kernel with it",
         "package": "clang",
     },
-)  # beyond pip
+)
 COST_CLASS = "compiled step"
 SWEEP_RANGE = (
     0,

@@ -11,6 +11,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)  # the distributions it needs
 EXTRAS = ("torch",)  # the suite's extras that install them
+# beyond pip
 PROGRAMS = (
     {
         "program": "g++",
@@ -18,7 +19,7 @@ PROGRAMS = (
         "for": "Inductor compiles the CPU kernels with a C++ compiler",
         "package": "g++",
     },
-)  # beyond pip
+)
 COST_CLASS = "compiled step"
 CARD = {  # what makes the comparison fair, shown by `list` and the report
     "finished work": "the compiled step runs eagerly on the CPU; .numpy() at the end",

@@ -14,6 +14,7 @@ COMPILED = True
 GRADIENTS = "autodiff"
 REQUIRES = ("torch>=2.4",)
 EXTRAS = ("torch",)
+# beyond pip
 PROGRAMS = (
     {
         "program": "g++",
@@ -21,7 +22,7 @@ PROGRAMS = (
         "for": "Inductor compiles the CPU kernels with a C++ compiler",
         "package": "g++",
     },
-)  # beyond pip
+)
 COST_CLASS = "compiled step"
 SWEEP_RANGE = (
     0,

@@ -139,9 +139,8 @@ def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks
             line,
         )
     )
-    assert expected < next(
-        index for index, line in enumerate(lines) if line.startswith("[1/6] ")
-    )  # said before it starts
+    # said before it starts
+    assert expected < next(index for index, line in enumerate(lines) if line.startswith("[1/6] "))
     (path,) = (tmp_path / "results").rglob("*.json")
     saved = json.loads(path.read_text())
     info = saved["machine_info"]
@@ -152,9 +151,8 @@ def test_rigorous_times_every_loop_at_full_length_in_three_replicates_and_checks
     )
     for bench in saved["benchmarks"]:
         extra = bench["extra_info"]
-        assert (
-            extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == SLOW_EPOCHS
-        )  # at full length
+        # at full length
+        assert extra["timing"] == "measured" and len(extra["loss_history"]) == extra["epochs"] == SLOW_EPOCHS
         assert len({replicate["pid"] for replicate in extra["replicates"]}) == 3
     slow = next(bench for bench in saved["benchmarks"] if bench["extra_info"]["implementation"] == "micrograd")
     # a loop the default budget projects: its projection kept beside the measurement, and the former rounds over the

@@ -204,9 +204,8 @@ def test_a_disturbed_replicate_is_set_aside_and_counted(tmp_path, capsys):
     welch = ttest_ind(np.log([0.0170, 0.0171]), np.log(base_medians["numpy"]), equal_var=False)
     assert kept.set_aside == (0, 1) and kept.interval == pytest.approx(tuple(np.exp(welch.confidence_interval(0.95))))
     assert kept.verdict == "slower"
-    (every,) = compare_runs(
-        load_run(base), load_run(new), set_aside=None
-    )  # the disturbed process widens the interval past 1
+    # the disturbed process widens the interval past 1
+    (every,) = compare_runs(load_run(base), load_run(new), set_aside=None)
     assert every.set_aside == (0, 0) and every.interval[0] < 1 and every.verdict == "no significant change"
     # two of three disturbed: too few left to tell which, so every replicate is kept and the interval widens
     (unclear,) = compare_runs(

@@ -156,9 +156,8 @@ def check_contract(argv: list[str], workspace: Path, capsys) -> int:
     except SystemExit as exit:  # argparse's usage errors, and --help
         status = exit.code
     captured = capsys.readouterr()
-    event(
-        f"{argv[0] if argv else 'no command'}: exit {status}"
-    )  # pytest --hypothesis-show-statistics: how often each was reached
+    # pytest --hypothesis-show-statistics: how often each was reached
+    event(f"{argv[0] if argv else 'no command'}: exit {status}")
     assert status in (0, 1, 2), f"{argv}: exit status {status}\n{captured.err}"
     assert "Traceback" not in captured.out + captured.err, argv
     if status == 2:

@@ -32,9 +32,8 @@ RANDOM_CASES = {
 # the quick tier's problems: one sample, and a batch; the others, and the notebook's 1000 epochs (a minute for Keras's
 # fit()), are the full suite's
 QUICK_CASES = {"3-3-2 single lr0.1", "5-8-4 batch16 lr0.5"}
-RANDOM_CASE_EPOCHS = (
-    20  # enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
-)
+# enough for float32 to drift measurably from float64, and for Keras (tens of ms an epoch) to stay quick
+RANDOM_CASE_EPOCHS = 20
 
 
 def tier(case: str, quick=QUICK_CASES) -> list[pytest.MarkDecorator]:

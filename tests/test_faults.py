@@ -133,9 +133,8 @@ def full_disk_after(monkeypatch, files: int) -> None:
     monkeypatch.setattr(files_module.os, "fdopen", fdopen)
 
 
-@pytest.mark.parametrize(
-    "files", [0, 2]
-)  # the first write fails; a later one, after some files of the report were written
+# the first write fails; a later one, after some files of the report were written
+@pytest.mark.parametrize("files", [0, 2])
 def test_a_full_disk_while_writing_a_report_is_bad_input_and_leaves_nothing(tmp_path, capsys, monkeypatch, files):
     run = write(tmp_path / "results" / "machine" / "0001_run.json", frozen_run("loops"))
     earlier = write(tmp_path / "earlier" / "report.md", "an earlier report")

@@ -47,9 +47,8 @@ def test_the_fingerprint_reads_the_same_cpu_as_py_cpuinfo():
         == fingerprint_id(recorded)
         == machine_fingerprint([{"library": "openblas", "architecture": "Haswell"}])["id"]
     )
-    assert (
-        recorded["id"] != machine_fingerprint([{"library": "openblas", "architecture": "Zen"}])["id"]
-    )  # the BLAS kernel counts
+    # the BLAS kernel counts
+    assert recorded["id"] != machine_fingerprint([{"library": "openblas", "architecture": "Zen"}])["id"]
     assert re.fullmatch(r"[0-9a-f]{8}", recorded["id"])
 
 
@@ -78,9 +77,8 @@ def test_replicates_run_every_benchmark_in_fresh_processes_in_shuffled_orders(tm
     info = saved["machine_info"]
     assert info["process_mode"] == "replicated" and info["replicates"]["count"] == 3
     names = ["test_training_loop[numpy-float64]", "test_training_loop[native-float64]"]
-    assert all(
-        sorted(order) == sorted(names) for order in info["replicates"]["orders"]
-    )  # each replicate runs the whole selection
+    # each replicate runs the whole selection
+    assert all(sorted(order) == sorted(names) for order in info["replicates"]["orders"])
     assert info["fingerprint"]["id"] == fingerprint_id(info["fingerprint"])
     pids = set()
     for bench in saved["benchmarks"]:

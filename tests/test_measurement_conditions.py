@@ -188,6 +188,5 @@ def test_a_benchmarks_child_is_given_the_runs_threads_and_cpus_which_this_proces
         str(measurement.threads),
         ",".join(map(str, measurement.knob.cpus)),
     )
-    assert (
-        ALLOWED_CPUS_ENV not in os.environ
-    )  # nothing written into this process's environment for its children to inherit
+    # nothing written into this process's environment for its children to inherit
+    assert ALLOWED_CPUS_ENV not in os.environ

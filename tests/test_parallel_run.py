@@ -68,9 +68,8 @@ def test_a_plain_run_shares_the_tests_out_as_the_plugin_says(tmp_path, measureme
     workers = {record["pid"]: record["cpus"] for record in records.values()}
     assert len(workers) == 2 and sorted(cpu for (cpu,) in workers.values()) == sorted(cpus), workers  # a CPU each
     numpy_family = [f"test_of_an_implementation[{case}-{name}]" for case in range(3) for name in ("numpy", "python")]
-    assert len({records[test]["pid"] for test in numpy_family}) == 1, (
-        numpy_family
-    )  # one family, one worker: imported once
+    # one family, one worker: imported once
+    assert len({records[test]["pid"] for test in numpy_family}) == 1, numpy_family
     assert len({records[f"test_of_a_group[{case}]"]["pid"] for case in range(3)}) == 1  # one worker for the group
     assert all(
         record["end"] <= start or record["start"] >= end

@@ -44,9 +44,8 @@ def test_a_projection_is_labelled_in_the_report_its_csv_and_its_figure(tmp_path,
     )
     assert re.search(row, markdown, re.MULTILINE), markdown
     assert re.search(r"^\| `numpy` \| 42 ms \| [\d.]+, [\d.]+ ms \(95\.7%\) \| 25 \|", markdown, re.MULTILINE)
-    assert (
-        f"| `keras-tensorflow` | 1, 2, 4, 8 | 20 | {figures.format_seconds(fit['per_epoch_s'])} [" in markdown
-    )  # its fit
+    # its fit
+    assert f"| `keras-tensorflow` | 1, 2, 4, 8 | 20 | {figures.format_seconds(fit['per_epoch_s'])} [" in markdown
     assert "| `keras-tensorflow` (projected) |" in markdown  # time to result
     rows = (tmp_path / "report" / "report.csv").read_text().splitlines()
     assert sum(",keras-tensorflow,float64,3,3,2,1,1000,projected," in row for row in rows) == 1

@@ -65,17 +65,17 @@ def extra_requirements(extras) -> set[str]:
 def test_the_extras_an_implementation_names_install_what_it_needs_and_no_other_framework(name):
     declared = registry.declaration(name)
     needed = {canonicalize_name(text) for text in registry.distribution_names(declared.requires)}
+    # pytensor: numba is the core's
     assert needed <= extra_requirements(declared.extras) | extra_requirements(()), (
         name,
         declared.extras,
-    )  # pytensor: numba is the core's
+    )
     frameworks = {canonicalize_name(text) for text in registry.requirement_names()} - extra_requirements(())
     assert extra_requirements(declared.extras) & frameworks == needed & frameworks
 
 
-@pytest.mark.parametrize(
-    "mlx", [pytest.param("mlx", marks=skip_unless_available("mlx"))]
-)  # mlx[cpu]: read from mlx's metadata
+# mlx[cpu]: read from mlx's metadata
+@pytest.mark.parametrize("mlx", [pytest.param("mlx", marks=skip_unless_available("mlx"))])
 def test_the_core_installs_no_framework_and_all_installs_every_one(mlx):
     def needs(core):
         return {
@@ -193,9 +193,8 @@ def test_what_a_worker_raises_is_raised_here_and_a_dead_worker_says_so():
     own_process._worker(environment).process.kill()
     with pytest.raises(own_process.WorkerFailed, match="BACKPROP_BENCH_WORKER_CHECK=2 exited with status -9"):
         train()
-    assert prepare_elsewhere("with_numpy", environment, random_problem(seed=1, epochs=3))().loss_history.shape == (
-        3,
-    )  # a new worker
+    # a new worker
+    assert prepare_elsewhere("with_numpy", environment, random_problem(seed=1, epochs=3))().loss_history.shape == (3,)
 
 
 @pytest.mark.parametrize(

@@ -145,9 +145,8 @@ def test_the_report_sets_a_frameworks_layers_side_by_side(tmp_path):
     for bench in run["benchmarks"]:
         extra = bench["extra_info"]
         extra |= {"framework": extra["implementation"].partition("-")[0], "variant": extra["implementation"] + " way"}
-        extra |= (
-            {"built_on": "torch"} if extra["implementation"] == "lightning" else {}
-        )  # a layer over PyTorch, in its table
+        # a layer over PyTorch, in its table
+        extra |= {"built_on": "torch"} if extra["implementation"] == "lightning" else {}
     path = write(tmp_path / "0001_run.json", run)
     assert main(["report", str(path), "--out", str(tmp_path / "report")]) == 0
     markdown = (tmp_path / "report" / "report.md").read_text()

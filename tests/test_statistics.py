@@ -28,10 +28,11 @@ def test_the_median_interval_is_the_order_statistics_scipys_binomial_gives(n):
     ordered = np.sort(samples)
     assert (interval.low, interval.high) == (ordered[low - 1], ordered[high - 1])
     assert interval.coverage == pytest.approx(coverage, abs=1e-12)
+    # too few samples for 95%: the widest, with what it covers
     assert interval.coverage >= 0.95 or (low, high) == (
         1,
         n,
-    )  # too few samples for 95%: the widest, with what it covers
+    )
 
 
 def test_six_samples_give_their_range_at_96_9_percent_and_five_fall_short():

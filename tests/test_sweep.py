@@ -129,9 +129,8 @@ def test_a_sweep_of_one_size_is_reported_in_one_panel(tmp_path):
         if bench["extra_info"]["kind"] == "peak"
         or (bench["extra_info"]["n_hidden"], bench["extra_info"]["batch"]) == (3, 1)
     ]
-    run = write(
-        tmp_path / "one-size.json", sweep | {"benchmarks": one_size}
-    )  # as `--sweep --sweep-points 3x1` saves it
+    # as `--sweep --sweep-points 3x1` saves it
+    run = write(tmp_path / "one-size.json", sweep | {"benchmarks": one_size})
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 0
     assert "![Scaling sweep](sweep_0.png)" in (tmp_path / "report" / "report.md").read_text()
     assert (tmp_path / "report" / "sweep_0.png").stat().st_size > 10_000

@@ -37,9 +37,8 @@ def test_sampling_runs_until_the_budget_has_passed_and_enough_samples_are_taken(
 
     budget = Budget("test", seconds=1.0, min_samples=10, max_samples=100)
     ten = lambda call_s: 10  # noqa: E731
-    assert (
-        len(sample(call(0.01), 1, budget, ten, 0.01, checked.append)) == 100
-    )  # 1 s would take more than the most samples
+    # 1 s would take more than the most samples
+    assert len(sample(call(0.01), 1, budget, ten, 0.01, checked.append)) == 100
     assert len(sample(call(0.05), 1, budget, ten, 0.05, checked.append)) == 20  # until the budget's second has passed
     assert len(sample(call(0.3), 1, budget, ten, 0.3, checked.append)) == 10  # at least the fewest samples
     durations = sample(call(0.001), 5, budget, ten, 0.001, checked.append)
@@ -114,13 +113,11 @@ def test_a_slow_loop_is_timed_per_epoch_and_its_full_length_projected(clock):
     assert sorted(fit["epochs"]) == sorted([1, 2, 4, 8] * 5) and fit["epochs"][:4] == [1, 2, 4, 8]  # interleaved
     assert fit["projected_interval"][0] <= fit["projected_s"] <= fit["projected_interval"][1]
     assert fit["per_epoch_s"] == pytest.approx(0.064, rel=0.15) and fit["projected_s"] == pytest.approx(64.09, rel=0.15)
-    assert np.median(timing.durations) == pytest.approx(
-        fit["projected_s"]
-    )  # the calls saved are centred on the projection
+    # the calls saved are centred on the projection
+    assert np.median(timing.durations) == pytest.approx(fit["projected_s"])
     assert len(timing.durations) == 5 and 1000 not in loop.prepared
-    assert sorted(epochs for _, epochs in checked) == sorted(
-        [10] + [1, 2, 4, 8] * 5
-    )  # every timed call checked at its length
+    # every timed call checked at its length
+    assert sorted(epochs for _, epochs in checked) == sorted([10] + [1, 2, 4, 8] * 5)
 
 
 def test_a_projected_loop_whose_calls_are_mostly_a_fixed_cost_keeps_every_call_above_zero(clock):
@@ -167,9 +164,8 @@ def test_rigorous_times_a_slow_loop_at_full_length_too_to_check_its_projection(c
     loop = FakeLoop(clock, 0.09, 0.064)
     timing = time_loop(loop, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(0, 3))
     assert timing.timing == "measured" and timing.projection["projected_s"] == pytest.approx(64.09)
-    assert loop.prepared == [10, 1, 2, 4, 8, 1000] and timing.durations == pytest.approx(
-        [64.09] * 2
-    )  # 5 former rounds: 2, 2, 1
+    # 5 former rounds: 2, 2, 1
+    assert loop.prepared == [10, 1, 2, 4, 8, 1000] and timing.durations == pytest.approx([64.09] * 2)
     later = FakeLoop(clock, 0.09, 0.064)  # the first replicate checks the projection, the others only measure
     timing = time_loop(later, seed_problem(), RIGOROUS, lambda result, epochs: None, replicate=(2, 3))
     assert timing.projection is None and later.prepared == [10, 1000] and timing.durations == pytest.approx([64.09])

@@ -39,10 +39,8 @@ class Comparison:
     interval: tuple[float, float] | None = None  # the ratio's 95% confidence interval, with replicates
     replicates: tuple[int, int] = (0, 0)  # in the base and the new run
     set_aside: tuple[int, int] = (0, 0)  # of those, the disturbed ones left out of the interval
-    projected: tuple[bool, bool] = (
-        False,
-        False,
-    )  # whether the base's and the new run's times are projections from shorter lengths
+    # whether the base's and the new run's times are projections from shorter lengths
+    projected: tuple[bool, bool] = (False, False)
     base_interval: tuple[float, float] = (float("nan"), float("nan"))  # each median's own 95% interval
     new_interval: tuple[float, float] = (float("nan"), float("nan"))
 

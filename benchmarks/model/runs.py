@@ -246,6 +246,5 @@ def labels(runs: list[Run]) -> list[str]:
         if len(set(texts)) == len(texts):
             return texts
     names = [run.label for run in runs]
-    return (
-        names if len(set(names)) == len(names) else [str(run.path) for run in runs]
-    )  # copies of one run in two folders
+    # copies of one run in two folders
+    return names if len(set(names)) == len(names) else [str(run.path) for run in runs]

@@ -59,9 +59,8 @@ def pytest_cmdline_main(config):
     return (yield)
 
 
-@pytest.hookimpl(
-    optionalhook=True, tryfirst=True
-)  # a hook of pytest-xdist's, where it is installed; ours answers first
+# a hook of pytest-xdist's, where it is installed; ours answers first
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config):
     try:
         return workers_that_fit(requested_threads(config.getoption("threads")), allowed_cpus())

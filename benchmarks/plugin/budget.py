@@ -34,9 +34,8 @@ class Budget:
     sample_seconds: float = (
         0.005  # a call shorter than this is repeated within one sample, so the timer's resolution is no matter
     )
-    project_above: float = (
-        5.0  # x seconds: a loop whose min_samples full-length calls would take longer is timed per epoch
-    )
+    # x seconds: a loop whose min_samples full-length calls would take longer is timed per epoch
+    project_above: float = 5.0
     lengths: tuple[int, ...] = (1, 2, 4, 8)  # per epoch: the loop timed at these multiples of a length d...
     samples_per_length: int = (
         5  # ...each this many times, interleaved, and a line fitted through each length's median...

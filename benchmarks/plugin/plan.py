@@ -31,13 +31,11 @@ FIT_MARGIN = 0.9  # a run is fitted to this share of its time: the host's speed 
 class Mode(enum.Enum):
     """Where the benchmarks run."""
 
-    SHARED = (
-        "shared"  # in this process; the implementations needing another environment, in one process per environment
-    )
+    # in this process; the implementations needing another environment, in one process per environment
+    SHARED = "shared"
     ISOLATED = "isolated"  # each benchmark in a fresh process (--isolate)
-    REPLICATED = (
-        "replicated"  # the selection N times, each benchmark in a fresh process every time (--replicates, --rigorous)
-    )
+    # the selection N times, each benchmark in a fresh process every time (--replicates, --rigorous)
+    REPLICATED = "replicated"
     CHILD = "child"  # a process started by one of the above for some of its benchmarks
 
 
@@ -93,9 +91,8 @@ class Plan:
     sweep_points: list
     replicate: tuple[int, int] = (0, 1)  # in a child: which replicate it runs (from 0), of how many
     child_limit_s: float | None = None  # --child-limit
-    expected: dict[tuple[str, int], float] = field(
-        default_factory=dict
-    )  # (node id, replicate): about how many seconds it takes
+    # (node id, replicate): about how many seconds it takes
+    expected: dict[tuple[str, int], float] = field(default_factory=dict)
     estimated_from: str | None = None  # the saved run the expected durations come from
     probe: str | None = None  # the speed probe's result, in words
     replicate_seed: int | None = None
@@ -189,9 +186,8 @@ class Plan:
         from .estimate import Step, estimator  # it reads saved runs with pandas: not in every child process
 
         fresh = self.mode in (Mode.ISOLATED, Mode.REPLICATED)
-        fresh_process_s = (
-            time.process_time()
-        )  # what starting this process and collecting its tests took: as a child will
+        # what starting this process and collecting its tests took: as a child will
+        fresh_process_s = time.process_time()
         environments = [needed_environment(item) for item in items]
         steps = [
             Step(

@@ -38,12 +38,10 @@ class BenchSession:
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # node id: what its child processes brought back
     progress: Progress | None = None
     frameworks: list | None = None  # in the shared mode, every selected benchmark's, imported before the first
-    machine_lock: int | None = (
-        None  # the open lock file that keeps other benchmark sessions off this machine while this one measures
-    )
-    started_at: float = field(
-        default_factory=time.monotonic
-    )  # about when pytest started: the run's time counts from here
+    # the open lock file that keeps other benchmark sessions off this machine while this one measures
+    machine_lock: int | None = None
+    # about when pytest started: the run's time counts from here
+    started_at: float = field(default_factory=time.monotonic)
 
     @classmethod
     def from_config(cls, config: pytest.Config, knob: ThreadKnob) -> BenchSession:

@@ -32,9 +32,8 @@ from .formatting import (
 def save_figure(figure, path: Path, dpi: int = 120) -> Path:
     """Save a matplotlib figure atomically, and close it."""
     buffer = BytesIO()
-    figure.savefig(
-        buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1
-    )  # legends placed outside the axes too
+    # legends placed outside the axes too
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1)
     plt.close(figure)
     return atomic_write_bytes(path, buffer.getvalue())
 

@@ -57,9 +57,8 @@ def sample(
         finally:
             gc.enable()
         check(result)
-        min_samples = max(
-            min_samples, needed(float(np.median(durations)))
-        )  # a first call slower than the rest estimates too few
+        # a first call slower than the rest estimates too few
+        min_samples = max(min_samples, needed(float(np.median(durations))))
     return durations
 
 
@@ -121,9 +120,8 @@ class Pilot:
     def per_epoch_lengths(self, problem: Problem, budget: Budget) -> list[int] | None:
         """The lengths at which the budget times this loop to project its full length; None where it times the full
         length."""
-        full_call_s = (
-            self.warm_s * problem.epochs / self.epochs
-        )  # an overestimate: a call's fixed cost counted once per pilot
+        # an overestimate: a call's fixed cost counted once per pilot
+        full_call_s = self.warm_s * problem.epochs / self.epochs
         if not (budget.projects(full_call_s) and budget.can_project(problem.epochs)):
             return None
         step = budget.length_step(self.warm_s / self.epochs, problem.epochs)

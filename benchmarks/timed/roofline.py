@@ -26,9 +26,8 @@ SIGMOID_PASSES = 20
 MATMUL_SIZE = 1024  # square: large enough for BLAS to reach its steady rate, small enough for 2 cores
 MEMORY_BYTES = 128 * 2**20  # a triad array past any cache of this machine
 UNITS = {"K": 2**10, "M": 2**20, "G": 2**30}
-TRIAD_BYTES_IN_CACHE = (
-    2 * 2**30
-)  # streamed by each timed triad in a cache: long enough to time, brief in an L3 of any size
+# streamed by each timed triad in a cache: long enough to time, brief in an L3 of any size
+TRIAD_BYTES_IN_CACHE = 2 * 2**30
 
 
 @numba.njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
