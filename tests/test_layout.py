@@ -2,6 +2,7 @@
 front door naming what pip cannot install."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,14 @@ def test_the_readme_names_every_program_outside_pip_the_rows_that_need_it_and_th
         for needed in declaration(name).programs:
             assert f"`{name}`" in section and f"`{needed['program']}`" in section, (name, needed["program"])
             assert needed["package"] in install and needed["package"] in ci, needed["package"]
+
+
+def test_the_readme_holds_no_measured_figure_outside_the_block_index_writes_from_the_runs():
+    from benchmarks.presentation.results_index import END, START
+
+    readme = (ROOT / "README.md").read_text()
+    before, _, rest = readme.partition(START)
+    written_by_hand = before + rest.partition(END)[2]
+    # a duration on a clock, a time of milliseconds, or a date: what a run measured, dated, which drifts
+    measured = re.findall(r"\b\d+ min \d+ s\b|\b\d+(?:\.\d+)? ms\b|\b20\d\d-\d\d-\d\d\b", written_by_hand)
+    assert not measured, measured

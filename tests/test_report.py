@@ -129,6 +129,21 @@ def test_index_writes_the_results_readme_and_the_headline_between_their_markers_
     assert (results / "README.md").read_text() == index.replace("# Results", "# Results\n\nA finding.", 1)
 
 
+def test_index_says_how_long_each_run_took_where_it_was_recorded(tmp_path, capsys):
+    results, loops = tmp_path / "results", frozen_run("loops")
+    took = loops | {"machine_info": loops["machine_info"] | {"session_seconds": 265.3, "expected_seconds": 246.0}}
+    write(results / "m" / "0001_loops.json", loops)  # saved before runs recorded it
+    write(results / "m" / "0002_loops.json", took)
+    readme = write(tmp_path / "README.md", f"{START}\n{END}\n")
+    assert main(["index", "--results", str(results), "--readme", str(readme)]) == 0
+    count = len(took["benchmarks"])
+    sentence = f"The run's {count} benchmarks took 4 min 25 s of pytest's time, expected 4 min 6 s when it started."
+    assert readme.read_text().endswith(f"|\n\n{sentence}\n{END}\n")
+    index = (results / "README.md").read_text()
+    assert re.search(r"^\| `0001_loops.json` \| .* \| – \|$", index, re.MULTILINE), index
+    assert re.search(r"^\| `0002_loops.json` \| .* \| 4 min 25 s \|$", index, re.MULTILINE), index
+
+
 def test_index_refuses_a_readme_without_its_markers_and_writes_nothing(tmp_path, capsys):
     write(tmp_path / "results" / "m" / "0001_loops.json", frozen_run("loops"))
     readme = write(tmp_path / "README.md", "# No markers\n")

@@ -221,6 +221,8 @@ MACHINE_INFO = Record(
         "replicates": Record({"count": COUNT}),
         "sweep_ranges": MapOf(Record({"why": TEXT})),
         "budget": Record({"name": TEXT}, {"rule": Nullable(TEXT)}),
+        "session_seconds": ELAPSED,
+        "expected_seconds": Nullable(ELAPSED),
     },
 )
 RUN = Record(

@@ -9,6 +9,7 @@ and saves every run atomically under results/ with what it was measured on (run_
 
 import argparse
 import signal
+import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -320,8 +321,9 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     bench = session_of(config)
     if bench.mode is not Mode.CHILD:  # a child's first process records the run's machine and versions
         budget = SWEEP if config.option.sweep else bench.budget  # the sweep's points have a budget of their own
+        took = time.monotonic() - bench.started_at
         bench.run_record.update_machine_info(
-            machine_info, bench.plan, bench.knob.in_force(), budget, config.option.sweep
+            machine_info, bench.plan, bench.knob.in_force(), budget, config.option.sweep, took
         )
 
 

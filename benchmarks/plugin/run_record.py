@@ -95,10 +95,14 @@ class RunRecord:
         if failures and mode is not Mode.CHILD:
             output_json["machine_info"]["failed"] = failures
 
-    def update_machine_info(self, machine_info: dict, plan: Plan, threads: dict, budget: Budget, sweep: bool) -> None:
+    def update_machine_info(
+        self, machine_info: dict, plan: Plan, threads: dict, budget: Budget, sweep: bool, session_seconds: float
+    ) -> None:
         """The machine and the run's settings, as the reports read them: versions, environment, the threads in force,
         the fingerprint, the budget's rule, the process mode, what could not run here, and the sweep's ranges or the
-        replicates' orders."""
+        replicates' orders; and how long the session took, against what the plan expected (None: no estimate)."""
+        machine_info["session_seconds"] = round(session_seconds, 1)
+        machine_info["expected_seconds"] = round(sum(plan.expected.values()), 1) if plan.expected else None
         machine_info["versions"] = versions()
         machine_info["environment"] = relevant_environment()
         machine_info["threads"] = threads

@@ -61,6 +61,15 @@ def format_seconds(seconds: float) -> str:
     raise AssertionError("unreachable")
 
 
+def format_duration(seconds: float) -> str:
+    """A session's length as a reader says it: 48 s, 4 min 25 s, 1 h 2 min."""
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
 def format_median(median: float, projected: bool) -> str:
     """A loop's time, labelled where it is a projection from shorter lengths rather than a measurement: 79.2 s
     (projected)."""
