@@ -96,7 +96,7 @@ def test_each_run_is_saved_as_a_new_file_and_earlier_runs_stay_untouched(two_run
     run["benchmarks"] = [bench for bench in run["benchmarks"] if "implementation" in bench["extra_info"]]
     assert {bench["extra_info"]["implementation"] for bench in run["benchmarks"]} == set(available())
     assert run["machine_info"]["budget"]["name"] == "default" and run["machine_info"]["budget"]["seconds"] == 0.02
-    # how long the session took, as pytest counts it (from a little earlier, at configure, to the save), and its estimate
+    # how long the session took, as pytest counts it (from a little earlier, at configure, to the save); its estimate
     pytest_seconds = float(re.findall(r" in ([\d.]+)s", second.stdout)[-1])
     assert 0.8 * pytest_seconds - 1 < run["machine_info"]["session_seconds"] < pytest_seconds + 5, pytest_seconds
     assert run["machine_info"]["expected_seconds"] > 0
